@@ -1,0 +1,6 @@
+"""Estimators from sweep results.
+
+Not yet implemented: this module is a placeholder in the package skeleton.
+"""
+from __future__ import annotations
+

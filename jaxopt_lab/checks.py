@@ -1,0 +1,103 @@
+"""Argument checks shared by every optimizer: ranges of hyperparameters and required extra args.
+
+Checks run only on concrete numbers (Python or NumPy scalars and arrays, concrete jax arrays).
+A traced value (an optimizer built inside ``jax.vmap`` over learning rates) and a schedule are
+accepted unchecked, so hyperparameters stay traceable.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def concrete_value(value: Any) -> np.ndarray | None:
+    """``value`` as a NumPy array if it is a concrete number, else ``None`` (tracer, callable)."""
+    if callable(value) or isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def _interval_text(low: float, high: float, low_closed: bool, high_closed: bool) -> str:
+    left = "[" if low_closed and low != -math.inf else "("
+    right = "]" if high_closed and high != math.inf else ")"
+    low_text = "-inf" if low == -math.inf else f"{low:g}"
+    high_text = "inf" if high == math.inf else f"{high:g}"
+    return f"{left}{low_text}, {high_text}{right}"
+
+
+def check_in_range(
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_closed: bool = True,
+    high_closed: bool = True,
+) -> None:
+    """Raise ``ValueError("name must be in [low, high), got v")`` for a concrete value outside.
+
+    >>> check_in_range("momentum", 1.2, 0.0, 1.0, high_closed=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: momentum must be in [0, 1), got 1.2
+    """
+    array = concrete_value(value)
+    if array is None:
+        return
+    ok = np.isfinite(array) | ((array == high) & (high == math.inf))
+    ok &= (array >= low) if low_closed else (array > low)
+    ok &= (array <= high) if high_closed else (array < high)
+    if not np.all(ok):
+        shown = value if np.ndim(value) == 0 else np.asarray(value)[~ok].ravel()[0]
+        interval = _interval_text(low, high, low_closed, high_closed)
+        raise ValueError(f"{name} must be in {interval}, got {shown!r}")
+
+
+def check_positive(name: str, value: Any) -> None:
+    """``value > 0`` (learning rates, step sizes): ``ValueError`` naming ``name`` otherwise."""
+    check_in_range(name, value, 0.0, math.inf, low_closed=False)
+
+
+def check_nonnegative(name: str, value: Any) -> None:
+    """``value >= 0`` (eps, eps_root, weight decay)."""
+    check_in_range(name, value, 0.0, math.inf)
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    """A structural string argument must be one of ``choices``.
+
+    >>> check_choice("form", "nope", ("velocity", "ewma"))
+    Traceback (most recent call last):
+    ...
+    ValueError: form must be one of 'velocity', 'ewma', got 'nope'
+    """
+    if value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def require_extra_arg(name: str, value: Any, optimizer: str) -> Any:
+    """Return ``value``; if it is ``None``, raise a ``TypeError`` that shows how to supply it.
+
+    >>> require_extra_arg("value_fn", None, "newton")
+    Traceback (most recent call last):
+    ...
+    TypeError: newton needs the extra arg `value_fn`: call `tx.update(grads, state, params, value_fn=loss_fn)` (jl.sweep passes it for you)
+    """
+    if value is None:
+        example = {
+            "value": "value=loss_fn(params)",
+            "grad": "grad=grads",
+            "value_fn": "value_fn=loss_fn",
+        }.get(name, f"{name}=...")
+        raise TypeError(
+            f"{optimizer} needs the extra arg `{name}`: call "
+            f"`tx.update(grads, state, params, {example})` (jl.sweep passes it for you)"
+        )
+    return value

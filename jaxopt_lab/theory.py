@@ -1,0 +1,6 @@
+"""Closed forms from the seeds.
+
+Not yet implemented: this module is a placeholder in the package skeleton.
+"""
+from __future__ import annotations
+
