@@ -1,0 +1,135 @@
+"""Timing `jl.sweep` against the loop a user would write by hand, in the same process.
+
+Speed is reported as point-steps per second (starting points × optimizer steps / seconds) and as
+a ratio against a baseline measured in the same run, never as an absolute number alone: the
+baseline is `jax.jit(jax.vmap(lax.scan(optimizer update)))` over a ``(P, dim)`` array, with no
+bookkeeping (no status, no steps, no basin), which is what `jl.sweep` must not be slower than.
+"""
+from __future__ import annotations
+
+import inspect
+import platform
+import statistics
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import jaxlib
+import optax
+from jax import lax
+
+import jaxopt_lab as jl
+from jaxopt_lab.surfaces import Surface
+
+
+def handwritten_sweep(
+    optimizer: optax.GradientTransformation, surface: Surface, num_steps: int, *, unroll: int = 1
+) -> Callable[[jax.Array], jax.Array]:
+    """The baseline: a jitted, vmapped scan of ``optimizer`` on ``surface`` returning final points.
+
+    >>> import jax.numpy as jnp, optax, jaxopt_lab as jl
+    >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)))
+    >>> run = handwritten_sweep(optax.sgd(0.25), bowl, num_steps=2)
+    >>> run(jnp.array([[1.0, -1.0], [0.5, 0.0]])).tolist()
+    [[0.25, -0.25], [0.125, 0.0]]
+    """
+    value_and_grad = jax.value_and_grad(surface.fn)
+    extra_args = isinstance(optimizer, optax.GradientTransformationExtraArgs)
+
+    def run_one(start: jax.Array) -> jax.Array:
+        def step(carry, _):
+            params, state = carry
+            value, grad = value_and_grad(params)
+            if extra_args:
+                updates, state = optimizer.update(
+                    grad, state, params, value=value, grad=grad, value_fn=surface.fn
+                )
+            else:
+                updates, state = optimizer.update(grad, state, params)
+            return (optax.apply_updates(params, updates), state), None
+
+        (final, _), _ = lax.scan(step, (start, optimizer.init(start)), None, length=num_steps,
+                                 unroll=unroll)
+        return final
+
+    return jax.jit(jax.vmap(run_one))
+
+
+def _seconds(call: Callable[[], Any], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        jax.block_until_ready(call())
+        times.append(time.perf_counter() - begin)
+    return times
+
+
+def environment() -> dict[str, str]:
+    """Device and versions, recorded with every timing so results can be compared honestly."""
+    device = jax.devices()[0]
+    return {
+        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
+        "num_devices": str(jax.device_count()),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "optax": optax.__version__,
+        "jaxopt_lab": jl.__version__,
+    }
+
+
+def benchmark(
+    optimizer: optax.GradientTransformation,
+    surface: Surface,
+    *,
+    num_points: int,
+    num_steps: int,
+    repeats: int = 3,
+    backend: str = "auto",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Compile time, steady-state times and point-steps/s of `jl.sweep` and of the baseline."""
+    if num_points < 1 or num_steps < 1 or repeats < 1:
+        raise ValueError(
+            f"num_points, num_steps and repeats must be >= 1, got {num_points}, {num_steps}, {repeats}"
+        )
+    sweep_kwargs: dict[str, Any] = {"progress": False}
+    if "backend" in inspect.signature(jl.sweep).parameters:
+        sweep_kwargs["backend"] = backend
+    elif backend == "fused":
+        raise ValueError("backend 'fused' is not available in this version; use 'auto' or 'scan'")
+    starts = jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
+    starts = jnp.asarray(getattr(starts, "points", starts))
+
+    def run_sweep():
+        return jl.sweep(optimizer, surface, starts, num_steps, **sweep_kwargs).params
+
+    first = _seconds(run_sweep, 1)[0]
+    steady = _seconds(run_sweep, repeats)
+
+    baseline = handwritten_sweep(optimizer, surface, num_steps)
+    baseline_first = _seconds(lambda: baseline(starts), 1)[0]
+    baseline_steady = _seconds(lambda: baseline(starts), repeats)
+
+    work = float(num_points) * num_steps
+    median = statistics.median(steady)
+    baseline_median = statistics.median(baseline_steady)
+    return {
+        "surface": surface.name,
+        "num_points": num_points,
+        "num_steps": num_steps,
+        "repeats": repeats,
+        "backend": backend,
+        **environment(),
+        "compile_seconds": max(first - median, 0.0),
+        "median_seconds": median,
+        "min_seconds": min(steady),
+        "max_seconds": max(steady),
+        "point_steps_per_second": work / median,
+        "baseline_compile_seconds": max(baseline_first - baseline_median, 0.0),
+        "baseline_median_seconds": baseline_median,
+        "baseline_point_steps_per_second": work / baseline_median,
+        "ratio": baseline_median / median,
+    }
