@@ -1,18 +1,39 @@
 """Surfaces to minimize: the `Surface` description and the catalogue (`get`, `names`).
 
 A `Surface` is immutable and hashable, so it can be a static argument of `jax.jit`: the sweep
-engine compiles once per (optimizer, surface, shapes).
+engine compiles once per (optimizer, surface, shapes). Its ``fn`` is compared by identity, so the
+catalogue builds each entry once and `get` returns that same object every time; the quadratics
+built by `quadratic` carry their matrices as nested tuples inside a hashable callable, so two
+quadratics built from the same numbers are equal and share a compilation.
+
+This module holds the quadratics of seeds 000-002, the saddles, the two-Gaussian bowl, the cliff
+(seed 003) and the minibatch-noise wrapper `noisy_gradient`; the classic test functions
+(Rosenbrock, Himmelblau, ...) live in `jaxopt_lab.test_functions` and are listed here too.
+
+>>> import jax.numpy as jnp
+>>> surface = get("himmelblau")
+>>> surface is get("himmelblau"), surface.dim, len(surface.minima)
+(True, 2, 4)
+>>> float(surface(jnp.array([3.0, 2.0])))
+0.0
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Callable
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 Points = tuple[tuple[float, ...], ...]
+Bounds = tuple[tuple[float, float], ...]
+
+#: Default escape radius: this many times the distance from the origin to the farthest corner of
+#: ``bounds``. Far enough that no honest run leaves it, near enough that float32 stays finite.
+ESCAPE_FACTOR = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,9 +46,11 @@ class Surface:
       dim: number of coordinates.
       bounds: ``((low, high),) * dim``: the box to draw and to sample starting points from.
       minima: known local and global minimizers, one tuple of ``dim`` floats each.
-      f_min: the global minimum value (``None`` if unknown).
+      f_min: the global minimum value (``None`` if unknown or unbounded below).
       saddles: known saddle points.
       escape_radius: a run whose point gets farther than this from the origin counts as diverged.
+      minima_values: ``fn`` at each of ``minima`` (same order); empty means every listed minimum
+        is global, with value ``f_min``.
     """
 
     name: str
@@ -38,6 +61,7 @@ class Surface:
     f_min: float | None = None
     saddles: Points = ()
     escape_radius: float = math.inf
+    minima_values: tuple[float, ...] = ()
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.fn(x)
@@ -59,3 +83,298 @@ class Surface:
     @property
     def upper(self) -> np.ndarray:
         return np.asarray([high for _, high in self.bounds], dtype=float)
+
+    @property
+    def minima_values_array(self) -> np.ndarray:
+        """``fn`` at each listed minimum, ``(K,)``: `minima_values`, or `f_min` repeated."""
+        if self.minima_values:
+            return np.asarray(self.minima_values, dtype=float)
+        return np.full(len(self.minima), np.nan if self.f_min is None else self.f_min)
+
+
+def escape_radius_for(bounds: Bounds, factor: float = ESCAPE_FACTOR) -> float:
+    """``factor`` times the distance from the origin to the farthest corner of ``bounds``."""
+    corner = [max(abs(low), abs(high)) for low, high in bounds]
+    return float(factor * math.hypot(*corner))
+
+
+def make_surface(name: str, fn: Callable, bounds: Bounds, **fields) -> Surface:
+    """A `Surface` whose ``dim`` and default ``escape_radius`` follow from ``bounds``."""
+    bounds = tuple((float(low), float(high)) for low, high in bounds)
+    fields.setdefault("escape_radius", escape_radius_for(bounds))
+    return Surface(name=name, fn=fn, dim=len(bounds), bounds=bounds, **fields)
+
+
+# --- quadratics (seed 000: E = ½ wᵀAw + bᵀw + c; seed 002: the long canyon) --------------------
+
+
+def _as_tuple(array) -> tuple:
+    return tuple(_as_tuple(row) for row in array) if np.ndim(array) else float(array)
+
+
+@dataclasses.dataclass(frozen=True)
+class Quadratic:
+    """½ wᵀAw + bᵀw + c (seed 000), with ``A``, ``b`` stored as tuples so it hashes."""
+
+    A: tuple[tuple[float, ...], ...]
+    b: tuple[float, ...]
+    c: float
+
+    @functools.cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.asarray(self.A, dtype=float), np.asarray(self.b, dtype=float)
+
+    def __call__(self, w: jax.Array) -> jax.Array:
+        A, b = self._arrays
+        w = jnp.asarray(w)
+        return 0.5 * w @ (A.astype(w.dtype) @ w) + b.astype(w.dtype) @ w + self.c
+
+
+def quadratic(
+    A,
+    b=None,
+    c: float = 0.0,
+    *,
+    name: str = "quadratic",
+    bounds: Bounds | None = None,
+) -> Surface:
+    """The surface ½ wᵀAw + bᵀw + c for a symmetric ``(dim, dim)`` matrix ``A`` (seed 000).
+
+    The critical point w* = −A⁻¹b is listed as the minimum (with f_min = c − ½ bᵀA⁻¹b) when A
+    is positive definite, as a saddle when A is indefinite and invertible; nothing is listed
+    otherwise. ``bounds`` defaults to the box of half-width 2 around w* (around 0 if A is
+    singular).
+
+    >>> surface = quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
+    >>> surface.minima, surface.f_min
+    (((1.0, 0.0),), 0.0)
+    >>> surface == quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
+    True
+    """
+    A = np.asarray(A, dtype=float)
+    dim = A.shape[0] if A.ndim == 2 else -1
+    if A.shape != (dim, dim) or dim < 1:
+        raise ValueError(f"A must be a square (dim, dim) matrix, got shape {A.shape}")
+    if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12):
+        raise ValueError("A must be symmetric, got a matrix with A != A.T")
+    A = 0.5 * (A + A.T)
+    b = np.zeros(dim) if b is None else np.asarray(b, dtype=float).reshape(-1)
+    if b.shape != (dim,):
+        raise ValueError(f"b must have shape ({dim},) to match A, got {b.shape}")
+    eigenvalues = np.linalg.eigvalsh(A)
+    fields: dict = {}
+    center = np.zeros(dim)
+    if np.all(eigenvalues != 0.0):
+        center = -np.linalg.solve(A, b)
+        if np.all(eigenvalues > 0.0):
+            fields["minima"] = (_as_tuple(center),)
+            fields["f_min"] = float(c + 0.5 * b @ center)
+        elif np.any(eigenvalues > 0.0):
+            fields["saddles"] = (_as_tuple(center),)
+    if bounds is None:
+        bounds = tuple((float(x - 2.0), float(x + 2.0)) for x in center)
+    fn = Quadratic(A=_as_tuple(A), b=_as_tuple(b), c=float(c))
+    return make_surface(name, fn, bounds, **fields)
+
+
+def quadratic_1d(a: float, b: float = 0.0, c: float = 0.0, *, name: str = "quadratic_1d",
+                 bounds: Bounds | None = None) -> Surface:
+    """E(w) = ½·a·w² + b·w + c on one coordinate (seeds 000, 001): minimum −b/a when a > 0."""
+    return quadratic([[a]], [b], c, name=name, bounds=bounds)
+
+
+def rotated_quadratic(eigenvalues, angle: float, *, b=None, c: float = 0.0,
+                      name: str = "rotated_quadratic", bounds: Bounds | None = None) -> Surface:
+    """½ wᵀAw + bᵀw + c with A = R diag(λ₁, λ₂) Rᵀ, R the rotation by ``angle`` (radians).
+
+    λ₁ is the curvature along (cos angle, sin angle), λ₂ along (−sin angle, cos angle); angle 0
+    gives the axis-aligned quadratic.
+
+    >>> canyon = rotated_quadratic((5.0, 1.0), math.pi / 4)
+    >>> np.round(np.asarray(canyon.fn.A), 12).tolist()
+    [[3.0, 2.0], [2.0, 3.0]]
+    """
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    if eigenvalues.shape != (2,):
+        raise ValueError(f"eigenvalues must be two numbers, got shape {eigenvalues.shape}")
+    cos, sin = math.cos(angle), math.sin(angle)
+    rotation = np.array([[cos, -sin], [sin, cos]])
+    return quadratic(rotation @ np.diag(eigenvalues) @ rotation.T, b, c, name=name, bounds=bounds)
+
+
+def _deep_learning_spectrum(dim: int = 100, seed: int = 0) -> Surface:
+    """100-D ½ wᵀAw: 90 eigenvalues uniform in (0, 1), 10 in (30, 60), random rotation (seed 0)."""
+    rng = np.random.default_rng(seed)
+    num_large = dim // 10
+    eigenvalues = np.concatenate([rng.uniform(0.0, 1.0, dim - num_large),
+                                  rng.uniform(30.0, 60.0, num_large)])
+    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
+    rotation = q * np.sign(np.diag(r))  # Haar-distributed orthogonal matrix
+    return quadratic(rotation @ np.diag(eigenvalues) @ rotation.T, name="deep_learning_spectrum",
+                     bounds=((-1.0, 1.0),) * dim)
+
+
+# --- surfaces beyond the classic table ----------------------------------------------------------
+
+
+def monkey_saddle(w: jax.Array) -> jax.Array:
+    """x³ − 3xy²: a degenerate saddle (zero Hessian) with three descending valleys."""
+    return w[0] ** 3 - 3.0 * w[0] * w[1] ** 2
+
+
+def two_gaussian_bowl(w: jax.Array) -> jax.Array:
+    """x² + y² − 2·exp(−((x−1)² + y²)/0.2) − 3·exp(−((x+1)² + y²)/0.2): a shallow and a deep well."""
+    x, y = w[0], w[1]
+    return (x**2 + y**2 - 2.0 * jnp.exp(-((x - 1.0) ** 2 + y**2) / 0.2)
+            - 3.0 * jnp.exp(-((x + 1.0) ** 2 + y**2) / 0.2))
+
+
+#: Height and steepness of the cliff: its slope peaks at CLIFF_HEIGHT·CLIFF_STEEPNESS/4 = 625, so a
+#: gradient step of learning rate 0.1 taken on the cliff flies ~60 units (seed 003: "go far away").
+CLIFF_HEIGHT = 50.0
+CLIFF_STEEPNESS = 50.0
+
+
+def cliff(w: jax.Array) -> jax.Array:
+    """½(x² + y²) + 50·σ(50(x − 1)): a bowl with a sheer wall at x = 1 (seed 003's cliffs).
+
+    A start on the high plateau x > 1 slides down to the wall, where the gradient explodes to
+    ~625 and a plain gradient step is thrown far past the minimum at the origin. The wall's
+    tail leaves f(0) = 50·σ(−50) ≈ 1e-20 and a gradient ≈ 5e-19 there: zero to float64 precision.
+    """
+    return 0.5 * jnp.sum(w**2) + CLIFF_HEIGHT * jax.nn.sigmoid(CLIFF_STEEPNESS * (w[0] - 1.0))
+
+
+# Critical points of the two-Gaussian bowl (on the x axis by symmetry), found by float64 Newton
+# iterations from (±1, 0) and (0, 0); each has |∇f| < 2e-15 (checked in tests/test_surfaces.py).
+_BOWL_GLOBAL = (-0.9363006340109187, 0.0)
+_BOWL_LOCAL = (0.905317899160115, 0.0)
+_BOWL_SADDLE = (0.0686024367080965, 0.0)
+
+_SQUARE = ((-2.0, 2.0), (-2.0, 2.0))
+
+
+def _local_surfaces() -> dict[str, Callable[[], Surface]]:
+    return {
+        "quadratic_1d": lambda: quadratic_1d(1.0, name="quadratic_1d", bounds=((-2.0, 2.0),)),
+        "axis_aligned_quadratic": lambda: quadratic(np.diag([1.0, 10.0]),
+                                                    name="axis_aligned_quadratic"),
+        # Seed 002: condition number 5, most curvature along [1, 1], least along [1, −1].
+        # rotated_quadratic((5, 1), π/4) has exactly this A, up to rounding.
+        "long_canyon": lambda: quadratic([[3.0, 2.0], [2.0, 3.0]], name="long_canyon"),
+        "deep_learning_spectrum": _deep_learning_spectrum,
+        # Seed 002's saddle x₁² − x₂² = ½ wᵀ diag(2, −2) w, and 5x² − y².
+        "saddle": lambda: quadratic(np.diag([2.0, -2.0]), name="saddle"),
+        "anisotropic_saddle": lambda: quadratic(np.diag([10.0, -2.0]), name="anisotropic_saddle"),
+        "monkey_saddle": lambda: make_surface("monkey_saddle", monkey_saddle, _SQUARE,
+                                              saddles=((0.0, 0.0),)),
+        "two_gaussian_bowl": lambda: make_surface(
+            "two_gaussian_bowl", two_gaussian_bowl, _SQUARE,
+            minima=(_BOWL_GLOBAL, _BOWL_LOCAL), f_min=-2.0630902517681946,
+            minima_values=(-2.0630902517681946, -1.0927319992017408), saddles=(_BOWL_SADDLE,)),
+        "cliff": lambda: make_surface("cliff", cliff, ((-2.0, 3.0), (-2.0, 2.0)),
+                                      minima=((0.0, 0.0),), f_min=0.0),
+    }
+
+
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+@functools.cache
+def _builders() -> dict[str, Callable[[], Surface]]:
+    from jaxopt_lab import test_functions  # imports Surface from here: import it lazily
+
+    return {**_local_surfaces(), **test_functions.builders()}
+
+
+def names() -> tuple[str, ...]:
+    """Names of the catalogued surfaces, quadratics and saddles first, then the classic table."""
+    return tuple(_builders())
+
+
+@functools.cache
+def get(name: str) -> Surface:
+    """The catalogued surface ``name``; the same object on every call (one jit compilation).
+
+    >>> get("nope")
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown surface 'nope'; known: quadratic_1d, ..."
+    """
+    builders = _builders()
+    if name not in builders:
+        raise KeyError(f"unknown surface {name!r}; known: {', '.join(builders)}")
+    return builders[name]()
+
+
+# --- stochastic gradients (seed 002: minibatch sgd) ---------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class NoisyGradient:
+    """Minibatch gradients of ``surface`` under the additive noise model; see `noisy_gradient`."""
+
+    surface: Surface
+    sigma: float
+    batch_size: int
+    num_examples: int | None = None
+    data_seed: int = 0
+
+    def noise(self, key: jax.Array, dtype=float) -> jax.Array:
+        """The minibatch's mean noise vector ξ̄ = (1/B) Σᵢ ξᵢ, shape ``(dim,)``."""
+        dim = self.surface.dim
+        if self.num_examples is None:
+            # The mean of B i.i.d. N(0, σ²I) draws is N(0, σ²/B · I): draw it directly, exact in
+            # distribution and O(dim) instead of O(B·dim) per step.
+            return self.sigma / math.sqrt(self.batch_size) * jax.random.normal(key, (dim,), dtype)
+        batch = jax.random.choice(key, self.num_examples, (self.batch_size,), replace=False)
+        return self.examples(dtype)[batch].mean(axis=0)
+
+    def examples(self, dtype=float) -> jax.Array:
+        """The fixed data set's noise vectors ξ₁..ξ_N, ``(N, dim)`` (``num_examples`` mode only)."""
+        if self.num_examples is None:
+            raise ValueError("examples needs a fixed data set: pass num_examples to noisy_gradient")
+        shape = (self.num_examples, self.surface.dim)
+        data = jax.random.normal(jax.random.PRNGKey(self.data_seed), shape, dtype)
+        return self.sigma * (data - data.mean(axis=0))  # centred: the full batch gives ∇f exactly
+
+    def loss(self, params: jax.Array, key: jax.Array) -> jax.Array:
+        """Minibatch loss (1/B) Σᵢ [f(w) + w·ξᵢ] = f(w) + w·ξ̄."""
+        params = jnp.asarray(params)
+        return self.surface.fn(params) + params @ self.noise(key, params.dtype)
+
+    def __call__(self, params: jax.Array, key: jax.Array) -> jax.Array:
+        """Minibatch gradient ∇f(w) + ξ̄."""
+        params = jnp.asarray(params)
+        return jax.grad(self.surface.fn)(params) + self.noise(key, params.dtype)
+
+
+def noisy_gradient(surface: Surface, sigma: float, batch_size: int, *,
+                   num_examples: int | None = None, data_seed: int = 0) -> NoisyGradient:
+    """Turn ``surface`` into a minibatch problem: returns ``grad_fn(params, key) -> gradient``.
+
+    Per-example loss ℓᵢ(w) = f(w) + w·ξᵢ with ξᵢ ~ N(0, σ²I) (in 2-D: f(u, v) + u·x + v·y with
+    (x, y) ~ N(0, σ²)). A minibatch of B examples has gradient ∇f(w) + ξ̄, ξ̄ the batch mean, so:
+
+    - ``num_examples=None`` (endless data, fresh examples each step): noise variance σ²/B per
+      coordinate; B = 1 is SGD.
+    - ``num_examples=N``: a fixed data set of N examples (drawn from ``data_seed``, centred so
+      the full-batch loss is exactly f); each call samples B of them without replacement, noise
+      variance s²/B·(N − B)/(N − 1) with s² the data's variance; B = N is batch gradient descent.
+
+    The result is deterministic given ``key``, hashable (a static jit argument), and has
+    ``.loss(params, key)`` for the minibatch loss.
+
+    >>> grad_fn = noisy_gradient(get("booth"), sigma=1.0, batch_size=4, num_examples=4)
+    >>> gradient = grad_fn(jnp.array([1.0, 3.0]), jax.random.PRNGKey(0))  # B = N: exact
+    >>> bool(jnp.all(jnp.abs(gradient) < 1e-12))
+    True
+    """
+    if not sigma >= 0.0:
+        raise ValueError(f"sigma must be in [0, inf), got {sigma!r}")
+    upper = num_examples if num_examples is not None else math.inf
+    if num_examples is not None and num_examples < 1:
+        raise ValueError(f"num_examples must be in [1, inf), got {num_examples!r}")
+    if not 1 <= batch_size <= upper:
+        raise ValueError(f"batch_size must be in [1, {upper}], got {batch_size!r}")
+    return NoisyGradient(surface, float(sigma), int(batch_size), num_examples, int(data_seed))
