@@ -1,34 +1,278 @@
-"""The seeds' decaying learning-rate schedules and reduce-on-plateau.
+"""The seeds' decaying learning rates (seeds 000, 002, 003) and reduce-on-plateau (seed 000).
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+"Start with a large learning rate, gradually reduce it with iterations" (seed 000). Each schedule
+is an ``optax.Schedule``: a function of the step count ``k`` (0 on the first update) that any
+optimizer here accepts as its ``learning_rate``. Every hyperparameter may be a traced array (so
+one can ``jax.vmap`` over initial rates); the step count may be a traced int32, and is converted
+to floating point before any arithmetic, so ``(k + 1)**2`` cannot overflow.
+
+``reduce_on_plateau`` is the seeds' "practical approach": not a function of ``k`` but of the loss
+history, so it is a transformation that reads the loss as the extra arg ``value``.
 """
 from __future__ import annotations
 
+import math
+from typing import Any, NamedTuple
 
-def inverse_time(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("inverse_time is not implemented yet")
+import jax
+import jax.numpy as jnp
+import optax
+from jax.typing import ArrayLike
 
-def inverse_quadratic(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("inverse_quadratic is not implemented yet")
+from jaxopt_lab.checks import check_in_range, check_nonnegative, check_positive, require_extra_arg
 
-def inverse_sqrt(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("inverse_sqrt is not implemented yet")
 
-def exponential(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("exponential is not implemented yet")
+def _float_steps(count: ArrayLike) -> jax.Array:
+    return jnp.asarray(count).astype(jnp.result_type(float))
 
-def step(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("step is not implemented yet")
 
-def linear_then_constant(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("linear_then_constant is not implemented yet")
+def inverse_time(init_value: ArrayLike, decay_rate: ArrayLike = 1.0) -> optax.Schedule:
+    """η_k = η0 / (1 + decay_rate·k); with the default, η0/(k+1), seed 000's "linear decay".
 
-def reduce_on_plateau(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("reduce_on_plateau is not implemented yet")
+    Seed 003 writes the same family as α0/(1 + k·t) with a decay hyperparameter ``decay_rate``.
+
+    Args:
+      init_value: η0 > 0.
+      decay_rate: > 0, how fast the rate falls; 1 gives η0/(k+1).
+
+    >>> schedule = inverse_time(1.0)
+    >>> [round(float(schedule(k)), 4) for k in range(4)]
+    [1.0, 0.5, 0.3333, 0.25]
+    """
+    check_positive("init_value", init_value)
+    check_positive("decay_rate", decay_rate)
+    return lambda count: init_value / (1.0 + decay_rate * _float_steps(count))
+
+
+def inverse_quadratic(init_value: ArrayLike) -> optax.Schedule:
+    """η_k = η0 / (k+1)², seed 000's "quadratic decay".
+
+    Args:
+      init_value: η0 > 0.
+
+    >>> schedule = inverse_quadratic(1.0)
+    >>> [round(float(schedule(k)), 4) for k in range(4)]
+    [1.0, 0.25, 0.1111, 0.0625]
+    """
+    check_positive("init_value", init_value)
+    return lambda count: init_value / jnp.square(_float_steps(count) + 1.0)
+
+
+def inverse_sqrt(init_value: ArrayLike) -> optax.Schedule:
+    """η_k = η0 / √(k+1), seed 002's "1/√k decay", shifted so the first step uses η0.
+
+    Args:
+      init_value: η0 > 0.
+
+    >>> schedule = inverse_sqrt(1.0)
+    >>> [round(float(schedule(k)), 4) for k in range(4)]
+    [1.0, 0.7071, 0.5774, 0.5]
+    """
+    check_positive("init_value", init_value)
+    return lambda count: init_value / jnp.sqrt(_float_steps(count) + 1.0)
+
+
+def exponential(init_value: ArrayLike, beta: ArrayLike) -> optax.Schedule:
+    """η_k = η0·e^(−β·k), β > 0: seed 000's "exponential decay".
+
+    Seed 002's ε_k = ε0·0.95^k is the same family with β = −ln 0.95, and so is
+    ``optax.exponential_decay(init_value, transition_steps=1, decay_rate=exp(-beta))``. The
+    argument is β, the seed's symbol, not optax's ``decay_rate`` (the factor e^(−β) per step), so
+    that neither reading is silently mistaken for the other.
+
+    Args:
+      init_value: η0 > 0.
+      beta: β > 0, the decay constant per step.
+
+    >>> import math
+    >>> schedule = exponential(1.0, beta=-math.log(0.95))  # seed 002: 0.95**k
+    >>> [round(float(schedule(k)), 4) for k in range(4)]
+    [1.0, 0.95, 0.9025, 0.8574]
+    """
+    check_positive("init_value", init_value)
+    check_positive("beta", beta)
+    return lambda count: init_value * jnp.exp(-beta * _float_steps(count))
+
+
+def step(init_value: ArrayLike, factor: ArrayLike, transition_steps: ArrayLike) -> optax.Schedule:
+    """η_k = η0·factor^⌊k / transition_steps⌋: seed 002's "step decay", a discrete staircase.
+
+    Seed 003's "decay the learning rate by half every several epochs" is ``factor=0.5``. The
+    maths is ``optax.exponential_decay(init_value, transition_steps, decay_rate=factor,
+    staircase=True)``; this version also accepts traced ``factor`` and ``transition_steps``.
+
+    Args:
+      init_value: η0 > 0.
+      factor: in (0, 1), the multiplier applied every ``transition_steps`` steps.
+      transition_steps: > 0, the length of one stair.
+
+    >>> schedule = step(1.0, factor=0.5, transition_steps=2)
+    >>> [float(schedule(k)) for k in range(6)]
+    [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    """
+    check_positive("init_value", init_value)
+    check_in_range("factor", factor, 0.0, 1.0, low_closed=False, high_closed=False)
+    check_positive("transition_steps", transition_steps)
+
+    def schedule(count: ArrayLike) -> jax.Array:
+        return init_value * jnp.power(factor, jnp.floor(_float_steps(count) / transition_steps))
+
+    return schedule
+
+
+def linear_then_constant(
+    init_value: ArrayLike, end_value: ArrayLike, transition_steps: ArrayLike
+) -> optax.Schedule:
+    """ε_k = (1 − k/τ)·ε0 + (k/τ)·ε_τ for k ≤ τ, then ε_τ (seeds 002 and 003), τ = transition_steps.
+
+    Seed 003 advises ε_τ ≈ 1% of ε0 and τ of a few hundred passes over the data. The maths is
+    ``optax.linear_schedule(init_value, end_value, transition_steps)``; this version also accepts
+    a traced ``transition_steps``. ``end_value > init_value`` (a linear warm-up) is allowed.
+
+    Args:
+      init_value: ε0 > 0.
+      end_value: ε_τ >= 0.
+      transition_steps: τ > 0.
+
+    >>> schedule = linear_then_constant(1.0, end_value=0.01, transition_steps=4)
+    >>> [round(float(schedule(k)), 4) for k in range(6)]
+    [1.0, 0.7525, 0.505, 0.2575, 0.01, 0.01]
+    """
+    check_positive("init_value", init_value)
+    check_nonnegative("end_value", end_value)
+    check_positive("transition_steps", transition_steps)
+
+    def schedule(count: ArrayLike) -> jax.Array:
+        fraction = jnp.clip(_float_steps(count) / transition_steps, 0.0, 1.0)
+        return (1.0 - fraction) * init_value + fraction * end_value
+
+    return schedule
+
+
+class ReduceOnPlateauState(NamedTuple):
+    """State of ``reduce_on_plateau``; the fields (and their meaning) are optax.contrib's.
+
+    scale: the current multiplier α^j of the learning rate.
+    best_value: the best (averaged) loss seen so far.
+    plateau_count: int32, consecutive (averaged) losses that did not improve on ``best_value``.
+    cooldown_count: int32, steps left during which stagnation is not counted.
+    count: int32, losses accumulated into ``avg_value`` since the last decision.
+    avg_value: running mean of those losses.
+    """
+
+    scale: jax.Array
+    best_value: jax.Array
+    plateau_count: jax.Array
+    cooldown_count: jax.Array
+    count: jax.Array
+    avg_value: jax.Array
+
+
+def reduce_on_plateau(
+    factor: ArrayLike = 0.1,
+    patience: ArrayLike = 10,
+    rtol: ArrayLike = 1e-4,
+    atol: ArrayLike = 0.0,
+    cooldown: ArrayLike = 0,
+    accumulation_size: ArrayLike = 1,
+    min_scale: ArrayLike = 0.0,
+) -> optax.GradientTransformationExtraArgs:
+    """Seed 000's practical approach: train at a fixed η until the loss stagnates, then η ← α·η.
+
+    Multiplies the incoming updates by ``scale``, which starts at 1. Each call reads the loss as
+    the extra arg ``value``; every ``accumulation_size`` calls their mean L is compared with the
+    best so far. L improves when L < (1 − rtol)·best − atol; otherwise the plateau count grows,
+    and when it reaches ``patience``: scale ← max(factor·scale, min_scale), the count restarts,
+    and the next ``cooldown`` decisions are not counted. The scale chosen after reading this
+    step's loss already applies to this step's update.
+
+    The maths is ``optax.contrib.reduce_on_plateau`` (a test proves equality, state for state).
+    It is written again here so that every hyperparameter is traceable (optax's checks compare
+    ``factor``, ``rtol`` and ``atol`` in Python) and a missing ``value`` says how to pass it. Unlike
+    optax, ``rtol = atol = 0`` is allowed: then "stagnates" means "does not strictly decrease".
+
+    Use it after an optimizer: ``optax.chain(jl.sgd(learning_rate), jl.reduce_on_plateau())``.
+
+    Args:
+      factor: α in (0, 1), seed 000's "typically 0.1".
+      patience: >= 1 stagnant decisions before the rate is reduced.
+      rtol: in [0, 1], relative improvement that counts as progress.
+      atol: >= 0, absolute improvement that counts as progress.
+      cooldown: >= 0 decisions after a reduction during which stagnation is not counted.
+      accumulation_size: >= 1 losses averaged into one decision (use > 1 for minibatch losses).
+      min_scale: >= 0, the scale never falls below it (nor stays below it, as in optax).
+
+    >>> import optax, jax.numpy as jnp
+    >>> tx = optax.chain(optax.sgd(1.0), reduce_on_plateau(factor=0.5, patience=2))
+    >>> params = jnp.array(1.0)               # f(w) = w², so η = 1 just flips the sign of w
+    >>> state = tx.init(params)
+    >>> for _ in range(5):
+    ...     updates, state = tx.update(2 * params, state, params, value=params**2)
+    ...     params = optax.apply_updates(params, updates)
+    ...     print(float(params), float(state[-1].scale))
+    -1.0 1.0
+    1.0 1.0
+    0.0 0.5
+    0.0 0.5
+    0.0 0.5
+    """
+    check_in_range("factor", factor, 0.0, 1.0, low_closed=False, high_closed=False)
+    check_in_range("patience", patience, 1.0)
+    check_in_range("rtol", rtol, 0.0, 1.0)
+    check_nonnegative("atol", atol)
+    check_nonnegative("cooldown", cooldown)
+    check_in_range("accumulation_size", accumulation_size, 1.0)
+    check_nonnegative("min_scale", min_scale)
+
+    def init_fn(params: optax.Params) -> ReduceOnPlateauState:
+        # As optax: the scale in the lowest dtype of the params, so it never promotes them.
+        lowest_dtype = optax.tree.dtype(params, "lowest")
+        highest_dtype = optax.tree.dtype(params, "highest")
+        return ReduceOnPlateauState(
+            scale=jnp.asarray(1.0, lowest_dtype),
+            best_value=jnp.asarray(math.inf, highest_dtype),
+            plateau_count=jnp.asarray(0, jnp.int32),
+            cooldown_count=jnp.asarray(0, jnp.int32),
+            count=jnp.asarray(0, jnp.int32),
+            avg_value=jnp.asarray(0.0, highest_dtype),
+        )
+
+    def decide(state: ReduceOnPlateauState) -> ReduceOnPlateauState:
+        improved = state.avg_value < (1.0 - rtol) * state.best_value - atol
+        best_value = jnp.where(improved, state.avg_value, state.best_value)
+        plateau_count = jnp.where(improved, 0, state.plateau_count + 1)
+        in_cooldown = state.cooldown_count > 0
+        reduce = ~in_cooldown & (plateau_count >= patience)
+        scale = jnp.maximum(jnp.where(reduce, state.scale * factor, state.scale), min_scale)
+        return ReduceOnPlateauState(
+            scale=scale.astype(state.scale.dtype),
+            best_value=best_value.astype(state.best_value.dtype),
+            plateau_count=jnp.where(in_cooldown | reduce, 0, plateau_count).astype(jnp.int32),
+            cooldown_count=jnp.where(
+                in_cooldown, state.cooldown_count - 1, jnp.where(reduce, cooldown, 0)
+            ).astype(jnp.int32),
+            count=jnp.zeros_like(state.count),
+            avg_value=jnp.zeros_like(state.avg_value),
+        )
+
+    def update_fn(
+        updates: optax.Updates,
+        state: ReduceOnPlateauState,
+        params: optax.Params | None = None,
+        *,
+        value: ArrayLike | None = None,
+        **extra_args: Any,
+    ) -> tuple[optax.Updates, ReduceOnPlateauState]:
+        del params, extra_args
+        value = require_extra_arg("value", value, "reduce_on_plateau")
+        count = state.count + 1
+        avg_value = (state.count * state.avg_value + value) / count
+        state = state._replace(count=count, avg_value=avg_value.astype(state.avg_value.dtype))
+        decided = decide(state)
+        state = jax.tree.map(
+            lambda new, old: jnp.where(count >= accumulation_size, new, old), decided, state
+        )
+        updates = jax.tree.map(lambda u: (state.scale * u).astype(u.dtype), updates)
+        return updates, state
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
