@@ -110,7 +110,7 @@ def uniform(key: jax.Array, surface_or_bounds: SurfaceOrBounds, num_points: int)
 
 
 def gaussian(key: jax.Array, center, scale, num_points: int) -> jax.Array:
-    """``(num_points, dim)`` points ``center + scale · N(0, I)``; ``scale`` a number or per coordinate.
+    """``(num_points, dim)`` points ``center + scale · N(0, I)``; ``scale``: number or per axis.
 
     >>> gaussian(jax.random.PRNGKey(0), [1.0, 2.0], 0.0, 2).tolist()
     [[1.0, 2.0], [1.0, 2.0]]

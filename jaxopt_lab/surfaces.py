@@ -223,7 +223,7 @@ def monkey_saddle(w: jax.Array) -> jax.Array:
 
 
 def two_gaussian_bowl(w: jax.Array) -> jax.Array:
-    """x² + y² − 2·exp(−((x−1)² + y²)/0.2) − 3·exp(−((x+1)² + y²)/0.2): a shallow and a deep well."""
+    """x² + y² − 2·exp(−((x−1)² + y²)/0.2) − 3·exp(−((x+1)² + y²)/0.2): two wells."""
     x, y = w[0], w[1]
     return (x**2 + y**2 - 2.0 * jnp.exp(-((x - 1.0) ** 2 + y**2) / 0.2)
             - 3.0 * jnp.exp(-((x + 1.0) ** 2 + y**2) / 0.2))

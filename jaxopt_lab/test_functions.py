@@ -63,7 +63,7 @@ def rosenbrock(w: jax.Array) -> jax.Array:
 
 
 def beale(w: jax.Array) -> jax.Array:
-    """(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²; [−4.5, 4.5]², min (3, 0.5), f = 0."""
+    """(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²; [−4.5, 4.5]², (3, 0.5), f = 0."""
     x, y = w[0], w[1]
     return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
