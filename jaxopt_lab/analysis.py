@@ -1,6 +1,272 @@
-"""Estimators from sweep results.
+"""Estimates from runs: convergence rate, regime, critical points, basins, boundary dimension, EWMA.
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+Where `jaxopt_lab.theory` predicts, this module measures; the tests hold one against the other.
+
+>>> losses = 0.5 * 0.8 ** (2 * np.arange(6))          # f − f* shrinking by 0.64 a step
+>>> float(np.round(mean_convergence_rate(losses, 0.0), 6))
+0.64
+>>> Regime(int(trajectory_regime(np.array([[1.0], [-0.5], [0.25]]), [0.0]))).name
+'OSCILLATING'
 """
 from __future__ import annotations
 
+import enum
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxopt_lab import starts as starts_lib
+from jaxopt_lab.checks import check_in_range
+from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.theory import Regime, condition_number
+from jaxopt_lab.types import Status
+
+# --- rates and regimes (seed 000) ----------------------------------------------------------------
+
+
+def convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, axis: int = -1) -> np.ndarray:
+    """R_k = |f(x_{k+1}) − f*| / |f(x_k) − f*| along ``axis`` (seed 000); one shorter than it.
+
+    A step from a gap of exactly 0 gives ``nan`` (0/0) or ``inf``: the rate is undefined there.
+    """
+    gaps = np.abs(np.moveaxis(np.asarray(losses, dtype=float), axis, -1) - f_min)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.moveaxis(gaps[..., 1:] / gaps[..., :-1], -1, axis)
+
+
+def mean_convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, start: int = 0,
+                          stop: int | None = None, axis: int = -1) -> np.ndarray:
+    """Geometric mean of R_k for start <= k < stop: (|f_stop − f*| / |f_start − f*|)^(1/(stop−start)).
+
+    The product of the ratios telescopes, so this is exact and needs no logarithm of each R_k.
+    On a quadratic it tends to ρ², ρ the error factor `jaxopt_lab.theory` returns.
+    """
+    gaps = np.abs(np.moveaxis(np.asarray(losses, dtype=float), axis, -1) - f_min)
+    stop = gaps.shape[-1] - 1 if stop is None else stop % gaps.shape[-1]
+    if not 0 <= start < stop:
+        raise ValueError(f"start must be in [0, {stop}), got {start}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (gaps[..., stop] / gaps[..., start]) ** (1.0 / (stop - start))
+
+
+def trajectory_regime(trajectory: jax.typing.ArrayLike, target: jax.typing.ArrayLike, *,
+                      atol: float = 0.0) -> np.ndarray:
+    """`Regime` (MONOTONE, OSCILLATING or DIVERGENT) of ``trajectory`` ``(..., T, dim)``.
+
+    DIVERGENT: a non-finite point, or the final distance to ``target`` exceeds the first.
+    OSCILLATING: otherwise, some coordinate of the error x_k − target changes sign between two
+    steps (errors of size <= ``atol`` count as 0 and flip nothing). MONOTONE: neither. Per
+    coordinate is exact for 1-D and axis-aligned quadratics; on a rotated quadratic an oscillation
+    along an eigenvector shows in every coordinate it touches.
+    """
+    points = np.asarray(trajectory, dtype=float)
+    errors = points - np.asarray(target, dtype=float)
+    distance = np.linalg.norm(errors, axis=-1)
+    divergent = ~np.all(np.isfinite(points), axis=(-2, -1)) | (distance[..., -1] > distance[..., 0])
+    signs = np.where(np.abs(errors) <= atol, 0.0, np.sign(errors))
+    flips = np.any(signs[..., 1:, :] * signs[..., :-1, :] < 0.0, axis=(-2, -1))
+    regime = np.where(flips, Regime.OSCILLATING, Regime.MONOTONE)
+    return np.where(divergent, Regime.DIVERGENT, regime).astype(np.int8)
+
+
+# --- critical points (seed 002) ------------------------------------------------------------------
+
+
+class CriticalKind(enum.IntEnum):
+    """Type of a critical point by the signs of its Hessian eigenvalues (seed 002)."""
+
+    MINIMUM = 0  # all λ > 0
+    MAXIMUM = 1  # all λ < 0
+    SADDLE = 2  # both signs, none ~0
+    DEGENERATE = 3  # some |λ| ~ 0: second derivatives do not decide
+
+
+class CriticalPoints(NamedTuple):
+    """Critical points of a surface, sorted by kind and then by value.
+
+    points ``(K, dim)``; kind ``(K,)`` `CriticalKind` codes; value ``(K,)``: f there;
+    eigenvalues ``(K, dim)``: of the Hessian, ascending.
+    """
+
+    points: np.ndarray
+    kind: np.ndarray
+    value: np.ndarray
+    eigenvalues: np.ndarray
+
+
+def classify_critical_point(eigenvalues: jax.typing.ArrayLike, *,
+                            eigenvalue_tol: float = 1e-8) -> np.ndarray:
+    """`CriticalKind` codes from Hessian eigenvalues ``(..., dim)`` (seed 002).
+
+    An eigenvalue with |λ| <= ``eigenvalue_tol``·max(1, max|λ|) counts as zero: degenerate.
+    """
+    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    scale = np.maximum(1.0, np.max(np.abs(eigenvalues), axis=-1, keepdims=True))
+    zero = np.any(np.abs(eigenvalues) <= eigenvalue_tol * scale, axis=-1)
+    positive, negative = np.all(eigenvalues > 0, axis=-1), np.all(eigenvalues < 0, axis=-1)
+    kind = np.select([zero, positive, negative],
+                     [CriticalKind.DEGENERATE, CriticalKind.MINIMUM, CriticalKind.MAXIMUM],
+                     CriticalKind.SADDLE)
+    return kind.astype(np.int8)
+
+
+def _newton_on_gradient(fn: Callable, num_steps: int) -> Callable:
+    gradient, hessian = jax.grad(fn), jax.hessian(fn)
+
+    def solve(start: jax.Array) -> jax.Array:
+        def step(x, _):
+            # Newton on ∇f = 0 finds every critical point, whatever its kind; lstsq copes with a
+            # singular Hessian (degenerate points, where Newton slows to linear convergence).
+            delta = jnp.linalg.lstsq(hessian(x), gradient(x))[0]
+            x_next = x - delta
+            return jnp.where(jnp.all(jnp.isfinite(x_next)), x_next, x), None
+
+        return jax.lax.scan(step, start, None, length=num_steps)[0]
+
+    return jax.jit(jax.vmap(solve))
+
+
+def critical_points(surface: Surface, resolution: int = 24, *, num_steps: int = 60,
+                    grad_tol: float = 1e-8, merge_distance: float = 1e-5,
+                    eigenvalue_tol: float = 1e-8) -> CriticalPoints:
+    """Critical points of ``surface`` inside its bounds: Newton on ∇f from a grid, deduplicated.
+
+    Starts on a ``resolution``-per-axis grid over ``surface.bounds``; keeps end points with
+    |∇f| <= ``grad_tol``·max(1, |f|) inside the bounds; merges points closer than
+    ``merge_distance`` times the box diagonal; classifies each by `classify_critical_point`.
+    """
+    grid = starts_lib.grid(surface, resolution)
+    ends = np.asarray(_newton_on_gradient(surface.fn, num_steps)(grid.points))
+    values = np.asarray(jax.vmap(surface.fn)(jnp.asarray(ends)))
+    grad_norms = np.linalg.norm(np.asarray(jax.vmap(jax.grad(surface.fn))(jnp.asarray(ends))),
+                                axis=-1)
+    inside = np.all((ends >= surface.lower) & (ends <= surface.upper), axis=-1)
+    keep = inside & np.isfinite(values) & (grad_norms <= grad_tol * np.maximum(1.0, np.abs(values)))
+    radius = merge_distance * float(np.linalg.norm(surface.upper - surface.lower))
+    unique: list[np.ndarray] = []
+    for point in ends[keep]:
+        if all(np.linalg.norm(point - other) > radius for other in unique):
+            unique.append(point)
+    points = np.asarray(unique, dtype=float).reshape(len(unique), surface.dim)
+    hessians = np.asarray(jax.vmap(jax.hessian(surface.fn))(jnp.asarray(points)))
+    eigenvalues = np.linalg.eigvalsh(hessians) if len(points) else np.zeros((0, surface.dim))
+    kind = classify_critical_point(eigenvalues, eigenvalue_tol=eigenvalue_tol)
+    value = np.asarray(jax.vmap(surface.fn)(jnp.asarray(points))) if len(points) else np.zeros(0)
+    order = np.lexsort((value, kind))
+    return CriticalPoints(points[order], kind[order], value[order], eigenvalues[order])
+
+
+def local_condition_number(fn: Callable[[jax.Array], jax.Array],
+                           point: jax.typing.ArrayLike) -> float:
+    """Condition number max|λ_i/λ_j| of the Hessian of ``fn`` at ``point`` (seed 002)."""
+    eigenvalues = np.linalg.eigvalsh(np.asarray(jax.hessian(fn)(jnp.asarray(point, dtype=float))))
+    return float(condition_number(eigenvalues))
+
+
+# --- basins and their boundary -------------------------------------------------------------------
+
+
+class BasinStatistics(NamedTuple):
+    """Shares of the starting points, each ``(...)`` over the leading axes of the inputs.
+
+    per_basin ``(..., K)``: converged into minimum k. elsewhere: converged, but to no listed
+    minimum. unfinished, diverged: by `Status`. The shares add up to 1.
+    """
+
+    per_basin: np.ndarray
+    elsewhere: np.ndarray
+    unfinished: np.ndarray
+    diverged: np.ndarray
+
+
+def basin_statistics(basin: jax.typing.ArrayLike, status: jax.typing.ArrayLike,
+                     num_basins: int) -> BasinStatistics:
+    """Share of starts per basin from a sweep's ``basin`` and ``status`` ``(..., P)``."""
+    basin, status = np.asarray(basin), np.asarray(status)
+    converged = status == Status.CONVERGED
+    per_basin = np.stack([np.mean(converged & (basin == k), axis=-1) for k in range(num_basins)],
+                         axis=-1)
+    return BasinStatistics(
+        per_basin=per_basin,
+        elsewhere=np.mean(converged, axis=-1) - per_basin.sum(axis=-1),
+        unfinished=np.mean(status == Status.UNFINISHED, axis=-1),
+        diverged=np.mean(status == Status.DIVERGED, axis=-1))
+
+
+def boundary_mask(labels: jax.typing.ArrayLike) -> np.ndarray:
+    """One-cell-thick boundary of a 2-D label image (e.g. ``status == DIVERGED``).
+
+    Marks each cell whose next cell along a row or a column has another label: one cell per
+    crossing, so that box counting at the finest scale sees a curve, not a two-cell ribbon.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 2:
+        raise ValueError(f"labels must be a 2-D image, got shape {labels.shape}")
+    mask = np.zeros(labels.shape, dtype=bool)
+    mask[:-1, :] |= labels[1:, :] != labels[:-1, :]
+    mask[:, :-1] |= labels[:, 1:] != labels[:, :-1]
+    return mask
+
+
+class BoxCounting(NamedTuple):
+    """dimension: minus the slope of log N(s) against log s; counts N(s) of boxes of side s."""
+
+    dimension: float
+    box_sizes: np.ndarray
+    counts: np.ndarray
+
+
+def box_counting_dimension(mask: jax.typing.ArrayLike,
+                           box_sizes: tuple[int, ...] | None = None) -> BoxCounting:
+    """Box-counting dimension of the set of ``True`` cells of a 2-D mask.
+
+    N(s) counts the s×s boxes (a tiling from the corner; a partial last box counts) holding a
+    cell of the set; the dimension is the least-squares slope of log N against log(1/s), as
+    Sohl-Dickstein (2024) measures the trainability boundary. ``box_sizes`` default to powers of
+    2 from 1 up to a quarter of the shorter side. Apply it to `boundary_mask` for a boundary.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2 or not mask.any():
+        raise ValueError(f"mask must be a 2-D boolean image with some True cell, got shape "
+                         f"{mask.shape} with {int(mask.sum())} True")
+    if box_sizes is None:
+        largest = max(1, min(mask.shape) // 4)
+        box_sizes = tuple(2**k for k in range(int(np.log2(largest)) + 1))
+    if len(box_sizes) < 2:
+        raise ValueError(f"box_sizes must hold at least 2 sizes, got {box_sizes}")
+    counts = []
+    for size in box_sizes:
+        rows, cols = -(-mask.shape[0] // size), -(-mask.shape[1] // size)
+        padded = np.zeros((rows * size, cols * size), dtype=bool)
+        padded[: mask.shape[0], : mask.shape[1]] = mask
+        counts.append(padded.reshape(rows, size, cols, size).any(axis=(1, 3)).sum())
+    sizes, counts = np.asarray(box_sizes, dtype=float), np.asarray(counts, dtype=float)
+    slope = np.polyfit(np.log(1.0 / sizes), np.log(counts), 1)[0]
+    return BoxCounting(float(slope), sizes, counts)
+
+
+# --- exponentially weighted moving average (seed 002) --------------------------------------------
+
+
+def ewma(values: jax.typing.ArrayLike, decay: float, *, bias_correction: bool = False,
+         axis: int = 0) -> jax.Array:
+    """v_t = α·v_{t−1} + (1 − α)·g_t from v_0 = 0 along ``axis`` (seed 002; α = ``decay``).
+
+    Starting from 0 biases the first averages towards 0; ``bias_correction=True`` returns
+    v_t / (1 − α^t), which starts at v̂_1 = g_1 as the seed's definition v_1 = g_1 does, and
+    averages a constant series exactly.
+    """
+    check_in_range("decay", decay, 0.0, 1.0, high_closed=False)
+    series = jnp.moveaxis(jnp.asarray(values, dtype=jnp.result_type(float)), axis, 0)
+
+    def step(average, value):
+        average = decay * average + (1.0 - decay) * value
+        return average, average
+
+    averages = jax.lax.scan(step, jnp.zeros_like(series[0]), series)[1]
+    if bias_correction:
+        t = jnp.arange(1, series.shape[0] + 1, dtype=averages.dtype)
+        averages = averages / (1.0 - decay**t).reshape((-1,) + (1,) * (averages.ndim - 1))
+    return jnp.moveaxis(averages, 0, axis)
