@@ -74,7 +74,8 @@ def bfgs_inverse_hessian_update(inverse_hessian, s, y):
 
 def bfgs_run(grad_fn, start, learning_rate, num_steps):
     """BFGS without line search, as documented in jaxopt_lab: M₀ = I, first step scaled by
-    min(1, 1/‖g‖), M reset to (yᵀs/yᵀy)·I before the first update, pairs with yᵀs <= 0 skipped.
+    min(1, 1/‖g‖), M reset to (yᵀs/yᵀy)·I before the first update, pairs with yᵀs <= 0 (or a
+    non-finite update) skipped.
 
     Returns the points (num_steps + 1, n) and the final M.
     """
@@ -89,9 +90,10 @@ def bfgs_run(grad_fn, start, learning_rate, num_steps):
             s, y = point - previous_point, new_grad - grad
             grad = new_grad
             if y @ s > 0:
-                if index == 1:
-                    inverse_hessian = (y @ s) / (y @ y) * np.eye(len(point))
-                inverse_hessian = bfgs_inverse_hessian_update(inverse_hessian, s, y)
+                start = (y @ s) / (y @ y) * np.eye(len(point)) if index == 1 else inverse_hessian
+                updated = bfgs_inverse_hessian_update(start, s, y)
+                if np.all(np.isfinite(updated)):
+                    inverse_hessian = updated
             step = -learning_rate * inverse_hessian @ grad
         previous_point = point
         point = point + step
