@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxopt_lab as jl
@@ -126,3 +127,16 @@ def test_value_is_optional_and_unknown_extra_args_are_ignored():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         jl.levenberg_marquardt(**kwargs)
+
+
+def test_inject_hyperparams_keeps_damping_in_the_state():
+    # The hyperparameter is only λ's initial value; the state's λ evolves under injection too.
+    injected = optax.inject_hyperparams(jl.levenberg_marquardt)(damping=1e-2)
+    plain = jl.levenberg_marquardt(1e-2)
+    params = jnp.array([-1.0, 0.5])
+    grad = jax.grad(rosenbrock)(params)
+    (ours, state), (expected, expected_state) = [
+        tx.update(grad, tx.init(params), params, value_fn=rosenbrock) for tx in (injected, plain)
+    ]
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+    np.testing.assert_allclose(state.inner_state.damping, expected_state.damping, rtol=1e-12)

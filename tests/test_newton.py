@@ -186,3 +186,11 @@ def test_missing_value_fn_is_a_type_error():
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         jl.newton(**kwargs)
+
+
+def test_inject_hyperparams_gives_the_same_update():
+    params = jnp.array([3.5, 1.5])
+    injected = optax.inject_hyperparams(jl.newton)(learning_rate=0.5, damping=0.1)
+    plain = jl.newton(0.5, 0.1)
+    np.testing.assert_allclose(newton_update(injected, himmelblau, params),
+                               newton_update(plain, himmelblau, params), rtol=1e-12)

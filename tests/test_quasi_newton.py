@@ -242,3 +242,15 @@ def test_missing_extra_arg_is_a_type_error(make_optimizer, name, missing):
 def test_bad_arguments(make_optimizer, kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_optimizer(**kwargs)
+
+
+@pytest.mark.parametrize("make_optimizer, static", [(jl.bfgs, ()), (jl.lbfgs, ("memory_size",))],
+                         ids=["bfgs", "lbfgs"])
+def test_inject_hyperparams_gives_the_same_updates(make_optimizer, static):
+    injected = optax.inject_hyperparams(make_optimizer, static_args=static)(
+        learning_rate=0.2, linesearch=False)
+    plain = make_optimizer(0.2, linesearch=False)
+    start = jnp.array([1.0, 1.0])
+    path, _ = trajectory(injected, himmelblau, start, 3)
+    expected, _ = trajectory(plain, himmelblau, start, 3)
+    np.testing.assert_allclose(path, expected, rtol=1e-12)
