@@ -1,6 +1,326 @@
-"""Matplotlib figures.
+"""Matplotlib figures of sweeps, trajectories, stability regions, loss curves and regimes.
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+`jaxopt_lab` imports this module lazily (``jl.plotting``): matplotlib costs a second to load.
+Every function returns a `matplotlib.figure.Figure` built without pyplot (no global state, no
+"too many figures" warning), draws into ``ax`` instead when one is given, and saves to ``path``
+(``.png``, ``.svg`` or ``.pdf``) when one is given.
+
+One colour code throughout: diverged is black (`DIVERGED_COLOUR`), unfinished grey, and
+everything that converged is coloured, paler the more steps it took.
+
+>>> import numpy as np
+>>> figure = regime_strip(2.0)
+>>> [axis.get_xlabel() for axis in figure.axes]
+['learning rate η']
 """
 from __future__ import annotations
 
+import os
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import LogNorm, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from jaxopt_lab import theory
+from jaxopt_lab.checks import check_choice
+from jaxopt_lab.theory import Regime
+from jaxopt_lab.types import Status
+
+DIVERGED_COLOUR = (0.0, 0.0, 0.0)
+UNFINISHED_COLOUR = (0.62, 0.62, 0.62)
+#: Converged, but to no minimum the surface lists (a saddle, an unlisted minimum).
+ELSEWHERE_COLOUR = (0.85, 0.75, 0.95)
+CONVERGED_COLOUR = to_rgb("tab:green")
+#: Basin k is drawn in BASIN_COLOURS[k % len]: tab10 without its grey, which means unfinished.
+BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
+                      ("blue", "orange", "green", "red", "purple", "brown", "pink", "olive",
+                       "cyan"))
+#: Converged cells are blended towards white by this much at the last step: slow is pale.
+SLOWEST_PALENESS = 0.65
+BOUNDARY_COLOUR = to_rgb("tab:red")
+REGIME_COLOURS = {Regime.MONOTONE: to_rgb("tab:blue"), Regime.ONE_STEP: to_rgb("gold"),
+                  Regime.OSCILLATING: to_rgb("tab:orange"), Regime.MARGINAL: to_rgb("tab:purple"),
+                  Regime.DIVERGENT: DIVERGED_COLOUR}
+COLOURINGS = ("basin", "status", "steps")
+SAVE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _new_axes(ax, figsize=(6.0, 5.0)):
+    if ax is not None:
+        return ax.figure, ax
+    figure = Figure(figsize=figsize, layout="constrained")
+    FigureCanvasAgg(figure)  # so figure.canvas.draw() and buffer_rgba() work headless
+    return figure, figure.add_subplot()
+
+
+def _finish(figure: Figure, path: str | os.PathLike | None, dpi: int = 120) -> Figure:
+    if path is not None:
+        suffix = os.path.splitext(os.fspath(path))[1].lower()
+        if suffix not in SAVE_SUFFIXES:
+            raise ValueError(f"path must end in {', '.join(SAVE_SUFFIXES)}, got {os.fspath(path)!r}")
+        figure.savefig(path, dpi=dpi)
+    return figure
+
+
+def _pick(values: Any, index) -> np.ndarray:
+    array = np.asarray(values)
+    return array if index is None else array[index]
+
+
+def _status_colours(status: np.ndarray, converged: np.ndarray, steps: np.ndarray | None,
+                    num_steps: int | None) -> np.ndarray:
+    """RGB image: converged cells in ``converged`` colours paled by steps, others by status."""
+    rgb = np.array(converged, dtype=float)
+    if steps is not None:
+        scale = max(int(num_steps or 0), int(np.max(steps, initial=0)), 1)
+        pale = SLOWEST_PALENESS * np.clip(steps, 0, None)[..., None] / scale
+        rgb = rgb * (1.0 - pale) + pale
+    rgb[status == Status.UNFINISHED] = UNFINISHED_COLOUR
+    rgb[status == Status.DIVERGED] = DIVERGED_COLOUR
+    return rgb
+
+
+def _mark_points(ax, surface) -> list:
+    handles = []
+    if surface is None:
+        return handles
+    for points, marker, label in ((surface.minima_array, "*", "minimum"),
+                                  (surface.saddles_array, "X", "saddle")):
+        if len(points) and points.shape[1] == 2:
+            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=140, c="white",
+                       edgecolors="black", linewidths=1.0, zorder=5)
+            handles.append(Line2D([], [], marker=marker, color="white", markeredgecolor="black",
+                                  linestyle="", markersize=10, label=label))
+    return handles
+
+
+def convergence_map(result, starts, surface=None, *, colour: str = "basin", index=None,
+                    num_steps: int | None = None, title: str | None = None, ax=None,
+                    path: str | os.PathLike | None = None) -> Figure:
+    """A grid of starting points coloured by outcome: basin reached, status, or steps.
+
+    ``result`` has ``status``, ``steps``, ``basin`` of shape ``(..., P)`` (a `jl.SweepResult`);
+    ``index`` picks one hyperparameter setting when there are leading axes. ``starts`` is the
+    `jl.starts.grid` the sweep ran from (its ``shape`` and ``extent`` lay the image out).
+    ``colour="basin"``: one colour per minimum of ``surface``; ``"status"``: converged green;
+    both paled by the steps taken (relative to ``num_steps``, default the slowest cell);
+    ``"steps"``: a viridis scale of steps. Diverged cells are black, unfinished grey. The
+    surface's minima (stars) and saddles (crosses) are marked.
+    """
+    check_choice("colour", colour, COLOURINGS)
+    status = _pick(result.status, index)
+    steps, basin = _pick(result.steps, index), _pick(result.basin, index)
+    if status.size != int(np.prod(starts.shape)) or len(starts.shape) != 2:
+        raise ValueError(f"result must hold one 2-D grid of {int(np.prod(starts.shape))} starts "
+                         f"(pick a hyperparameter setting with index=), got status shape "
+                         f"{status.shape} for a grid of shape {tuple(starts.shape)}")
+    status, steps, basin = (a.reshape(starts.shape) for a in (status, steps, basin))
+    figure, ax = _new_axes(ax, figsize=(8.0, 5.5))
+    handles = []
+    if colour == "steps":
+        colormap = matplotlib.colormaps["viridis"]
+        scale = max(int(num_steps or 0), int(np.max(steps, initial=0)), 1)
+        converged = colormap(np.clip(steps, 0, None) / scale)[..., :3]
+        rgb = _status_colours(status, converged, None, None)
+        handles.append(Patch(color=colormap(0.0), label="converged fast (viridis: steps)"))
+        handles.append(Patch(color=colormap(1.0), label=f"converged at step {scale}"))
+    elif colour == "status":
+        rgb = _status_colours(status, np.broadcast_to(CONVERGED_COLOUR, status.shape + (3,)),
+                              steps, num_steps)
+        handles.append(Patch(color=CONVERGED_COLOUR, label="converged (paler: slower)"))
+    else:
+        known = (basin >= 0)[..., None]
+        palette = np.asarray(BASIN_COLOURS)[np.maximum(basin, 0) % len(BASIN_COLOURS)]
+        rgb = _status_colours(status, np.where(known, palette, ELSEWHERE_COLOUR), steps, num_steps)
+        minima = surface.minima_array if surface is not None else np.zeros((0, 2))
+        for k in np.unique(basin[(status == Status.CONVERGED) & (basin >= 0)]):
+            where = f" ({minima[k, 0]:.2f}, {minima[k, 1]:.2f})" if k < len(minima) else ""
+            handles.append(Patch(color=BASIN_COLOURS[k % len(BASIN_COLOURS)],
+                                 label=f"basin {k}{where}"))
+        if np.any((status == Status.CONVERGED) & (basin < 0)):
+            handles.append(Patch(color=ELSEWHERE_COLOUR, label="converged elsewhere"))
+    ax.imshow(rgb, origin="lower", extent=starts.extent, interpolation="nearest", aspect="auto")
+    handles += [Patch(color=UNFINISHED_COLOUR, label="unfinished"),
+                Patch(color=DIVERGED_COLOUR, label="diverged")]
+    handles += _mark_points(ax, surface)
+    ax.set_xlim(starts.extent[0], starts.extent[1])
+    ax.set_ylim(starts.extent[2], starts.extent[3])
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    shares = {s: float(np.mean(status == s)) for s in Status}
+    ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: "
+                 f"{shares[Status.CONVERGED]:.1%} converged, {shares[Status.DIVERGED]:.1%} diverged")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return _finish(figure, path)
+
+
+def _log_levels(values: np.ndarray, floor: float, num_levels: int) -> np.ndarray:
+    finite = values[np.isfinite(values)]
+    gaps = finite - floor
+    top = max(float(gaps.max()), 1e-12)
+    # five decades below the highest point: deep enough to show a valley's floor
+    bottom = max(float(gaps.min()), top * 1e-5, 1e-12)
+    return floor + np.logspace(np.log10(bottom), np.log10(top), num_levels)
+
+
+def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_levels: int = 25,
+                 resolution: int = 200, title: str | None = None, ax=None,
+                 path: str | os.PathLike | None = None) -> Figure:
+    """Paths ``(T, 2)`` (one, a list, or an ``(N, T, 2)`` array) over log-spaced contours of f.
+
+    Contour levels are spaced evenly in log(f − f_low), f_low the lowest value on the plotting
+    grid, so the floor of a valley shows as clearly as its walls. Each path starts at a circle
+    and ends at a cross; non-finite points (a diverged run) end the line.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    (x_low, x_high), (y_low, y_high) = surface.bounds
+    xs, ys = np.linspace(x_low, x_high, resolution), np.linspace(y_low, y_high, resolution)
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
+    values = np.asarray(jax.vmap(surface.fn)(jnp.asarray(grid))).reshape(resolution, resolution)
+    floor = float(np.nanmin(values)) - 1e-12
+    if surface.f_min is not None:
+        floor = min(floor, surface.f_min - 1e-12)
+    figure, ax = _new_axes(ax)
+    levels = _log_levels(values, floor, num_levels)
+    filled = ax.contourf(xs, ys, values - floor, levels=levels - floor, norm=LogNorm(),
+                         cmap="Blues_r", extend="both")
+    ax.contour(xs, ys, values, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
+    colorbar = figure.colorbar(filled, ax=ax, label="f − f_low (log scale)")
+    colorbar.set_ticks((levels - floor)[::4], labels=[f"{v:.2g}" for v in (levels - floor)[::4]])
+    colorbar.minorticks_off()
+    paths_list = [np.asarray(paths)] if np.ndim(paths) == 2 else [np.asarray(p) for p in paths]
+    colours = matplotlib.colormaps["autumn"](np.linspace(0.0, 0.8, max(len(paths_list), 1)))
+    for k, points in enumerate(paths_list):
+        finite = np.all(np.isfinite(points), axis=-1)
+        points = points[: int(np.argmin(finite)) if not finite.all() else len(points)]
+        label = labels[k] if labels is not None else None
+        ax.plot(points[:, 0], points[:, 1], "-", color=colours[k], lw=1.5, label=label)
+        ax.plot(points[0, 0], points[0, 1], "o", color=colours[k], markeredgecolor="black")
+        ax.plot(points[-1, 0], points[-1, 1], "x", color="black", markersize=8)
+    _mark_points(ax, surface)
+    ax.set_xlim(x_low, x_high)
+    ax.set_ylim(y_low, y_high)
+    ax.set_xlabel("$w_1$")
+    ax.set_ylabel("$w_2$")
+    ax.set_title(title or f"trajectories on {surface.name}")
+    if labels is not None:
+        ax.legend(loc="upper right", fontsize="small")
+    return _finish(figure, path)
+
+
+def _grid_edges(centres: np.ndarray) -> np.ndarray:
+    centres = np.asarray(centres, dtype=float)
+    middle = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate([[2 * centres[0] - middle[0]], middle, [2 * centres[-1] - middle[-1]]])
+
+
+def stability_region(learning_rates, momenta, status, *, curvature, method: str = "heavy_ball",
+                     title: str | None = None, ax=None,
+                     path: str | os.PathLike | None = None) -> Figure:
+    """Empirical stability over learning rate × momentum, with the analytic boundary drawn.
+
+    ``status`` is ``(len(momenta), len(learning_rates))``, or with a trailing axis of starting
+    points: a cell is diverged if any start diverged, converged if all converged. The boundary
+    is `jaxopt_lab.theory`'s α = 2(1 + β)/λ_max (heavy ball) or 2(1 + β)/((1 + 2β)λ_max)
+    (Nesterov), λ_max the largest of ``curvature`` (a number or a spectrum).
+    """
+    check_choice("method", method, ("heavy_ball", "nesterov"))
+    learning_rates, momenta = np.asarray(learning_rates, float), np.asarray(momenta, float)
+    status = np.asarray(status)
+    expected = (momenta.size, learning_rates.size)
+    if status.shape[:2] != expected:
+        raise ValueError(f"status must have shape {expected} (momenta, learning rates)[, points], "
+                         f"got {status.shape}")
+    if status.ndim == 3:
+        status = np.where(np.any(status == Status.DIVERGED, axis=-1), Status.DIVERGED,
+                          np.where(np.all(status == Status.CONVERGED, axis=-1), Status.CONVERGED,
+                                   Status.UNFINISHED))
+    rgb = _status_colours(status, np.broadcast_to(CONVERGED_COLOUR, status.shape + (3,)),
+                          None, None)
+    figure, ax = _new_axes(ax, figsize=(7.0, 5.0))
+    ax.pcolormesh(_grid_edges(learning_rates), _grid_edges(momenta), rgb, shading="flat")
+    lambda_max = float(np.max(curvature))
+    boundary = (theory.heavy_ball_max_learning_rate if method == "heavy_ball"
+                else theory.nesterov_max_learning_rate)
+    fine = np.linspace(momenta.min(), momenta.max(), 400)
+    ax.plot(np.asarray(boundary(fine, lambda_max)), fine, "--", color=BOUNDARY_COLOUR, lw=2.0)
+    ax.set_xlim(_grid_edges(learning_rates)[[0, -1]])
+    ax.set_ylim(_grid_edges(momenta)[[0, -1]])
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel("momentum β")
+    name = "heavy ball" if method == "heavy_ball" else "Nesterov"
+    ax.set_title(title or f"{name} stability, λ_max = {lambda_max:g}")
+    ax.legend(handles=[Patch(color=CONVERGED_COLOUR, label="converged"),
+                       Patch(color=UNFINISHED_COLOUR, label="unfinished"),
+                       Patch(color=DIVERGED_COLOUR, label="diverged"),
+                       Line2D([], [], ls="--", color=BOUNDARY_COLOUR, label="theory boundary")],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    return _finish(figure, path)
+
+
+def loss_curves(losses, *, f_min: float = 0.0, labels: Sequence[str] | None = None,
+                log: bool = True, title: str | None = None, ax=None,
+                path: str | os.PathLike | None = None) -> Figure:
+    """f(x_k) − f* against step k: one curve ``(T,)``, rows of ``(N, T)``, or a name → curve dict.
+
+    On a log scale a linear rate R (seed 000) is a straight line of slope log R.
+    """
+    if isinstance(losses, Mapping):
+        labels, curves = list(losses), [np.asarray(v, float) for v in losses.values()]
+    else:
+        array = np.asarray(losses, dtype=float)
+        curves = [array] if array.ndim == 1 else list(array)
+    figure, ax = _new_axes(ax, figsize=(6.0, 4.0))
+    for k, curve in enumerate(curves):
+        gap = np.abs(curve - f_min)
+        if log:
+            gap = np.where(gap > 0, gap, np.nan)  # a gap of exactly 0 has no logarithm
+        ax.plot(np.arange(curve.size), gap, lw=1.5, label=labels[k] if labels else None)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("step k")
+    ax.set_ylabel("|f(x_k) − f*|")
+    ax.set_title(title or "loss curves")
+    if labels:
+        ax.legend(fontsize="small")
+    return _finish(figure, path)
+
+
+def regime_strip(curvature: float, learning_rates=None, *, measured=None,
+                 title: str | None = None, ax=None,
+                 path: str | os.PathLike | None = None) -> Figure:
+    """Gradient descent regimes on ½·a·w² over a range of η: theory, and ``measured`` below it.
+
+    ``learning_rates`` default to 600 steps up to 2.5/a; ``measured`` holds `Regime` codes per
+    learning rate (e.g. from `jaxopt_lab.analysis.trajectory_regime`). Dashed lines mark
+    η_opt = 1/a and 2η_opt (seeds 000/001).
+    """
+    if learning_rates is None:
+        learning_rates = np.linspace(0.0, 2.5, 601)[1:] / curvature
+    learning_rates = np.asarray(learning_rates, dtype=float)
+    rows = [("theory", np.asarray(theory.gd_regime(learning_rates, curvature)))]
+    if measured is not None:
+        rows.append(("measured", np.asarray(measured)))
+    image = np.stack([np.asarray([REGIME_COLOURS[Regime(int(r))] for r in codes])
+                      for _, codes in rows])
+    figure, ax = _new_axes(ax, figsize=(7.0, 1.2 + 0.5 * len(rows)))
+    ax.pcolormesh(_grid_edges(learning_rates), np.arange(len(rows) + 1), image, shading="flat")
+    for value, text in ((1.0 / curvature, "η_opt = 1/a"), (2.0 / curvature, "2η_opt")):
+        if learning_rates.min() <= value <= learning_rates.max():
+            ax.axvline(value, color="white", ls="--", lw=1.5)
+            ax.text(value, len(rows) + 0.05, text, ha="center", va="bottom", fontsize="small")
+    ax.set_yticks(np.arange(len(rows)) + 0.5, [name for name, _ in rows])
+    ax.set_xlabel("learning rate η")
+    ax.set_title(title or f"gradient descent on ½·{curvature:g}·w²", pad=16)
+    present = sorted({int(r) for _, codes in rows for r in codes})
+    ax.legend(handles=[Patch(color=REGIME_COLOURS[Regime(r)], label=Regime(r).name.lower())
+                       for r in present], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              fontsize="small")
+    return _finish(figure, path)

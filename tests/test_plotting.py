@@ -1,0 +1,236 @@
+"""Figures are checked by their pixels: colours where the data (and the theory) put them.
+
+Each figure is rendered with its Agg canvas (MPLBACKEND=Agg, headless) and sampled at data
+coordinates through the axes' transform.
+"""
+from types import SimpleNamespace
+
+import jax
+import numpy as np
+import pytest
+
+import jaxopt_lab as jl
+from jaxopt_lab import plotting, theory
+from jaxopt_lab.theory import Regime
+from jaxopt_lab.types import Status
+
+#: A sampled pixel vs the colour drawn there: Agg rounds to 8 bits (≤ 1/255 per channel) and
+#: may antialias a cell edge, so sample cell centres and allow 3/255.
+COLOUR_ATOL = 3 / 255
+#: Cells closer than this (relative) to the theory boundary are not sampled: the boundary line
+#: is drawn over them and rounding of a 1-D grid decides them.
+BOUNDARY_MARGIN = 0.1
+
+
+def rendered(figure):
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3] / 255.0
+
+
+def pixel(figure, ax, x, y):
+    image = rendered(figure)
+    column, row = ax.transData.transform((x, y))
+    return image[image.shape[0] - 1 - int(round(row)), int(round(column))]
+
+
+def assert_colour(figure, ax, x, y, colour):
+    np.testing.assert_allclose(pixel(figure, ax, x, y), colour, atol=COLOUR_ATOL,
+                               err_msg=f"at ({x}, {y})")
+
+
+def assert_not_uniform(figure):
+    image = rendered(figure)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20
+
+
+# --- convergence_map -----------------------------------------------------------------------------
+
+RESOLUTION = 40
+
+
+@pytest.fixture(scope="module")
+def himmelblau_map():
+    """A synthetic sweep on Himmelblau's grid: basin = nearest minimum, diverged for w₁ > 3.9,
+    unfinished for w₂ > 4.4, steps growing with the distance to the minimum."""
+    surface = jl.surfaces.get("himmelblau")
+    starts = jl.starts.grid(surface, RESOLUTION)
+    points = np.asarray(starts.points)
+    distances = np.linalg.norm(points[:, None, :] - surface.minima_array[None], axis=-1)
+    basin = np.argmin(distances, axis=-1)
+    status = np.full(points.shape[0], Status.CONVERGED, dtype=np.int8)
+    status[points[:, 1] > 4.4] = Status.UNFINISHED
+    status[points[:, 0] > 3.9] = Status.DIVERGED
+    steps = np.round(40 * distances.min(axis=-1)).astype(int)
+    steps[status != Status.CONVERGED] = -1
+    result = SimpleNamespace(status=status, steps=steps, basin=basin)
+    return surface, starts, result, points
+
+
+@pytest.mark.parametrize("colour", plotting.COLOURINGS)
+def test_convergence_map_puts_each_outcome_where_it_happened(himmelblau_map, colour):
+    surface, starts, result, points = himmelblau_map
+    figure = jl.plotting.convergence_map(result, starts, surface, colour=colour)
+    ax = figure.axes[0]
+    assert_not_uniform(figure)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$w_1$", "$w_2$")
+    # diverged cells: black, wherever they are
+    for x, y in [(4.5, -4.0), (4.5, 0.0), (4.2, 3.0)]:
+        assert_colour(figure, ax, x, y, plotting.DIVERGED_COLOUR)
+    assert_colour(figure, ax, -1.0, 4.8, plotting.UNFINISHED_COLOUR)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert "diverged" in labels and "minimum" in labels and "saddle" in labels
+    if colour == "basin":
+        for k, minimum in enumerate(surface.minima_array):
+            # a cell next to the minimum took few steps: nearly the pure basin colour
+            x, y = points[np.argmin(np.linalg.norm(points - minimum, axis=-1))]
+            # the minimum's star marker covers its location: sample a cell 3 widths below it
+            width = (starts.extent[1] - starts.extent[0]) / (RESOLUTION - 1)
+            neighbour = np.argmin(np.linalg.norm(points - (x, y - 3 * width), axis=-1))
+            steps = result.steps[neighbour]
+            pale = plotting.SLOWEST_PALENESS * steps / result.steps.max()
+            expected = np.asarray(plotting.BASIN_COLOURS[k]) * (1 - pale) + pale
+            assert_colour(figure, ax, *points[neighbour], expected)
+
+
+def test_convergence_map_needs_one_grid(himmelblau_map):
+    surface, starts, result, _ = himmelblau_map
+    stacked = SimpleNamespace(**{k: np.stack([v, v]) for k, v in vars(result).items()})
+    with pytest.raises(ValueError, match="pick a hyperparameter setting with index="):
+        jl.plotting.convergence_map(stacked, starts, surface)
+    figure = jl.plotting.convergence_map(stacked, starts, surface, index=1, colour="status")
+    assert_colour(figure, figure.axes[0], 4.5, 0.0, plotting.DIVERGED_COLOUR)
+    with pytest.raises(ValueError, match="colour must be one of 'basin', 'status', 'steps'"):
+        jl.plotting.convergence_map(result, starts, surface, colour="rainbow")
+
+
+# --- stability_region ----------------------------------------------------------------------------
+
+CURVATURE = 2.0
+LEARNING_RATES = np.linspace(0.02, 2.4, 48)
+MOMENTA = np.linspace(0.0, 0.95, 40)
+
+
+def momentum_status(method, num_steps=300):
+    """Run heavy ball / Nesterov (seed 000) on ½·λ·x² for every (α, β), vectorised in numpy."""
+    alpha, beta = np.meshgrid(LEARNING_RATES, MOMENTA)
+    x, velocity = np.ones_like(alpha), np.zeros_like(alpha)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            look = x + beta * velocity if method == "nesterov" else x
+            velocity = beta * velocity - alpha * CURVATURE * look
+            x = x + velocity
+    return np.where(~np.isfinite(x) | (np.abs(x) > 1.0), Status.DIVERGED,
+                    np.where(np.abs(x) < 1e-3, Status.CONVERGED, Status.UNFINISHED))
+
+
+@pytest.mark.parametrize("method", ["heavy_ball", "nesterov"])
+def test_stability_region_is_black_beyond_the_theory_boundary(method):
+    status = momentum_status(method)
+    figure = jl.plotting.stability_region(LEARNING_RATES, MOMENTA, status, curvature=CURVATURE,
+                                          method=method)
+    ax = figure.axes[0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("learning rate α", "momentum β")
+    assert_not_uniform(figure)
+    boundary = (theory.heavy_ball_max_learning_rate if method == "heavy_ball"
+                else theory.nesterov_max_learning_rate)
+    image = rendered(figure)
+    checked = {True: 0, False: 0}
+    for i in range(0, MOMENTA.size, 3):
+        limit = float(boundary(MOMENTA[i], CURVATURE))
+        for j in range(0, LEARNING_RATES.size, 3):
+            ratio = LEARNING_RATES[j] / limit
+            if abs(ratio - 1) < BOUNDARY_MARGIN or status[i, j] == Status.UNFINISHED:
+                continue
+            column, row = ax.transData.transform((LEARNING_RATES[j], MOMENTA[i]))
+            colour = image[image.shape[0] - 1 - int(round(row)), int(round(column))]
+            expected = plotting.DIVERGED_COLOUR if ratio > 1 else plotting.CONVERGED_COLOUR
+            np.testing.assert_allclose(colour, expected, atol=COLOUR_ATOL)
+            checked[bool(ratio > 1)] += 1
+    assert checked[True] > 10 and checked[False] > 10
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    np.testing.assert_allclose(dashed[0].get_xdata(), boundary(dashed[0].get_ydata(), CURVATURE))
+
+
+def test_stability_region_reduces_a_points_axis():
+    status = np.full((MOMENTA.size, LEARNING_RATES.size, 3), Status.CONVERGED, dtype=np.int8)
+    status[5, 7, 1] = Status.DIVERGED
+    figure = jl.plotting.stability_region(LEARNING_RATES, MOMENTA, status, curvature=[0.5, 2.0])
+    assert_colour(figure, figure.axes[0], LEARNING_RATES[7], MOMENTA[5], plotting.DIVERGED_COLOUR)
+    assert_colour(figure, figure.axes[0], LEARNING_RATES[9], MOMENTA[5], plotting.CONVERGED_COLOUR)
+    with pytest.raises(ValueError, match=r"status must have shape \(40, 48\)"):
+        jl.plotting.stability_region(LEARNING_RATES, MOMENTA, status[:, :3], curvature=1.0)
+
+
+# --- trajectories, loss curves, regime strip -----------------------------------------------------
+
+
+def gradient_descent_paths(surface, starts, learning_rate, num_steps):
+    grad = jax.jit(jax.vmap(jax.grad(surface.fn)))
+    points = [np.asarray(starts, dtype=float)]
+    for _ in range(num_steps):
+        points.append(points[-1] - learning_rate * np.asarray(grad(points[-1])))
+    return np.stack(points, axis=1)
+
+
+def test_trajectories_draw_the_paths_over_log_spaced_contours():
+    surface = jl.surfaces.get("himmelblau")
+    paths = gradient_descent_paths(surface, [[0.0, 0.0], [-1.0, 4.0], [1.0, -4.0]], 0.01, 40)
+    figure = jl.plotting.trajectories(surface, paths, labels=["a", "b", "c"], resolution=80)
+    ax = figure.axes[0]
+    assert_not_uniform(figure)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$w_1$", "$w_2$")
+    drawn = [line for line in ax.lines if line.get_label() in ("a", "b", "c")]
+    for line, path in zip(drawn, paths):
+        np.testing.assert_allclose(line.get_xydata(), path)
+    filled = [c for c in ax.collections if hasattr(c, "levels")][0]
+    gaps = np.asarray(filled.levels)
+    ratios = gaps[1:] / gaps[:-1]
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)  # log-spaced
+    assert ratios[0] > 1.0
+
+
+def test_trajectories_stop_a_diverged_path_at_its_last_finite_point():
+    surface = jl.surfaces.get("himmelblau")
+    path = np.array([[0.0, 0.0], [1.0, 1.0], [np.inf, np.nan], [np.nan, np.nan]])
+    figure = jl.plotting.trajectories(surface, path, resolution=40)
+    first = figure.axes[0].lines[0]
+    np.testing.assert_allclose(first.get_xydata(), path[:2])
+
+
+def test_loss_curves_on_a_log_scale():
+    steps = np.arange(50)
+    curves = {"R = 0.81": 3.0 + 0.81**steps, "R = 0.25": 3.0 + 0.25**steps}
+    figure = jl.plotting.loss_curves(curves, f_min=3.0)
+    ax = figure.axes[0]
+    assert ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(curves)
+    np.testing.assert_allclose(ax.lines[0].get_ydata()[:5], 0.81 ** steps[:5], rtol=1e-12)
+    assert ax.get_xlabel() == "step k" and ax.get_ylabel()
+    assert_not_uniform(figure)
+
+
+def test_regime_strip_colours_the_seed_regimes():
+    curvature = 2.0
+    learning_rates = np.linspace(0.01, 2.5, 250) / curvature
+    measured = np.asarray(theory.gd_regime(learning_rates, curvature))
+    figure = jl.plotting.regime_strip(curvature, learning_rates, measured=measured)
+    ax = figure.axes[0]
+    assert ax.get_xlabel() == "learning rate η"
+    for row in (0.5, 1.5):  # theory, measured
+        for product, regime in [(0.5, Regime.MONOTONE), (1.5, Regime.OSCILLATING),
+                                (2.3, Regime.DIVERGENT)]:
+            assert_colour(figure, ax, product / curvature, row, plotting.REGIME_COLOURS[regime])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["theory", "measured"]
+
+
+@pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])
+def test_figures_save_png_and_svg(tmp_path, suffix, magic):
+    target = tmp_path / f"strip{suffix}"
+    jl.plotting.regime_strip(1.0, path=target)
+    assert target.read_bytes().startswith(magic)
+
+
+def test_bad_file_name():
+    with pytest.raises(ValueError, match=r"path must end in .png, .svg, .pdf, got 'strip.jpeg'"):
+        jl.plotting.regime_strip(1.0, path="strip.jpeg")
