@@ -1,18 +1,110 @@
-"""Adam and AdamW.
+"""Adam (Kingma & Ba 2014; seeds 002, 003, 004) and AdamW (Loshchilov & Hutter; seed 003).
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+Adam, with t the step number (from 1) and s₀ = r₀ = 0:
+
+    s ← ρ₁·s + (1−ρ₁)·g,          r ← ρ₂·r + (1−ρ₂)·g ⊙ g
+    ŝ = s/(1−ρ₁ᵗ),                r̂ = r/(1−ρ₂ᵗ)                 (bias correction)
+    θ ← θ − η · ŝ / (ε + √(r̂ + ε_root))
+
+ρ₁ = ``b1``, ρ₂ = ``b2`` ∈ [0, 1) (seed 002: defaults 0.9, 0.999; δ = 1e-8). Seed 003 adds δ
+outside the root, δ + √r̂ (``eps``; the defaults follow seed 003 and the paper); seeds 002 and 004
+inside, √(r̂ + δ) (``eps_root``; use ``eps=0.0, eps_root=1e-8``). Seed 004 also writes the update
+with the previous step's moments (m̂_{t−1}); we follow seeds 002/003 and the paper (current
+moments). This is exactly ``optax.scale_by_adam``, reused here.
+
+AdamW: seed 003's update is θ ← θ − η·(ŝ/(δ + √r̂) + λ·θ), *decoupled* weight decay: λ·θ is added
+to Adam's direction after the moments, never seen by s or r. That is ``optax.adamw`` and what we
+follow. The slide's preceding line "weight decay on the gradient, ḡ = ∇f − λ·θ" would feed the
+decay into the moments (L2 regularisation, which the AdamW paper argues against) and has the wrong
+sign for a decay; it is inconsistent with the final update, so we do not implement it.
+
+>>> import jax.numpy as jnp
+>>> import optax
+>>> import jaxopt_lab as jl
+>>> tx = jl.adam(learning_rate=0.1)
+>>> params = jnp.array([1.0, -2.0])
+>>> state = tx.init(params)
+>>> updates, state = tx.update(2 * params, state, params)
+>>> print(jnp.round(updates, 6))       # first step: −η·sign(g) after bias correction
+[-0.1  0.1]
+>>> tx = jl.adamw(learning_rate=0.1, weight_decay=0.5)
+>>> updates, _ = tx.update(2 * params, tx.init(params), params)
+>>> print(jnp.round(updates, 6))       # −η·(sign(g) + λ·θ)
+[-0.15  0.2 ]
 """
 from __future__ import annotations
 
+import jax
+import optax
 
-def scale_by_adam(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("scale_by_adam is not implemented yet")
+from jaxopt_lab.checks import check_in_range, check_nonnegative
+from jaxopt_lab.optimizers.gradient_descent import check_learning_rate
 
-def adam(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("adam is not implemented yet")
 
-def adamw(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("adamw is not implemented yet")
+def scale_by_adam(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+) -> optax.GradientTransformation:
+    """Adam's direction ŝ/(ε + √(r̂ + ε_root)); ``optax.scale_by_adam`` after range checks.
+
+    State ``optax.ScaleByAdamState(count, mu, nu)``: the step count (int32), s and r.
+
+    Args:
+      b1: ρ₁ ∈ [0, 1) (seed 002's "Require").
+      b2: ρ₂ ∈ [0, 1).
+      eps: ε >= 0, outside the square root (seed 003).
+      eps_root: ε_root >= 0, inside the square root (seeds 002, 004).
+    """
+    check_in_range("b1", b1, 0.0, 1.0, high_closed=False)
+    check_in_range("b2", b2, 0.0, 1.0, high_closed=False)
+    check_nonnegative("eps", eps)
+    check_nonnegative("eps_root", eps_root)
+    return optax.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root)
+
+
+def adam(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+) -> optax.GradientTransformation:
+    """Adam with bias correction: θ ← θ − η·ŝ/(ε + √(r̂ + ε_root)) (seeds 002, 003, 004).
+
+    Args:
+      learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
+      b1: ρ₁ ∈ [0, 1), default 0.9.  b2: ρ₂ ∈ [0, 1), default 0.999 (seed 002).
+      eps: ε >= 0 outside the root, default 1e-8 (seed 003).
+      eps_root: ε_root >= 0 inside the root, default 0 (seeds 002, 004 when > 0).
+    """
+    check_learning_rate(learning_rate)
+    return optax.chain(
+        scale_by_adam(b1, b2, eps, eps_root), optax.scale_by_learning_rate(learning_rate)
+    )
+
+
+def adamw(
+    learning_rate: optax.ScalarOrSchedule,
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    weight_decay: jax.typing.ArrayLike = 1e-2,
+) -> optax.GradientTransformation:
+    """AdamW, decoupled weight decay: θ ← θ − η·(ŝ/(ε + √(r̂ + ε_root)) + λ·θ) (seed 003).
+
+    The same maths as ``optax.adamw``; needs ``params`` in ``update``.
+
+    Args:
+      learning_rate, b1, b2, eps, eps_root: as in ``adam``.
+      weight_decay: λ >= 0, default 1e-2 (optax's and PyTorch's).
+    """
+    check_learning_rate(learning_rate)
+    check_nonnegative("weight_decay", weight_decay)
+    return optax.chain(
+        scale_by_adam(b1, b2, eps, eps_root),
+        optax.add_decayed_weights(weight_decay),
+        optax.scale_by_learning_rate(learning_rate),
+    )

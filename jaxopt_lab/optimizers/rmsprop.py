@@ -1,14 +1,96 @@
-"""RMSProp.
+"""RMSProp (Hinton 2012; seeds 002, 003): AdaGrad with an EWMA of the squared gradients.
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+    r ← ρ·r + (1−ρ)·g ⊙ g,        θ ← θ − η · g / (ε + √(r + ε_root))
+
+ρ = ``decay`` ∈ (0, 1), typically 0.9, 0.99 or 0.999 (seed 002; 1/(1−ρ) is roughly how many past
+gradients count). Seed 003 adds δ outside the root (``eps``, default 1e-8: the defaults follow seed
+003), seed 002 inside, √(δ + r) (``eps_root``; use ``eps=0.0, eps_root=δ``). No bias correction,
+r₀ = 0, as in both seeds.
+
+The maths is ``optax.rmsprop(η, decay, eps, eps_in_sqrt=False)`` for (ε, 0) and
+``optax.rmsprop(η, decay, eps_root)`` for (0, ε_root); optax cannot combine both, so the direction
+is written here.
+
+>>> import jax.numpy as jnp
+>>> import optax
+>>> import jaxopt_lab as jl
+>>> tx = jl.rmsprop(learning_rate=0.01, decay=0.9)
+>>> params = jnp.array([1.0, -2.0])
+>>> state = tx.init(params)
+>>> updates, state = tx.update(2 * params, state, params)
+>>> print(jnp.round(updates / 0.01, 4))     # first step: sign(g)/√(1−ρ)
+[-3.1623  3.1623]
 """
 from __future__ import annotations
 
+from typing import NamedTuple
 
-def scale_by_rmsprop(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("scale_by_rmsprop is not implemented yet")
+import jax
+import jax.numpy as jnp
+import optax
 
-def rmsprop(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("rmsprop is not implemented yet")
+from jaxopt_lab.checks import check_in_range, check_nonnegative
+from jaxopt_lab.optimizers.gradient_descent import check_learning_rate
+
+
+class ScaleByRmspropState(NamedTuple):
+    """State of ``scale_by_rmsprop``: r, the EWMA of squared gradients."""
+
+    mean_square: optax.Updates
+
+
+def check_decay(name: str, decay: jax.typing.ArrayLike) -> None:
+    """A decay rate of an EWMA must be in (0, 1)."""
+    check_in_range(name, decay, 0.0, 1.0, low_closed=False, high_closed=False)
+
+
+def scale_by_rmsprop(
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+) -> optax.GradientTransformation:
+    """The RMSProp direction g / (ε + √(r + ε_root)), r ← ρ·r + (1−ρ)·g ⊙ g.
+
+    Args:
+      decay: ρ ∈ (0, 1).
+      eps: ε >= 0, outside the square root (seed 003).
+      eps_root: ε_root >= 0, inside the square root (seed 002).
+    """
+    check_decay("decay", decay)
+    check_nonnegative("eps", eps)
+    check_nonnegative("eps_root", eps_root)
+
+    def init_fn(params):
+        return ScaleByRmspropState(optax.tree.zeros_like(params))
+
+    def update_fn(updates, state, params=None):
+        del params
+        mean_square = jax.tree.map(
+            lambda r, g: decay * r + (1 - decay) * g * g, state.mean_square, updates
+        )
+        updates = jax.tree.map(
+            lambda g, r: g / (eps + jnp.sqrt(r + eps_root)), updates, mean_square
+        )
+        return updates, ScaleByRmspropState(mean_square)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def rmsprop(
+    learning_rate: optax.ScalarOrSchedule,
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+) -> optax.GradientTransformation:
+    """RMSProp: r ← ρ·r + (1−ρ)·g ⊙ g, θ ← θ − η·g/(ε + √(r + ε_root)) (seeds 002, 003).
+
+    Args:
+      learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
+      decay: ρ ∈ (0, 1), default 0.9 (seed 002).
+      eps: ε >= 0 outside the root, default 1e-8 (seed 003's placement).
+      eps_root: ε_root >= 0 inside the root, default 0 (seed 002's placement when > 0).
+    """
+    check_learning_rate(learning_rate)
+    return optax.chain(
+        scale_by_rmsprop(decay, eps, eps_root), optax.scale_by_learning_rate(learning_rate)
+    )
