@@ -38,9 +38,11 @@ def convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, axis: int = 
 
 def mean_convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, start: int = 0,
                           stop: int | None = None, axis: int = -1) -> np.ndarray:
-    """Geometric mean of R_k for start <= k < stop: (|f_stop − f*| / |f_start − f*|)^(1/(stop−start)).
+    """Geometric mean of R_k over start <= k < stop.
 
-    The product of the ratios telescopes, so this is exact and needs no logarithm of each R_k.
+    It is (|f_stop − f*| / |f_start − f*|)^(1/(stop − start)): the product of the ratios
+    telescopes, so this is exact and needs no logarithm of each R_k. ``stop`` defaults to the
+    last step.
     On a quadratic it tends to ρ², ρ the error factor `jaxopt_lab.theory` returns.
     """
     gaps = np.abs(np.moveaxis(np.asarray(losses, dtype=float), axis, -1) - f_min)

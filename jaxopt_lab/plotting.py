@@ -62,7 +62,8 @@ def _finish(figure: Figure, path: str | os.PathLike | None, dpi: int = 120) -> F
     if path is not None:
         suffix = os.path.splitext(os.fspath(path))[1].lower()
         if suffix not in SAVE_SUFFIXES:
-            raise ValueError(f"path must end in {', '.join(SAVE_SUFFIXES)}, got {os.fspath(path)!r}")
+            allowed = ", ".join(SAVE_SUFFIXES)
+            raise ValueError(f"path must end in {allowed}, got {os.fspath(path)!r}")
         figure.savefig(path, dpi=dpi)
     return figure
 
@@ -153,8 +154,8 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
     shares = {s: float(np.mean(status == s)) for s in Status}
-    ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: "
-                 f"{shares[Status.CONVERGED]:.1%} converged, {shares[Status.DIVERGED]:.1%} diverged")
+    ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: {shares[Status.CONVERGED]:.1%} "
+                 f"converged, {shares[Status.DIVERGED]:.1%} diverged")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return _finish(figure, path)
 

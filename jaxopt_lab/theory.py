@@ -226,7 +226,8 @@ def nesterov_rate(learning_rate: jax.typing.ArrayLike, momentum: jax.typing.Arra
     return _spectral_radius_2x2((1.0 + momentum) * shrink, momentum * shrink)
 
 
-def nesterov_parameters(eigenvalues: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
+def nesterov_parameters(
+        eigenvalues: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(α, β, rate) = (1/L, (√κ − 1)/(√κ + 1), 1 − 1/√κ) for a spectrum in [μ, L].
 
     The classic choice for strongly convex quadratics; the rate is exact at λ = μ, where the

@@ -1,4 +1,4 @@
-"""jaxopt_lab.analysis: estimates checked against runs written here, known sets and published points."""
+"""jaxopt_lab.analysis: estimates against runs written here, known sets and published points."""
 import math
 
 import numpy as np
