@@ -9,9 +9,9 @@ import numpy as np
 import optax
 import pytest
 from flax import nnx
+from reference.sign_based import rprop_one_move_trajectory, rprop_trajectory, rprop_updates
 
 import jaxopt_lab as jl
-from reference.sign_based import rprop_one_move_trajectory, rprop_trajectory, rprop_updates
 
 #: Rprop is multiplications by η± and sign tests: in float64 only the last bits of Δ and of w
 #: (summed over up to ~60 steps) can differ from the Python-float reference.
@@ -261,7 +261,7 @@ def test_schedule_is_rejected_because_the_learning_rate_lives_in_the_state():
 
 def test_inject_hyperparams_and_pytree_params():
     params = {"a": jnp.array([1.0, -2.0]), "b": jnp.array(0.5)}
-    fn = lambda p: jnp.sum(p["a"] ** 2) + 3.0 * p["b"] ** 2  # noqa: E731
+    fn = lambda p: jnp.sum(p["a"] ** 2) + 3.0 * p["b"] ** 2
     plain = jl.rprop(0.1, variant="irprop+")
     injected = optax.inject_hyperparams(jl.rprop, static_args=("variant",))(
         learning_rate=0.1, variant="irprop+"

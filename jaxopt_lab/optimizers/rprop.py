@@ -184,8 +184,8 @@ def scale_by_rprop(
         outputs = jax.tree.map(
             leaf_update, updates, state.step_size, state.prev_grad, state.prev_direction
         )
-        direction, step_size, prev_grad = (
-            jax.tree.map(lambda _, out: out[i], updates, outputs) for i in range(3)
+        direction, step_size, prev_grad = jax.tree.transpose(
+            jax.tree.structure(updates), jax.tree.structure((0, 0, 0)), outputs
         )
         return direction, ScaleByRpropState(
             count=optax.safe_increment(state.count),
