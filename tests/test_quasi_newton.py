@@ -47,7 +47,10 @@ def run(tx, fn, starts, num_steps):
         def body(carry, _):
             params, state = carry
             value, grad = value_and_grad(params)
-            updates, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=fn)
+            # `step` stands for extra args that an optimizer does not use: they are ignored
+            # (optax's line search alone would raise on them).
+            updates, state = tx.update(grad, state, params, value=value, grad=grad, value_fn=fn,
+                                       step=0)
             return (optax.apply_updates(params, updates), state), None
 
         (params, _), _ = jax.lax.scan(body, (start, tx.init(start)), None, length=num_steps)
@@ -134,7 +137,7 @@ def test_bfgs_without_linesearch_follows_reference(fn, start, learning_rate):
     np.testing.assert_allclose(state[0].inverse_hessian, expected_inverse, rtol=REFERENCE_RTOL)
 
 
-@pytest.mark.parametrize("dim", [2, 4, 6])
+@pytest.mark.parametrize("dim", [2, 5])
 def test_inverse_hessian_reaches_true_inverse_on_quadratic(dim):
     """With exact line searches BFGS on ½xᵀAx − bᵀx has M = A⁻¹ after n steps (N&W Thm 6.4)."""
     fn, matrix, start = spd_quadratic(dim, seed=10 + dim)
@@ -208,16 +211,6 @@ def test_pytree_params():
 def line_search_extra_args(params):
     return {"value": rosenbrock(params), "grad": jax.grad(rosenbrock)(params),
             "value_fn": rosenbrock}
-
-
-@pytest.mark.parametrize("make_optimizer", [jl.bfgs, jl.lbfgs], ids=["bfgs", "lbfgs"])
-def test_unknown_extra_args_are_ignored(make_optimizer):
-    # optax's line search alone would raise on an extra arg that value_fn does not take.
-    tx = make_optimizer()
-    params = jnp.array([0.5, 0.5])
-    extra = line_search_extra_args(params)
-    updates, _ = tx.update(extra["grad"], tx.init(params), params, **extra, unrelated=1)
-    assert rosenbrock(params + updates) < rosenbrock(params)
 
 
 @pytest.mark.parametrize("missing", ["value", "grad", "value_fn"])
