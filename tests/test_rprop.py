@@ -300,3 +300,21 @@ def test_flax_nnx_optimizer():
     for _ in range(20):
         train_step(model, optimizer)
     assert loss_fn(model) < 0.5 * first
+
+
+#: Rprop's last moves are about Δmin = 1e-12 here, so it ends within a few Δmin of a minimum.
+CONVERGED_ATOL = 1e-10
+#: Enough for the slowest variant: "rprop+" on the rotated quadratic gains only ~100x in
+#: distance per 50 steps (measured; the others reach the 1e-12 floor within ~150 steps).
+NUM_CONVERGE_STEPS = 400
+
+
+@pytest.mark.parametrize("problem", ["rotated_quadratic", "himmelblau"])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_reaches_a_minimum_with_a_small_step_floor(variant, problem):
+    surface = PROBLEMS[problem]
+    tx = jl.rprop(0.1, min_step_size=1e-12, variant=variant)
+    final = jax.jit(lambda start: run(tx, surface.fn, start, NUM_CONVERGE_STEPS)[-1])(jnp.asarray(STARTS[0]))
+    minima = np.asarray(surface.minima)
+    nearest = minima[np.argmin(np.linalg.norm(minima - np.asarray(final), axis=1))]
+    np.testing.assert_allclose(final, nearest, rtol=0, atol=CONVERGED_ATOL)

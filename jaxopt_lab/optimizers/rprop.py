@@ -32,6 +32,11 @@ coordinate in the state and adapted from then on, so it cannot be a schedule (a 
 Under ``optax.inject_hyperparams`` a later change of ``learning_rate`` has no effect (Δ is
 already in the state); ``eta_*`` and the step-size bounds do act from the next step on.
 
+**Accuracy is bounded by Δmin.** Near a minimum the iterate keeps moving by about Δmin, so with
+the default ``min_step_size=1e-6`` it settles within ~1e-6 of the minimum (gradient ~ curvature
+× 1e-6) and never meets a sweep's float64 tolerance √eps ≈ 1.5e-8; pass a smaller
+``min_step_size`` (e.g. 1e-12) for that.
+
 **optax.rprop (<= 0.2.8) is one step late.** It adapts Δ exactly as ``"irprop-"`` does, but its
 update at step t is the step computed at step t−1 (the first update is 0). ``rprop`` here returns
 the current step; tests/test_rprop.py shows optax's lag on the same gradient sequence.
