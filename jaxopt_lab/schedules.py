@@ -203,7 +203,8 @@ def reduce_on_plateau(
       min_scale: >= 0, the scale never falls below it (nor stays below it, as in optax).
 
     >>> import optax, jax.numpy as jnp
-    >>> tx = optax.chain(optax.sgd(1.0), reduce_on_plateau(factor=0.5, patience=2))
+    >>> import jaxopt_lab as jl
+    >>> tx = optax.chain(jl.sgd(1.0), jl.reduce_on_plateau(factor=0.5, patience=2))
     >>> params = jnp.array(1.0)               # f(w) = w², so η = 1 just flips the sign of w
     >>> state = tx.init(params)
     >>> for _ in range(5):

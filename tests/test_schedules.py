@@ -139,7 +139,7 @@ def test_traced_init_value(factory, kwargs):
 
 def _run_scheduled_sgd(schedule, num_steps):
     """Gradient descent on f(w) = ½·a·w² with learning_rate=schedule; returns w_0 .. w_K."""
-    tx = optax.sgd(schedule)
+    tx = jl.sgd(schedule)
 
     def one_step(carry, _):
         w, state = carry
@@ -252,7 +252,7 @@ def test_plateau_rescues_a_diverging_gradient_descent():
     # and each reduction of η moves η·a back towards (0, 2).
     learning_rate, factor, patience = 2.5 / CURVATURE, 0.5, 3
     plateau = jl.reduce_on_plateau(factor=factor, patience=patience)
-    tx = optax.chain(optax.sgd(learning_rate), plateau)
+    tx = optax.chain(jl.sgd(learning_rate), plateau)
 
     def one_step(carry, _):
         w, state = carry
@@ -284,7 +284,7 @@ def test_plateau_in_inject_hyperparams():
 
 
 def test_plateau_without_value_says_how_to_pass_it():
-    tx = optax.chain(optax.sgd(0.1), jl.reduce_on_plateau())
+    tx = optax.chain(jl.sgd(0.1), jl.reduce_on_plateau())
     params = jnp.zeros(2)
     with pytest.raises(TypeError, match=r"reduce_on_plateau needs the extra arg `value`"):
         tx.update(params, tx.init(params), params)
