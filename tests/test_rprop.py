@@ -244,7 +244,10 @@ def test_irprop_plus_needs_value():
         ({"eta_minus": 0.0}, r"eta_minus must be in \(0, 1\), got 0.0"),
         ({"eta_plus": 1.0}, r"eta_plus must be in \(1, inf\), got 1.0"),
         ({"min_step_size": 0.0}, r"min_step_size must be in \(0, inf\), got 0.0"),
-        ({"min_step_size": 2.0, "max_step_size": 1.0}, r"max_step_size must be in \[2, inf\)"),
+        (
+            {"min_step_size": 2.0, "max_step_size": 1.0},
+            r"max_step_size must be in \[min_step_size, inf\) = \[2, inf\), got 1.0",
+        ),
         ({"learning_rate": -0.1}, r"learning_rate must be in \(0, inf\), got -0.1"),
         ({"variant": "rprop"}, r"variant must be one of 'rprop-', 'irprop-', 'rprop\+'"),
     ],

@@ -64,6 +64,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxopt_lab.checks import (
@@ -106,11 +107,13 @@ def check_rprop_arguments(
     check_in_range("eta_minus", eta_minus, 0.0, 1.0, low_closed=False, high_closed=False)
     check_in_range("eta_plus", eta_plus, 1.0, low_closed=False)
     check_positive("min_step_size", min_step_size)
-    low = concrete_value(min_step_size)
-    if low is not None and low.ndim == 0:
-        check_in_range("max_step_size", max_step_size, float(low))
-    else:
-        check_positive("max_step_size", max_step_size)
+    check_positive("max_step_size", max_step_size)
+    low, high = concrete_value(min_step_size), concrete_value(max_step_size)
+    if low is not None and high is not None and np.any(high < low):
+        raise ValueError(
+            f"max_step_size must be in [min_step_size, inf) = [{np.min(low):g}, inf), "
+            f"got {max_step_size!r}"
+        )
 
 
 def scale_by_rprop(
@@ -122,7 +125,7 @@ def scale_by_rprop(
     *,
     variant: str = "irprop-",
 ) -> optax.GradientTransformationExtraArgs:
-    """Rprop direction −Δw (the gradient's sign: sign(g)·Δ, 0, or −Δw_prev); see the module doc.
+    """Rprop direction d = −Δw: sign(g)·Δ, 0, or Δw_prev to undo it; see the module docstring.
 
     Args:
       learning_rate: Δ0 > 0, the initial step size of every coordinate (not a schedule).
