@@ -115,17 +115,22 @@ def classify_critical_point(eigenvalues: jax.typing.ArrayLike, *,
 
 
 def _newton_on_gradient(fn: Callable, num_steps: int) -> Callable:
+    """A jitted map: starts ``(P, dim)`` -> (end points, f, |∇f|, Hessians) there."""
     gradient, hessian = jax.grad(fn), jax.hessian(fn)
 
-    def solve(start: jax.Array) -> jax.Array:
+    def solve(start: jax.Array):
         def step(x, _):
-            # Newton on ∇f = 0 finds every critical point, whatever its kind; lstsq copes with a
-            # singular Hessian (degenerate points, where Newton slows to linear convergence).
-            delta = jnp.linalg.lstsq(hessian(x), gradient(x))[0]
-            x_next = x - delta
+            # Newton on ∇f = 0 finds every critical point, whatever its kind. The Hessian is
+            # symmetric: invert it on its eigenbasis, dropping ~0 eigenvalues (a pseudo-inverse),
+            # so a singular one (a degenerate point, where Newton slows to linear) stays finite.
+            eigenvalues, vectors = jnp.linalg.eigh(hessian(x))
+            keep = jnp.abs(eigenvalues) > 1e-12 * jnp.max(jnp.abs(eigenvalues))
+            inverse = jnp.where(keep, 1.0 / jnp.where(keep, eigenvalues, 1.0), 0.0)
+            x_next = x - vectors @ (inverse * (vectors.T @ gradient(x)))
             return jnp.where(jnp.all(jnp.isfinite(x_next)), x_next, x), None
 
-        return jax.lax.scan(step, start, None, length=num_steps)[0]
+        end = jax.lax.scan(step, start, None, length=num_steps)[0]
+        return end, fn(end), jnp.linalg.norm(gradient(end)), hessian(end)
 
     return jax.jit(jax.vmap(solve))
 
@@ -140,22 +145,18 @@ def critical_points(surface: Surface, resolution: int = 24, *, num_steps: int = 
     ``merge_distance`` times the box diagonal; classifies each by `classify_critical_point`.
     """
     grid = starts_lib.grid(surface, resolution)
-    ends = np.asarray(_newton_on_gradient(surface.fn, num_steps)(grid.points))
-    values = np.asarray(jax.vmap(surface.fn)(jnp.asarray(ends)))
-    grad_norms = np.linalg.norm(np.asarray(jax.vmap(jax.grad(surface.fn))(jnp.asarray(ends))),
-                                axis=-1)
+    ends, values, grad_norms, hessians = (
+        np.asarray(a) for a in _newton_on_gradient(surface.fn, num_steps)(grid.points))
     inside = np.all((ends >= surface.lower) & (ends <= surface.upper), axis=-1)
     keep = inside & np.isfinite(values) & (grad_norms <= grad_tol * np.maximum(1.0, np.abs(values)))
     radius = merge_distance * float(np.linalg.norm(surface.upper - surface.lower))
-    unique: list[np.ndarray] = []
-    for point in ends[keep]:
-        if all(np.linalg.norm(point - other) > radius for other in unique):
-            unique.append(point)
-    points = np.asarray(unique, dtype=float).reshape(len(unique), surface.dim)
-    hessians = np.asarray(jax.vmap(jax.hessian(surface.fn))(jnp.asarray(points)))
-    eigenvalues = np.linalg.eigvalsh(hessians) if len(points) else np.zeros((0, surface.dim))
+    unique: list[int] = []
+    for index in np.flatnonzero(keep):
+        if all(np.linalg.norm(ends[index] - ends[other]) > radius for other in unique):
+            unique.append(index)
+    points, value = ends[unique].reshape(len(unique), surface.dim), values[unique]
+    eigenvalues = np.linalg.eigvalsh(hessians[unique]).reshape(len(unique), surface.dim)
     kind = classify_critical_point(eigenvalues, eigenvalue_tol=eigenvalue_tol)
-    value = np.asarray(jax.vmap(surface.fn)(jnp.asarray(points))) if len(points) else np.zeros(0)
     order = np.lexsort((value, kind))
     return CriticalPoints(points[order], kind[order], value[order], eigenvalues[order])
 

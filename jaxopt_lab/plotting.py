@@ -153,9 +153,9 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     ax.set_ylim(starts.extent[2], starts.extent[3])
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
-    shares = {s: float(np.mean(status == s)) for s in Status}
-    ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: {shares[Status.CONVERGED]:.1%} "
-                 f"converged, {shares[Status.DIVERGED]:.1%} diverged")
+    converged, diverged = np.mean(status == Status.CONVERGED), int(np.sum(status == Status.DIVERGED))
+    ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: {converged:.2%} converged, "
+                 f"{diverged} of {status.size} diverged")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return _finish(figure, path)
 
