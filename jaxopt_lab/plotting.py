@@ -153,7 +153,8 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     ax.set_ylim(starts.extent[2], starts.extent[3])
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
-    converged, diverged = np.mean(status == Status.CONVERGED), int(np.sum(status == Status.DIVERGED))
+    converged = np.mean(status == Status.CONVERGED)
+    diverged = int(np.sum(status == Status.DIVERGED))
     ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: {converged:.2%} converged, "
                  f"{diverged} of {status.size} diverged")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
