@@ -224,19 +224,28 @@ def _grid_edges(centres: np.ndarray) -> np.ndarray:
 
 
 def stability_region(learning_rates, momenta, status, *, curvature, method: str = "heavy_ball",
-                     title: str | None = None, ax=None,
+                     steps=None, num_steps: int | None = None, title: str | None = None, ax=None,
                      path: str | os.PathLike | None = None) -> Figure:
     """Empirical stability over learning rate × momentum, with the analytic boundary drawn.
 
-    ``status`` is ``(len(momenta), len(learning_rates))``, or with a trailing axis of starting
-    points: a cell is diverged if any start diverged, converged if all converged. The boundary
+    ``status`` is ``(len(momenta), len(learning_rates))``, or a sweep's ``(C,)`` with
+    ``C = len(momenta)·len(learning_rates)`` in the order of ``np.meshgrid(learning_rates,
+    momenta)`` flattened; either may have a trailing axis of starting points: a cell is diverged
+    if any start diverged, converged if all converged. The boundary
     is `jaxopt_lab.theory`'s α = 2(1 + β)/λ_max (heavy ball) or 2(1 + β)/((1 + 2β)λ_max)
-    (Nesterov), λ_max the largest of ``curvature`` (a number or a spectrum).
+    (Nesterov), λ_max the largest of ``curvature`` (a number or a spectrum). ``steps`` (same
+    layout as ``status``; the slowest start counts) pales converged cells by the steps taken,
+    relative to ``num_steps``, which shows where the fastest parameters lie.
     """
     check_choice("method", method, ("heavy_ball", "nesterov"))
     learning_rates, momenta = np.asarray(learning_rates, float), np.asarray(momenta, float)
     status = np.asarray(status)
     expected = (momenta.size, learning_rates.size)
+    if status.ndim in (1, 2) and status.shape[0] == momenta.size * learning_rates.size:
+        status = status.reshape(expected + status.shape[1:])
+    if steps is not None:
+        steps = np.asarray(steps).reshape(status.shape)
+        steps = steps.max(axis=-1) if steps.ndim == 3 else steps
     if status.shape[:2] != expected:
         raise ValueError(f"status must have shape {expected} (momenta, learning rates)[, points], "
                          f"got {status.shape}")
@@ -245,7 +254,7 @@ def stability_region(learning_rates, momenta, status, *, curvature, method: str 
                           np.where(np.all(status == Status.CONVERGED, axis=-1), Status.CONVERGED,
                                    Status.UNFINISHED))
     rgb = _status_colours(status, np.broadcast_to(CONVERGED_COLOUR, status.shape + (3,)),
-                          None, None)
+                          steps, num_steps)
     figure, ax = _new_axes(ax, figsize=(7.0, 5.0))
     ax.pcolormesh(_grid_edges(learning_rates), _grid_edges(momenta), rgb, shading="flat")
     lambda_max = float(np.max(curvature))
@@ -259,7 +268,8 @@ def stability_region(learning_rates, momenta, status, *, curvature, method: str 
     ax.set_ylabel("momentum β")
     name = "heavy ball" if method == "heavy_ball" else "Nesterov"
     ax.set_title(title or f"{name} stability, λ_max = {lambda_max:g}")
-    ax.legend(handles=[Patch(color=CONVERGED_COLOUR, label="converged"),
+    converged_label = "converged (paler: slower)" if steps is not None else "converged"
+    ax.legend(handles=[Patch(color=CONVERGED_COLOUR, label=converged_label),
                        Patch(color=UNFINISHED_COLOUR, label="unfinished"),
                        Patch(color=DIVERGED_COLOUR, label="diverged"),
                        Line2D([], [], ls="--", color=BOUNDARY_COLOUR, label="theory boundary")],

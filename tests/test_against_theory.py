@@ -35,6 +35,11 @@ HIMMELBLAU_CONVERGED_SHARE = 0.999
 HIMMELBLAU_MAX_STABLE_STEP = 0.02483
 
 
+def plt_image(figure):
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3] / 255.0
+
+
 def grid_starts(surface, resolution):
     return jl.starts.grid(surface, resolution).points
 
@@ -100,7 +105,7 @@ METHODS = {
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_momentum_divergence_map_matches_the_analytic_region(method):
+def test_momentum_divergence_map_matches_the_analytic_region(method, tmp_path):
     factory, boundary, alpha_max = METHODS[method]
     surface = jl.surfaces.rotated_quadratic(EIGENVALUES, ANGLE)
     alphas = np.linspace(alpha_max / GRID, alpha_max, GRID)
@@ -115,6 +120,15 @@ def test_momentum_divergence_map_matches_the_analytic_region(method):
     assert agreement >= STABILITY_AGREEMENT, agreement
     # the map is not trivially one-sided: both regions hold a fair share of the cells
     assert 0.2 < unstable[outside].mean() < 0.8
+    # and its picture shows it: black beyond the drawn boundary, green well inside it
+    figure = jl.plotting.stability_region(alphas, MOMENTA, result.status, curvature=EIGENVALUES,
+                                          method=method, path=tmp_path / f"{method}.png")
+    ax, image = figure.axes[0], plt_image(figure)
+    for a, b, colour in [(0.97 * alpha_max, 0.1, jl.plotting.DIVERGED_COLOUR),
+                         (0.1 * alpha_max, 0.5, jl.plotting.CONVERGED_COLOUR)]:
+        column, row = ax.transData.transform((a, b))
+        np.testing.assert_allclose(image[image.shape[0] - 1 - int(round(row)), int(round(column))],
+                                   colour, atol=3 / 255)  # 8-bit rendering
 
 
 # --- 5. the heavy-ball rate at the optimal parameters ---------------------------------------------

@@ -158,6 +158,15 @@ def test_stability_region_reduces_a_points_axis():
     figure = jl.plotting.stability_region(LEARNING_RATES, MOMENTA, status, curvature=[0.5, 2.0])
     assert_colour(figure, figure.axes[0], LEARNING_RATES[7], MOMENTA[5], plotting.DIVERGED_COLOUR)
     assert_colour(figure, figure.axes[0], LEARNING_RATES[9], MOMENTA[5], plotting.CONVERGED_COLOUR)
+    # a sweep's flat (C, P) layout, with steps: the slowest start sets a cell's paleness
+    steps = np.zeros(status.shape, dtype=int)
+    steps[2, 3, 0] = 100
+    figure = jl.plotting.stability_region(LEARNING_RATES, MOMENTA, status.reshape(-1, 3),
+                                          curvature=2.0, steps=steps.reshape(-1, 3), num_steps=100)
+    pale = plotting.SLOWEST_PALENESS
+    assert_colour(figure, figure.axes[0], LEARNING_RATES[3], MOMENTA[2],
+                  np.asarray(plotting.CONVERGED_COLOUR) * (1 - pale) + pale)
+    assert_colour(figure, figure.axes[0], LEARNING_RATES[7], MOMENTA[5], plotting.DIVERGED_COLOUR)
     with pytest.raises(ValueError, match=r"status must have shape \(40, 48\)"):
         jl.plotting.stability_region(LEARNING_RATES, MOMENTA, status[:, :3], curvature=1.0)
 
