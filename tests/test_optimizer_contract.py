@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Callable
+from collections.abc import Callable
 
-import flax.nnx as nnx
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from flax import nnx
 
 import jaxopt_lab as jl
 
