@@ -277,12 +277,13 @@ def stability_region(learning_rates, momenta, status, *, curvature, method: str 
     return _finish(figure, path)
 
 
-def loss_curves(losses, *, f_min: float = 0.0, labels: Sequence[str] | None = None,
+def loss_curves(losses, *, f_min: float = 0.0, steps=None, labels: Sequence[str] | None = None,
                 log: bool = True, title: str | None = None, ax=None,
                 path: str | os.PathLike | None = None) -> Figure:
     """f(x_k) − f* against step k: one curve ``(T,)``, rows of ``(N, T)``, or a name → curve dict.
 
-    On a log scale a linear rate R (seed 000) is a straight line of slope log R.
+    ``steps`` are the x values (default 0, 1, ...): a sweep's ``loss_steps`` for its
+    ``loss_history``. On a log scale a linear rate R (seed 000) is a straight line of slope log R.
     """
     if isinstance(losses, Mapping):
         labels, curves = list(losses), [np.asarray(v, float) for v in losses.values()]
@@ -294,7 +295,8 @@ def loss_curves(losses, *, f_min: float = 0.0, labels: Sequence[str] | None = No
         gap = np.abs(curve - f_min)
         if log:
             gap = np.where(gap > 0, gap, np.nan)  # a gap of exactly 0 has no logarithm
-        ax.plot(np.arange(curve.size), gap, lw=1.5, label=labels[k] if labels else None)
+        x = np.arange(curve.size) if steps is None else np.asarray(steps)
+        ax.plot(x, gap, lw=1.5, label=labels[k] if labels else None)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step k")

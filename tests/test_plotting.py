@@ -217,6 +217,9 @@ def test_loss_curves_on_a_log_scale():
     np.testing.assert_allclose(ax.lines[0].get_ydata()[:5], 0.81 ** steps[:5], rtol=1e-12)
     assert ax.get_xlabel() == "step k" and ax.get_ylabel()
     assert_not_uniform(figure)
+    every_fifth = jl.plotting.loss_curves(np.stack(list(curves.values()))[:, ::5], f_min=3.0,
+                                          steps=steps[::5])
+    np.testing.assert_array_equal(every_fifth.axes[0].lines[1].get_xdata(), steps[::5])
 
 
 def test_regime_strip_colours_the_seed_regimes():
