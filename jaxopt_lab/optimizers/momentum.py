@@ -17,7 +17,7 @@ How they relate (seed 002's "three equivalent forms", footnote ε̃ = ε·(1−�
 
     (1) v ← β·v − η·g,       θ ← θ + v          velocity form, v = ΔW
     (2) v ← β·v + g,         θ ← θ − η·v        optax/PyTorch: θ ← θ − η·(g + β·v_old)
-    (3) v ← β·v + (1−β)·g,   θ ← θ − η̃·v        EWMA form; same points as (1), (2) iff η = η̃·(1−β)
+    (3) v ← β·v + (1−β)·g,   θ ← θ − η̃·v        EWMA form; the points of (1), (2) when η = η̃·(1−β)
 
 so ``momentum(η̃, β, form="ewma")`` visits the points of ``momentum(η̃·(1−β), β)``: the EWMA form's
 effective step is (1−β) times smaller.
