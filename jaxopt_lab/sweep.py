@@ -1,14 +1,304 @@
-"""The sweep engine: jit + vmap + scan over starting points and hyperparameters.
+"""The sweep engine: run an optimizer from many starting points (× hyperparameters) at once.
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+`sweep` validates its arguments, splits the starts into chunks sized from a memory budget, shards
+each chunk's point axis over the local devices, runs the cached ``jit(vmap(scan))`` kernel of
+`jaxopt_lab.sweep_kernel` on it, optionally checkpoints each finished chunk, and returns a
+`SweepResult`. Layout and unroll follow `jaxopt_lab.sweep_layout`'s measured per-backend defaults.
+
+Several hosts: a sweep is embarrassingly parallel over points, so under ``jax.distributed`` each
+process runs its own share, sharded over its local devices, and writes its own file::
+
+    jax.distributed.initialize()                       # coordinator address etc. from the env
+    mine = starts[jax.process_index()::jax.process_count()]
+    jl.sweep(tx, surface, mine, 1000).save(f"part-{jax.process_index()}.npz")
+
+No step needs communication between hosts; join the parts afterwards.
+
+>>> import jax.numpy as jnp, optax, jaxopt_lab as jl
+>>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
+...                   minima=((0.0, 0.0),), f_min=0.0, escape_radius=10.0)
+>>> starts = jnp.array([[1.0, -1.0], [0.5, 0.0], [jnp.nan, 0.0]])
+>>> result = jl.sweep(optax.sgd(0.25), bowl, starts, 100, progress=False)
+>>> [jl.Status(s).name for s in result.status.tolist()], result.steps.tolist()
+(['CONVERGED', 'CONVERGED', 'DIVERGED'], [27, 25, 0])
+>>> result.basin.tolist()
+[0, 0, -1]
+>>> grid = jl.sweep(optax.sgd, bowl, starts, 100, hyperparams={"learning_rate": [0.25, 1.5]},
+...                 progress=False)
+>>> grid.status.tolist()  # learning rate 1.5 overshoots farther every step: escapes
+[[1, 1, 2], [2, 2, 2]]
 """
 from __future__ import annotations
 
+import inspect
+import math
+import sys
+from typing import Any, Callable, Mapping, Sequence
 
-def sweep(*args, **kwargs):
-    """Placeholder."""
-    raise NotImplementedError("sweep is not implemented yet")
+import jax
+import jax.numpy as jnp
+import jaxlib
+import numpy as np
+import optax
+
+from jaxopt_lab import sweep_layout
+from jaxopt_lab.sweep_kernel import KernelConfig, get_kernel
+from jaxopt_lab.sweep_result import ChunkStore, SweepResult, fingerprint
+from jaxopt_lab.surfaces import Surface
+
+__all__ = ["sweep", "SweepResult"]
+
+#: Share of the bounds' diagonal within which a final point counts as in a minimum's basin.
+BASIN_FRACTION = 0.01
+#: Fields with the point axis, in the order the kernel returns them.
+POINT_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
 
 
-class SweepResult:
-    """Placeholder."""
+def _check_starts(starts: Any, dim: int) -> jax.Array:
+    points = getattr(starts, "points", starts)
+    try:
+        points = jnp.asarray(points)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"starts must be a (P, {dim}) array of points, got {type(starts)}") from error
+    if points.ndim != 2 or points.shape[1] != dim or points.shape[0] < 1:
+        raise ValueError(f"starts must be a (P, {dim}) array with P >= 1 (surface dim {dim}), "
+                         f"got shape {points.shape}")
+    if not jnp.issubdtype(points.dtype, jnp.floating):
+        points = points.astype(jnp.result_type(float))
+    return points
+
+
+def _check_int(name: str, value: Any, low: int, high: float = math.inf) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        interval = f"[{low}, {'inf' if high == math.inf else high}]"
+        raise ValueError(f"{name} must be an integer in {interval}, got {value!r}")
+    return int(value)
+
+
+def _check_tolerance(name: str, value: Any, default: float) -> float:
+    value = default if value is None else value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not value >= 0:
+        raise ValueError(f"{name} must be a number in [0, inf), got {value!r}")
+    return float(value)
+
+
+def _check_optimizer(optimizer: Any, hyperparams: Mapping | None):
+    """(a transformation for shapes and types, {name: (C,) array}); raise on a bad combination."""
+    if isinstance(optimizer, optax.GradientTransformation):
+        if hyperparams:
+            raise TypeError("hyperparams need optimizer to be a factory (e.g. optax.adam), got an "
+                            "already built transformation")
+        return optimizer, {}
+    if not callable(optimizer):
+        raise TypeError("optimizer must be an optax.GradientTransformation or a factory returning "
+                        f"one, got {type(optimizer).__name__}")
+    if not hyperparams or not isinstance(hyperparams, Mapping):
+        raise TypeError("optimizer is a factory: pass hyperparams={name: (C,) array}, "
+                        f"got hyperparams={hyperparams!r}")
+    arrays = {str(name): np.asarray(value) for name, value in hyperparams.items()}
+    lengths = {name: array.shape for name, array in arrays.items()}
+    if any(len(shape) != 1 for shape in lengths.values()) or len(set(lengths.values())) != 1 \
+            or next(iter(lengths.values()))[0] < 1:
+        raise ValueError(f"hyperparams must be 1-D arrays of one common length C >= 1, got shapes "
+                         f"{lengths}")
+    try:
+        inspect.signature(optimizer).bind(**arrays)
+    except TypeError as error:
+        raise TypeError(f"hyperparams {sorted(arrays)} do not fit optimizer factory "
+                        f"{getattr(optimizer, '__name__', optimizer)!r}: {error}") from None
+    except ValueError:  # no signature (builtins): let the call below decide
+        pass
+    # Built once with every value concretely: range checks see them all and report the name.
+    probe = optimizer(**{name: array[0] for name, array in arrays.items()})
+    optimizer(**arrays)
+    if not isinstance(probe, optax.GradientTransformation):
+        raise TypeError(f"optimizer factory must return an optax transformation, got {probe!r}")
+    return probe, arrays
+
+
+def _describe(optimizer: Any, probe: optax.GradientTransformation, dim: int, dtype) -> dict:
+    """Name of the optimizer, and the jaxpr of one update (its constants: the hyperparameters)."""
+    target = optimizer if not isinstance(optimizer, optax.GradientTransformation) else probe.update
+    name = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+    params = jnp.zeros(dim, dtype)
+
+    def one_update(params):
+        kwargs = {}
+        if isinstance(probe, optax.GradientTransformationExtraArgs):
+            kwargs = dict(value=jnp.sum(params), grad=params, value_fn=jnp.sum)
+        return probe.update(params, probe.init(params), params, **kwargs)
+
+    try:
+        update = str(jax.make_jaxpr(one_update)(params))
+    except Exception:  # an optimizer that needs more than a sum to trace; the name must do
+        update = ""
+    return {"name": name, "update": update}
+
+
+def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_size: int,
+                sharding, store: ChunkStore | None, progress: bool | None) -> tuple[dict, int]:
+    num_points = starts.shape[0]
+    num_chunks = -(-num_points // chunk_size)
+    point_axis = 1 if hyperparams else 0
+    hyperparams = jax.device_put(hyperparams, sweep_layout.replicated(sharding))
+    show = progress if progress is not None else (num_chunks > 1 and sys.stderr.isatty())
+    chunks, loaded = [], 0
+    indices = range(num_chunks)
+    if show:
+        from tqdm.auto import tqdm
+
+        indices = tqdm(indices, desc="sweep", unit="chunk")
+    for index in indices:
+        saved = store.load_chunk(index) if store is not None else None
+        if saved is not None:
+            chunks.append({name: jnp.asarray(value) for name, value in saved.items()})
+            loaded += 1
+            continue
+        chunk = starts[index * chunk_size:(index + 1) * chunk_size]
+        if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
+            padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
+            chunk = jnp.concatenate([chunk, padding])
+        outputs = kernel(jax.device_put(chunk, sharding), hyperparams)
+        if store is not None:
+            store.save_chunk(index, jax.device_get(outputs))
+        elif show:
+            jax.block_until_ready(outputs)
+        chunks.append(outputs)
+    if len(chunks) == 1:
+        joined = chunks[0]
+    else:
+        joined = {name: jnp.concatenate([chunk[name] for chunk in chunks], axis=point_axis)
+                  for name in chunks[0]}
+    if num_chunks * chunk_size != num_points:
+        cut = (slice(None),) * point_axis + (slice(0, num_points),)
+        joined = {name: value[cut] for name, value in joined.items()}
+    return joined, loaded
+
+
+def sweep(
+    optimizer: optax.GradientTransformation | Callable[..., optax.GradientTransformation],
+    surface: Surface,
+    starts: Any,
+    num_steps: int,
+    *,
+    hyperparams: Mapping[str, Any] | None = None,
+    gtol: float | None = None,
+    xtol: float | None = None,
+    basin_radius: float | None = None,
+    record_loss_every: int | None = None,
+    trajectories: Sequence[int] | None = None,
+    layout: str | None = None,
+    unroll: int | None = None,
+    chunk_size: int | None = None,
+    memory_budget: int | None = None,
+    devices: Sequence[jax.Device] | None = None,
+    progress: bool | None = None,
+    checkpoint: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> SweepResult:
+    """Run ``optimizer`` for ``num_steps`` from every point of ``starts`` on ``surface``.
+
+    Args:
+      optimizer: an optax transformation (extra-args ones receive ``value``, ``grad`` and
+        ``value_fn=surface.fn``), or a factory such as ``optax.adam`` called with ``hyperparams``.
+      surface: a `jaxopt_lab.surfaces.Surface`; its ``minima`` and ``escape_radius`` judge points.
+      starts: ``(P, dim)`` points, or an object with ``.points`` (`jl.starts.grid`).
+      num_steps: optimizer updates per point, >= 1.
+      hyperparams: ``{name: (C,)}`` for a factory; every result field gains a leading C axis.
+      gtol: converged when ``‖∇f‖ <= gtol``. Default: √eps of the starts' dtype (1.5e-8 in
+        float64, 3.5e-4 in float32), the classic tolerance for a computed gradient.
+      xtol: converged when within ``xtol`` of a listed minimum. Default √eps as for ``gtol``.
+      basin_radius: ``basin`` is the nearest minimum within this distance of the final point.
+        Default: `BASIN_FRACTION` of the diagonal of ``surface.bounds``.
+      record_loss_every: record the loss every k steps (and at the end) in ``loss_history``.
+      trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
+      layout, unroll: ``"array"`` ((P, dim)) or ``"coordinates"`` (one (P,) array per coordinate)
+        and the scan unroll; default per backend, see `jaxopt_lab.sweep_layout`.
+      chunk_size: points per chunk; default from ``memory_budget`` (bytes; default a quarter of
+        the device memory, or 1 GiB where the device does not say).
+      devices: devices to shard the point axis over (default all local devices).
+      progress: tqdm bar over chunks; default only on a terminal with several chunks.
+      checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
+        loads it instead of recomputing it.
+      metadata: extra JSON-serializable entries for ``result.metadata``.
+
+    Divergence is data: a point with a non-finite value, gradient or position, or beyond the
+    escape radius is DIVERGED (a NaN start at step 0) and frozen where it failed.
+    """
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a jaxopt_lab.surfaces.Surface, got {type(surface).__name__}")
+    starts = _check_starts(starts, surface.dim)
+    num_points = starts.shape[0]
+    num_steps = _check_int("num_steps", num_steps, 1)
+    probe, hyperparam_arrays = _check_optimizer(optimizer, hyperparams)
+    sqrt_eps = float(np.sqrt(np.finfo(starts.dtype).eps))
+    gtol = _check_tolerance("gtol", gtol, sqrt_eps)
+    xtol = _check_tolerance("xtol", xtol, sqrt_eps)
+    diagonal = float(np.linalg.norm(surface.upper - surface.lower))
+    basin_radius = _check_tolerance("basin_radius", basin_radius, BASIN_FRACTION * diagonal)
+    if record_loss_every is not None:
+        record_loss_every = _check_int("record_loss_every", record_loss_every, 1, num_steps)
+    devices = jax.local_devices() if devices is None else list(devices)
+    backend = devices[0].platform
+    extra_args = isinstance(probe, optax.GradientTransformationExtraArgs)
+    layout = sweep_layout.choose_layout(backend, extra_args=extra_args) if layout is None else layout
+    if layout not in sweep_layout.LAYOUTS:
+        raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
+    unroll = sweep_layout.choose_unroll(backend) if unroll is None else _check_int("unroll", unroll, 1)
+    names = tuple(sorted(hyperparam_arrays))
+    hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
+    num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
+    if chunk_size is None:
+        state = jax.eval_shape(probe.init, jax.ShapeDtypeStruct((surface.dim,), starts.dtype))
+        state_size = sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(state))
+        records = num_steps // record_loss_every + 1 if record_loss_every else 0
+        per_point = sweep_layout.bytes_per_point(surface.dim, state_size, starts.dtype.itemsize,
+                                                 num_configs=num_configs, loss_records=records)
+        budget = memory_budget or sweep_layout.default_memory_budget(devices[0])
+        chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices))
+    else:
+        chunk_size = _check_int("chunk_size", chunk_size, 1)
+        chunk_size = -(-chunk_size // len(devices)) * len(devices)
+    config = KernelConfig(num_steps, gtol, xtol, basin_radius, layout, unroll, record_loss_every,
+                          False, names)
+    kernel = get_kernel(optimizer, surface, config)
+    sharding = sweep_layout.point_sharding(devices)
+    description = {
+        "optimizer": _describe(optimizer, probe, surface.dim, starts.dtype)["name"],
+        "hyperparams": list(names),
+        "surface": {"name": surface.name, "dim": surface.dim, "bounds": surface.bounds,
+                    "minima": surface.minima, "escape_radius": surface.escape_radius},
+        "num_points": num_points, "num_steps": num_steps, "gtol": gtol, "xtol": xtol,
+        "basin_radius": basin_radius, "record_loss_every": record_loss_every,
+        "layout": layout, "unroll": unroll, "chunk_size": chunk_size, "dtype": str(starts.dtype),
+    }
+    store = None
+    if checkpoint is not None:
+        parts = {**description, "update": _describe(optimizer, probe, surface.dim, starts.dtype)}
+        arrays = {"starts": np.asarray(starts), **hyperparam_arrays}
+        store = ChunkStore(checkpoint, fingerprint(parts, arrays))
+    outputs, loaded = _run_chunks(kernel, starts, hyperparam_arrays, chunk_size, sharding, store,
+                                  progress)
+    fields = {name: outputs.get(name) for name in POINT_FIELDS}
+    loss_steps = None
+    if record_loss_every:
+        loss_steps = np.append(np.arange(num_steps // record_loss_every) * record_loss_every,
+                               num_steps)
+    paths = indices = None
+    if trajectories is not None:
+        indices = np.asarray(trajectories)
+        if indices.ndim != 1 or indices.size < 1 or not np.issubdtype(indices.dtype, np.integer) \
+                or indices.min() < 0 or indices.max() >= num_points:
+            raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
+                             f"{num_points}), got {trajectories!r}")
+        path_kernel = get_kernel(optimizer, surface, config._replace(
+            record_loss_every=None, record_trajectory=True))
+        paths = path_kernel(starts[indices], hyperparam_arrays)["trajectory"]
+    device = devices[0]
+    description.update(
+        jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
+        device=f"{device.platform}:{getattr(device, 'device_kind', '')}", num_devices=len(devices),
+        chunks_loaded=loaded, **dict(metadata or {}))
+    return SweepResult(**fields, hyperparams=hyperparam_arrays, loss_steps=loss_steps,
+                       trajectories=paths, trajectory_indices=indices, metadata=description)

@@ -1,0 +1,97 @@
+"""How a sweep lays its batch out: point layout and unroll per backend, chunk size, sharding.
+
+The layout decides the speed, and the best one differs by device (issue 6, measured with
+``optax.adam`` on Rosenbrock, 1,000 steps):
+
+=========  ===========================  ==========================================
+backend    fastest hand-written variant  measured point-steps/s
+=========  ===========================  ==========================================
+cpu        ``(P, dim)`` array, unroll 1  8.2e8 (tuple of coordinates: 5.2e8), 2 cores
+gpu        tuple of ``(P,)`` coordinates, 3.8e11 (the ``(P, 2)`` array, unroll 8: 4.8e10),
+           unroll 8                      H100, P = 2^23
+=========  ===========================  ==========================================
+
+On a GPU, one ``(P,)`` array per coordinate lets XLA fuse the unrolled steps into a single
+elementwise kernel; on a CPU the interleaved ``(P, dim)`` array vectorizes better. `choose_layout`
+and `choose_unroll` return these measured defaults; ``jl.sweep(..., layout=..., unroll=...)``
+overrides them. Extra-args optimizers (Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim``
+systems on whole parameter vectors, so they always default to the array layout.
+
+>>> choose_layout("cpu", extra_args=False), choose_unroll("cpu")
+('array', 1)
+>>> choose_layout("gpu", extra_args=False), choose_unroll("gpu")
+('coordinates', 8)
+>>> chunk_size_for(num_points=1000, bytes_per_point=64, memory_budget=6400, num_devices=4)
+100
+"""
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+LAYOUTS = ("array", "coordinates")
+#: Default memory budget when the device does not report its size: small enough for a laptop.
+DEFAULT_MEMORY_BUDGET = 1 << 30
+#: Share of a device's reported memory a sweep may plan to use: XLA needs the rest for scratch.
+DEVICE_MEMORY_FRACTION = 0.25
+#: Factor for temporaries XLA keeps alive beside the carry (gradients, updates, unrolled steps).
+WORKSPACE_FACTOR = 4
+POINT_AXIS = "points"
+
+
+def choose_layout(backend: str, *, extra_args: bool) -> str:
+    """``"coordinates"`` on accelerators for plain transformations, ``"array"`` otherwise."""
+    return "coordinates" if backend in ("gpu", "cuda", "rocm", "tpu") and not extra_args else "array"
+
+
+def choose_unroll(backend: str) -> int:
+    """Scan unroll: 8 on accelerators (fuses the steps), 1 on CPU (measured fastest there)."""
+    return 8 if backend in ("gpu", "cuda", "rocm", "tpu") else 1
+
+
+def default_memory_budget(device: jax.Device) -> int:
+    """A quarter of the device's memory where it reports it, else `DEFAULT_MEMORY_BUDGET`."""
+    try:
+        limit = (device.memory_stats() or {}).get("bytes_limit")
+    except Exception:  # backends without memory_stats raise various errors
+        limit = None
+    return int(limit * DEVICE_MEMORY_FRACTION) if limit else DEFAULT_MEMORY_BUDGET
+
+
+def bytes_per_point(dim: int, state_size: int, itemsize: int, *, num_configs: int = 1,
+                    loss_records: int = 0) -> int:
+    """Bytes one starting point occupies during a chunk: carry, outputs and XLA's workspace."""
+    # params, start, grad, update: 4·dim; status/steps/basin/loss/flags: ~6 numbers.
+    numbers = 4 * dim + state_size + loss_records + 6
+    return int(num_configs * numbers * itemsize * WORKSPACE_FACTOR)
+
+
+def chunk_size_for(num_points: int, bytes_per_point: int, memory_budget: int,
+                   num_devices: int = 1) -> int:
+    """Points per chunk: as many as fit ``memory_budget``, a multiple of ``num_devices``.
+
+    A sweep that fits in one chunk gets ``num_points`` rounded up to the device count (the
+    padding is discarded), so small sweeps run in a single call.
+    """
+    fitting = max(int(memory_budget) // max(int(bytes_per_point), 1), 1)
+    whole = -(-num_points // num_devices) * num_devices
+    if fitting >= whole:
+        return whole
+    return max(fitting // num_devices, 1) * num_devices
+
+
+def point_sharding(devices=None) -> NamedSharding:
+    """Sharding of the leading (point) axis over ``devices`` (default: all local devices).
+
+    Under ``jax.distributed`` each process shards over its own local devices only; see the
+    multi-host note in `jaxopt_lab.sweep`.
+    """
+    devices = jax.local_devices() if devices is None else list(devices)
+    mesh = Mesh(np.asarray(devices), (POINT_AXIS,))
+    return NamedSharding(mesh, PartitionSpec(POINT_AXIS))
+
+
+def replicated(sharding: NamedSharding) -> NamedSharding:
+    """The same mesh, nothing split (hyperparameters: every device needs all of them)."""
+    return NamedSharding(sharding.mesh, PartitionSpec())

@@ -1,0 +1,160 @@
+"""`SweepResult`: the per-point outcome of `jl.sweep`, its .npz persistence and chunk checkpoints.
+
+A result file is one ``.npz`` archive holding the arrays and, under the key ``metadata``, a JSON
+document (optimizer, hyperparameter names, surface, steps, tolerances, layout, versions, device).
+It is written to a temporary file in the target's directory and renamed over the target, so a
+crash leaves either the old file or the new one, never half of one.
+
+>>> import tempfile, os, numpy as np
+>>> result = SweepResult(params=np.zeros((2, 2)), loss=np.zeros(2),
+...                      status=np.ones(2, np.int8), steps=np.array([3, 4]), basin=np.zeros(2, int),
+...                      metadata={"surface": {"name": "bowl"}})
+>>> path = os.path.join(tempfile.mkdtemp(), "bowl.npz")
+>>> result.save(path)
+>>> loaded = SweepResult.load(path)
+>>> loaded.steps.tolist(), loaded.metadata["surface"]["name"]
+([3, 4], 'bowl')
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+ARRAY_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history", "loss_steps",
+                "trajectories", "trajectory_indices")
+HYPERPARAM_PREFIX = "hyperparams/"
+METADATA_KEY = "metadata"
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """Outcome of a sweep over ``P`` starting points (and ``C`` hyperparameter settings).
+
+    Every field has a leading ``C`` axis when the sweep had ``hyperparams`` (shown as ``…``).
+    `jl.sweep` returns ``jax.Array`` fields; `load` returns NumPy arrays with the same values.
+
+    Attributes:
+      params: ``(…, P, dim)`` final points (a diverged point: where it failed).
+      loss: ``(…, P)`` loss at ``params``.
+      status: ``(…, P)`` int8 `jaxopt_lab.types.Status`.
+      steps: ``(…, P)`` int32 step at which the point converged or diverged, −1 if neither.
+      basin: ``(…, P)`` int32 index into ``surface.minima`` of the minimum within the basin radius
+        of ``params``, −1 if none (always −1 for diverged points).
+      hyperparams: ``{name: (C,)}``, empty when the optimizer was a transformation.
+      loss_history: ``(…, P, R)`` loss at steps ``loss_steps`` (``record_loss_every``), or None.
+      loss_steps: ``(R,)`` steps of ``loss_history``: 0, k, 2k, … and ``num_steps``.
+      trajectories: ``(…, S, num_steps + 1, dim)`` whole paths of the points
+        ``trajectory_indices`` (``(S,)``), or None.
+      metadata: JSON-serializable description of the sweep.
+    """
+
+    params: Any
+    loss: Any
+    status: Any
+    steps: Any
+    basin: Any
+    hyperparams: dict[str, Any] = dataclasses.field(default_factory=dict)
+    loss_history: Any = None
+    loss_steps: Any = None
+    trajectories: Any = None
+    trajectory_indices: Any = None
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array field (and each hyperparameter) as NumPy, by its name in the .npz file."""
+        arrays = {name: np.asarray(getattr(self, name)) for name in ARRAY_FIELDS
+                  if getattr(self, name) is not None}
+        arrays.update({HYPERPARAM_PREFIX + name: np.asarray(value)
+                       for name, value in self.hyperparams.items()})
+        return arrays
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the arrays and the JSON metadata to ``path`` (.npz), atomically."""
+        arrays = self.arrays()
+        arrays[METADATA_KEY] = np.asarray(json.dumps(self.metadata, sort_keys=True))
+        write_npz_atomically(path, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> SweepResult:
+        """Read a file written by `save` (NumPy arrays; no pickles are loaded)."""
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        metadata = json.loads(str(arrays.pop(METADATA_KEY, "{}")))
+        hyperparams = {name[len(HYPERPARAM_PREFIX):]: arrays.pop(name) for name in list(arrays)
+                       if name.startswith(HYPERPARAM_PREFIX)}
+        unknown = set(arrays) - set(ARRAY_FIELDS)
+        if unknown or not {"params", "loss", "status", "steps", "basin"} <= set(arrays):
+            raise ValueError(f"path {os.fspath(path)!r} is not a SweepResult file "
+                             f"(arrays {sorted(arrays)})")
+        return cls(**arrays, hyperparams=hyperparams, metadata=metadata)
+
+
+def write_npz_atomically(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to a temporary file beside ``path``, flushed to disk, then renamed."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".partial-", suffix=".npz",
+                                         delete=False)
+    try:
+        with handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, path)
+    finally:
+        if os.path.exists(handle.name):
+            os.remove(handle.name)
+
+
+def fingerprint(parts: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 of a sweep's description and input arrays: equal only for the same sweep."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+class ChunkStore:
+    """A checkpoint directory: ``manifest.json`` (the sweep's fingerprint) and one .npz per chunk.
+
+    Opening a directory that holds another sweep's chunks raises ``ValueError`` rather than mixing
+    results; a chunk file exists only once complete (atomic rename).
+    """
+
+    def __init__(self, directory: str | os.PathLike, sweep_fingerprint: str):
+        self.directory = os.fspath(directory)
+        os.makedirs(self.directory, exist_ok=True)
+        manifest = os.path.join(self.directory, "manifest.json")
+        if os.path.exists(manifest):
+            with open(manifest) as handle:
+                found = json.load(handle).get("fingerprint")
+            if found != sweep_fingerprint:
+                raise ValueError(
+                    f"checkpoint {self.directory!r} holds a different sweep (other optimizer, "
+                    "surface, starts, steps or settings); use a new directory or delete it")
+        else:
+            partial = manifest + ".partial"
+            with open(partial, "w") as handle:
+                json.dump({"fingerprint": sweep_fingerprint}, handle)
+            os.replace(partial, manifest)
+
+    def _path(self, index: int) -> str:
+        return os.path.join(self.directory, f"chunk_{index:06d}.npz")
+
+    def load_chunk(self, index: int) -> dict[str, np.ndarray] | None:
+        """The arrays of finished chunk ``index``, or None if it has not finished."""
+        if not os.path.exists(self._path(index)):
+            return None
+        with np.load(self._path(index), allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}
+
+    def save_chunk(self, index: int, arrays: dict[str, np.ndarray]) -> None:
+        write_npz_atomically(self._path(index), arrays)
