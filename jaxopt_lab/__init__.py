@@ -13,6 +13,7 @@ from jaxopt_lab import schedules as schedules
 from jaxopt_lab import surfaces as surfaces
 from jaxopt_lab import starts as starts
 from jaxopt_lab import problems as problems
+from jaxopt_lab import initializers as initializers
 from jaxopt_lab import theory as theory
 from jaxopt_lab import analysis as analysis
 from jaxopt_lab.types import Status as Status
@@ -53,6 +54,7 @@ __all__ = [
     "surfaces",
     "starts",
     "problems",
+    "initializers",
     "theory",
     "analysis",
     "plotting",

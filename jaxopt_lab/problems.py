@@ -1,6 +1,347 @@
-"""Data-driven losses: perceptron-vs-backprop, small flax MLPs, initializers.
+"""Data-driven losses: perceptron-vs-backprop, small flax MLPs, the fractal-trainability network.
 
-Not yet implemented: this module is a placeholder in the package skeleton.
+Every problem is a :class:`Problem`: ``init(key) -> params`` (a pytree of arrays: a starting
+point), ``loss(params) -> scalar`` and, for classifiers, ``predict(params) -> labels`` and
+``accuracy(params) -> fraction correct``. The functions are pure, so ``jax.vmap`` over a stack of
+parameter pytrees evaluates many starting points at once, and optax trains them directly.
+
+>>> import jax, optax
+>>> problem = xor()
+>>> params = problem.init(jax.random.PRNGKey(0))
+>>> tx = optax.adam(0.1)
+>>> @jax.jit
+... def step(params, state):
+...     updates, state = tx.update(jax.grad(problem.loss)(params), state)
+...     return optax.apply_updates(params, updates), state
+>>> trained, state = params, tx.init(params)
+>>> for _ in range(50):
+...     trained, state = step(trained, state)
+>>> bool(problem.loss(trained) < problem.loss(params)), float(problem.accuracy(trained))
+(True, 1.0)
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxopt_lab import initializers
+from jaxopt_lab.checks import check_in_range, check_positive
+
+
+class Problem(NamedTuple):
+    """A loss of a parameter pytree, with its data and a sampler of starting points.
+
+    ``predict`` and ``accuracy`` are ``None`` for regression problems.
+    """
+
+    name: str
+    init: Callable[[jax.Array], optax.Params]
+    loss: Callable[[optax.Params], jax.Array]
+    predict: Callable[[optax.Params], jax.Array] | None
+    accuracy: Callable[[optax.Params], jax.Array] | None
+    inputs: jax.Array
+    labels: jax.Array
+
+
+def _classifier(name, init, loss, predict, inputs, labels) -> Problem:
+    def accuracy(params):
+        return jnp.mean(predict(params) == labels)
+
+    return Problem(name, init, loss, predict, accuracy, inputs, labels)
+
+
+# --- Seed 000: backprop fails to separate where the perceptron succeeds -----------------------
+
+
+def brady_spoiler(spoiler_distance: float = 10.0, eps: float = 0.1) -> Problem:
+    """Seed 000's counterexample (Brady, Raghavan & Slawny, 1989): one logistic neuron, L2 loss.
+
+    The slides' figures are not in the text, so the data are reconstructed from the slides'
+    algebra. Three separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and
+    ``(−1, 0)``, plus the far "spoiler" ``(0, −t)`` of class 1 (``t = spoiler_distance``). The
+    slides require: a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
+    (so that ``σ(−w_y·t + b) → 0``), and four points that stay separable (``x = −1/2`` separates
+    them). Targets are ``1 − ε`` and ``ε`` ("1 − ε is the achievable value"), so the 3-point
+    problem has the unique minimum ``w = (L, L), b = 0`` with ``L = logit(1 − ε)``.
+
+    ``params = {"weights": (2,), "bias": ()}``; ``y = σ(w·x + b)``; the loss is the average
+    divergence ``mean((target − y)²)``; a point is predicted class 1 iff ``w·x + b > 0``. Near the
+    3-point optimum the spoiler's gradient ``2(1 − ε − σ(z₄))σ'(z₄)·t`` vanishes exponentially in
+    ``t``: a broad local minimum that misclassifies the spoiler, while :func:`perceptron`
+    separates all four. (Other starts can reach a separating minimum: the failure is the basin.)
+    """
+    check_positive("spoiler_distance", spoiler_distance)
+    check_in_range("eps", eps, 0.0, 0.5, low_closed=False, high_closed=False)
+    inputs = jnp.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -spoiler_distance]])
+    labels = jnp.array([1, 1, 0, 1])
+    targets = jnp.where(labels == 1, 1.0 - eps, eps)
+
+    def init(key):
+        key_w, key_b = jax.random.split(key)
+        return {"weights": jax.random.normal(key_w, (2,)), "bias": jax.random.normal(key_b, ())}
+
+    def loss(params):
+        outputs = jax.nn.sigmoid(inputs @ params["weights"] + params["bias"])
+        return jnp.mean((targets - outputs) ** 2)
+
+    def classify(params):
+        return (inputs @ params["weights"] + params["bias"] > 0).astype(labels.dtype)
+
+    return _classifier("brady_spoiler", init, loss, classify, inputs, labels)
+
+
+class PerceptronResult(NamedTuple):
+    """``params`` in :func:`brady_spoiler`'s layout; ``num_updates`` counts the mistakes."""
+
+    params: dict
+    num_updates: jax.Array
+    converged: jax.Array
+
+
+def perceptron(inputs: jax.Array, labels: jax.Array, *, max_epochs: int = 10_000
+               ) -> PerceptronResult:
+    """Rosenblatt's rule, cycling through the points: on a mistake, ``w ← w + s·x, b ← b + s``.
+
+    ``s = ±1`` is the point's class (labels 1 / 0), a mistake is ``s·(w·x + b) ≤ 0``; the start
+    is ``w = 0, b = 0``. On separable data it stops after finitely many updates (seed 000: "may
+    take t² iterations"); ``converged`` says whether an epoch passed without a mistake.
+    """
+    inputs = jnp.asarray(inputs)
+    signs = jnp.where(jnp.asarray(labels) == 1, 1.0, -1.0).astype(inputs.dtype)
+    augmented = jnp.concatenate([inputs, jnp.ones_like(inputs[:, :1])], axis=1)
+
+    def visit(carry, point):
+        weights, num_updates = carry
+        x, s = point
+        mistake = s * (weights @ x) <= 0
+        return (weights + jnp.where(mistake, s * x, 0.0), num_updates + mistake), mistake
+
+    def epoch(carry):
+        weights, num_updates, _, count = carry
+        (weights, num_updates), mistakes = jax.lax.scan(visit, (weights, num_updates),
+                                                        (augmented, signs))
+        return weights, num_updates, ~jnp.any(mistakes), count + 1
+
+    def keep_going(carry):
+        return ~carry[2] & (carry[3] < max_epochs)
+
+    start = (jnp.zeros(augmented.shape[1], inputs.dtype), jnp.int32(0), jnp.bool_(False),
+             jnp.int32(0))
+    weights, num_updates, converged, _ = jax.lax.while_loop(keep_going, epoch, start)
+    return PerceptronResult({"weights": weights[:-1], "bias": weights[-1]}, num_updates, converged)
+
+
+# --- Small flax MLPs ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _mlp_class():
+    # flax is imported on first use: it would add a third to `import jaxopt_lab`.
+    from flax import nnx
+
+    class MLP(nnx.Module):
+        """Two dense layers with an activation between: ``W₂·act(W₁·x + b₁) + b₂``."""
+
+        def __init__(self, layer_sizes, activation, kernel_init, bias_init, *, param_dtype,
+                     rngs: nnx.Rngs):
+            num_inputs, num_hidden, num_outputs = layer_sizes
+            dense = {"kernel_init": kernel_init, "bias_init": bias_init,
+                     "param_dtype": param_dtype, "rngs": rngs}
+            self.hidden = nnx.Linear(num_inputs, num_hidden, **dense)
+            self.output = nnx.Linear(num_hidden, num_outputs, **dense)
+            self.activation = activation
+
+        def __call__(self, x: jax.Array) -> jax.Array:
+            return self.output(self.activation(self.hidden(x)))
+
+    return MLP
+
+
+def mlp_classifier(name: str, inputs, labels, num_hidden: int, *,
+                   activation: Callable[[jax.Array], jax.Array] = jnp.tanh,
+                   kernel_init: jax.nn.initializers.Initializer | None = None,
+                   bias_init: jax.nn.initializers.Initializer | None = None) -> Problem:
+    """A two-layer flax MLP with softmax cross-entropy on ``(inputs, labels)``.
+
+    The network is ``logits = W₂·activation(W₁·x + b₁) + b₂`` (``flax.nnx.Linear`` layers);
+    ``params`` is ``{"hidden": {"kernel", "bias"}, "output": {"kernel", "bias"}}``, the module's
+    parameters as a plain nested dict (``nnx.to_pure_dict``), so the loss is a pure function of
+    it. Defaults: seed 003's Xavier-uniform kernels, zero biases.
+    """
+    from flax import nnx
+
+    if not isinstance(num_hidden, int) or num_hidden < 1:
+        raise ValueError(f"num_hidden must be an integer >= 1, got {num_hidden!r}")
+    inputs = jnp.asarray(inputs)
+    labels = jnp.asarray(labels)
+    layer_sizes = (inputs.shape[1], num_hidden, int(labels.max()) + 1)
+    kernel_init = kernel_init or initializers.xavier_uniform()
+    bias_init = bias_init or initializers.constant(0.0)
+
+    mlp = _mlp_class()
+
+    def build(key):
+        return mlp(layer_sizes, activation, kernel_init, bias_init, param_dtype=inputs.dtype,
+                   rngs=nnx.Rngs(params=key))
+
+    graphdef, _ = nnx.split(nnx.eval_shape(lambda: build(jax.random.PRNGKey(0))))
+
+    def init(key):
+        return nnx.to_pure_dict(nnx.state(build(key)))
+
+    def logits(params):
+        return nnx.merge(graphdef, params)(inputs)
+
+    def loss(params):
+        return optax.softmax_cross_entropy_with_integer_labels(logits(params), labels).mean()
+
+    def predict(params):
+        return jnp.argmax(logits(params), axis=-1)
+
+    return _classifier(name, init, loss, predict, inputs, labels)
+
+
+def xor(num_hidden: int = 8, **mlp_options) -> Problem:
+    """XOR on the four corners of the unit square: not linearly separable, easy for an MLP."""
+    inputs = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return mlp_classifier("xor", inputs, np.array([0, 1, 1, 0]), num_hidden, **mlp_options)
+
+
+def two_moons_data(num_samples: int = 200, noise: float = 0.1, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved half circles (scikit-learn's ``make_moons`` recipe), in NumPy.
+
+    Class 0: ``(cos θ, sin θ)``; class 1: ``(1 − cos θ, 1/2 − sin θ)``, ``θ`` evenly spaced on
+    ``[0, π]``, each point plus ``N(0, noise²)`` jitter from ``numpy.random.default_rng(seed)``.
+    """
+    if not isinstance(num_samples, int) or num_samples < 2:
+        raise ValueError(f"num_samples must be an integer >= 2, got {num_samples!r}")
+    check_in_range("noise", noise, 0.0)
+    num_outer = num_samples // 2
+    outer = np.linspace(0.0, np.pi, num_outer)
+    inner = np.linspace(0.0, np.pi, num_samples - num_outer)
+    inputs = np.concatenate([np.stack([np.cos(outer), np.sin(outer)], axis=1),
+                             np.stack([1.0 - np.cos(inner), 0.5 - np.sin(inner)], axis=1)])
+    inputs += noise * np.random.default_rng(seed).standard_normal(inputs.shape)
+    labels = np.repeat([0, 1], [num_outer, num_samples - num_outer])
+    return inputs, labels
+
+
+def two_moons(num_samples: int = 200, noise: float = 0.1, seed: int = 0, num_hidden: int = 16,
+              **mlp_options) -> Problem:
+    """An MLP on :func:`two_moons_data`."""
+    inputs, labels = two_moons_data(num_samples, noise, seed)
+    return mlp_classifier("two_moons", inputs, labels, num_hidden, **mlp_options)
+
+
+def digits(num_samples: int | None = None, seed: int = 0, num_hidden: int = 32,
+           **mlp_options) -> Problem:
+    """An MLP on scikit-learn's bundled 8×8 digits (1797 images, 10 classes, no download).
+
+    Pixels are scaled from 0..16 to [0, 1]. ``num_samples`` keeps a random subset (drawn with
+    ``seed``) to keep small experiments fast.
+    """
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as error:
+        raise ImportError("digits needs scikit-learn: pip install jaxopt_lab[data]") from error
+    inputs, labels = load_digits(return_X_y=True)
+    if num_samples is not None:
+        if not isinstance(num_samples, int) or not 1 <= num_samples <= len(labels):
+            raise ValueError(f"num_samples must be an integer in [1, {len(labels)}], "
+                             f"got {num_samples!r}")
+        keep = np.random.default_rng(seed).choice(len(labels), num_samples, replace=False)
+        inputs, labels = inputs[keep], labels[keep]
+    return mlp_classifier("digits", inputs / 16.0, labels, num_hidden, **mlp_options)
+
+
+# --- Sohl-Dickstein (2024): the boundary of neural network trainability is fractal ------------
+
+
+def trainability_network(key: jax.Array | None = None, width: int = 16) -> Problem:
+    """The network of "The boundary of neural network trainability is fractal" (2024).
+
+    As in the paper's code (github.com/Sohl-Dickstein/fractal): input dimension = hidden width
+    ``n`` = 16, one hidden layer of tanh units, no biases, one output, mean-field
+    parameterization ``ŷ = tanh(√(2/n)·x·W₀)·W₁ / n``, weights ``N(0, 1)``. The data are
+    ``N(0, 1)`` inputs and targets, as many examples as parameters (``n² + n`` = 272); the loss is
+    ``mean((ŷ − y)²)``. ``key`` draws the weights, inputs and targets in the code's order (split
+    off one subkey each), so ``key = PRNGKey(0)`` (the default) is the paper's setup, whose
+    starting weights are ``init(jax.random.split(key)[1])``; other keys to ``init`` draw other
+    weights for the same data. ``params = {"input": (n, n), "output": (n, 1)}``.
+    """
+    if not isinstance(width, int) or width < 1:
+        raise ValueError(f"width must be an integer >= 1, got {width!r}")
+    key = jax.random.PRNGKey(0) if key is None else key
+    num_examples = width * width + width
+    key, _ = jax.random.split(key)  # the paper's starting weights: init(split(key)[1])
+    key, key_inputs = jax.random.split(key)
+    _, key_targets = jax.random.split(key)
+    inputs = jax.random.normal(key_inputs, (num_examples, width))
+    targets = jax.random.normal(key_targets, (num_examples, 1))
+
+    def init(key):
+        key_input, key_output = jax.random.split(key)
+        return {"input": jax.random.normal(key_input, (width, width)),
+                "output": jax.random.normal(key_output, (width, 1))}
+
+    def loss(params):
+        hidden = jnp.tanh(jnp.sqrt(2.0 / width) * inputs @ params["input"])
+        return jnp.mean((hidden @ params["output"] / width - targets) ** 2)
+
+    return Problem("trainability_network", init, loss, None, None, inputs, targets)
+
+
+class TrainabilityResult(NamedTuple):
+    """Outcome of :func:`train_two_learning_rates` (one entry per learning-rate pair if vmapped).
+
+    ``diverged`` follows the paper's code: losses are divided by the initial loss (non-finite or
+    above 1e6 counts as 1e6) and a run converged iff the mean of the last 20 is below 1.
+    ``measure`` is the code's colour value: ``−Σ v`` if it converged, ``Σ 1/v`` otherwise.
+    """
+
+    final_loss: jax.Array
+    diverged: jax.Array
+    measure: jax.Array
+
+
+#: The paper's code caps normalized losses here and averages the last few to see oscillations.
+_LOSS_CAP = 1e6
+_TAIL_STEPS = 20
+
+
+def train_two_learning_rates(problem: Problem, params: optax.Params,
+                             input_learning_rate: jax.typing.ArrayLike,
+                             output_learning_rate: jax.typing.ArrayLike,
+                             num_steps: int = 500) -> TrainabilityResult:
+    """Full-batch gradient descent with one learning rate per layer, for ``num_steps`` steps.
+
+    ``W₀ ← W₀ − η₀·∂L/∂W₀``, ``W₁ ← W₁ − η₁·∂L/∂W₁`` on :func:`trainability_network` (the paper
+    ran 500 or 1000 steps). One ``lax.scan``; the learning rates are traced, so
+    ``jax.vmap(train_two_learning_rates, (None, None, 0, 0))`` maps a grid of pairs.
+    Divergence is data: NaN/Inf losses are recorded, never raised.
+    """
+    if not isinstance(num_steps, int) or num_steps < _TAIL_STEPS:
+        raise ValueError(f"num_steps must be an integer >= {_TAIL_STEPS}, got {num_steps!r}")
+    check_positive("input_learning_rate", input_learning_rate)
+    check_positive("output_learning_rate", output_learning_rate)
+    learning_rates = {"input": input_learning_rate, "output": output_learning_rate}
+
+    def step(params, _):
+        value, grads = jax.value_and_grad(problem.loss)(params)
+        params = jax.tree.map(lambda w, g, lr: w - lr * g, params, grads, learning_rates)
+        return params, value
+
+    params, losses = jax.lax.scan(step, params, None, length=num_steps)
+    final_loss = problem.loss(params)
+    finite = jnp.where(jnp.isfinite(losses), losses, _LOSS_CAP)
+    normalized = jnp.minimum(finite / finite[0], _LOSS_CAP)
+    converged = jnp.mean(normalized[-_TAIL_STEPS:]) < 1.0
+    measure = jnp.where(converged, -jnp.sum(normalized), jnp.sum(1.0 / normalized))
+    return TrainabilityResult(final_loss, ~converged, measure)
