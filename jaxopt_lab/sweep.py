@@ -31,6 +31,7 @@ No step needs communication between hosts; join the parts afterwards.
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import sys
 from typing import Any, Callable, Mapping, Sequence
@@ -268,7 +269,9 @@ def sweep(
         "optimizer": _describe(optimizer, probe, surface.dim, starts.dtype)["name"],
         "hyperparams": list(names),
         "surface": {"name": surface.name, "dim": surface.dim, "bounds": surface.bounds,
-                    "minima": surface.minima, "escape_radius": surface.escape_radius},
+                    "minima": surface.minima,
+                    "escape_radius": surface.escape_radius if math.isfinite(surface.escape_radius)
+                    else None},
         "num_points": num_points, "num_steps": num_steps, "gtol": gtol, "xtol": xtol,
         "basin_radius": basin_radius, "record_loss_every": record_loss_every,
         "layout": layout, "unroll": unroll, "chunk_size": chunk_size, "dtype": str(starts.dtype),
@@ -300,5 +303,6 @@ def sweep(
         jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
         device=f"{device.platform}:{getattr(device, 'device_kind', '')}", num_devices=len(devices),
         chunks_loaded=loaded, **dict(metadata or {}))
+    description = json.loads(json.dumps(description))  # as `SweepResult.load` will read it
     return SweepResult(**fields, hyperparams=hyperparam_arrays, loss_steps=loss_steps,
                        trajectories=paths, trajectory_indices=indices, metadata=description)

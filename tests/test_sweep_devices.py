@@ -1,0 +1,56 @@
+"""Sharding the point axis over 4 forced host devices gives the same results as one device."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Seconds for a fresh interpreter to import jax and compile two small sweeps on a busy box.
+CHILD_TIMEOUT = 180
+
+# 10 points over 4 devices: chunks are padded to a multiple of 4 and the padding dropped. Each
+# device gets at least 2 points: XLA compiles a 1-point shard as a degenerate shape whose Adam
+# rounds differently in the last bit (a batch of 1 differs from a batch of 4 on one device too).
+SCRIPT = textwrap.dedent("""
+    import sys
+    import jax, jax.numpy as jnp, numpy as np, optax
+    import jaxopt_lab as jl
+    jax.config.update("jax_enable_x64", True)
+
+    def himmelblau(w):
+        return (w[0] ** 2 + w[1] - 11.0) ** 2 + (w[0] + w[1] ** 2 - 7.0) ** 2
+
+    surface = jl.Surface("himmelblau", himmelblau, 2, ((-5.0, 5.0), (-5.0, 5.0)),
+                         minima=((3.0, 2.0),), escape_radius=50.0)
+    starts = np.linspace(-6.0, 6.0, 20).reshape(10, 2)
+    starts[4, 0] = np.nan
+    result = jl.sweep(optax.sgd, surface, starts, 50,
+                      hyperparams={"learning_rate": [0.01, 0.03]}, progress=False)
+    chunked = jl.sweep(optax.adam(0.1), surface, starts, 50, chunk_size=8, progress=False)
+    assert jax.device_count() == result.metadata["num_devices"], jax.device_count()
+    np.savez(sys.argv[1], num_devices=jax.device_count(),
+             **{f"grid_{k}": np.asarray(getattr(result, k)) for k in ("params", "status", "steps")},
+             **{f"adam_{k}": np.asarray(getattr(chunked, k)) for k in ("params", "loss", "basin")})
+""")
+
+
+def _run(path, num_devices):
+    flags = f"--xla_force_host_platform_device_count={num_devices}"
+    environment = dict(os.environ, XLA_FLAGS=flags, JAX_PLATFORMS="cpu",
+                       PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    completed = subprocess.run([sys.executable, "-c", SCRIPT, str(path)], env=environment,
+                               capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    with np.load(path) as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def test_four_devices_give_identical_results(tmp_path):
+    one = _run(tmp_path / "one.npz", 1)
+    four = _run(tmp_path / "four.npz", 4)
+    assert (int(one.pop("num_devices")), int(four.pop("num_devices"))) == (1, 4)
+    assert set(one) == set(four)
+    for name in one:
+        np.testing.assert_array_equal(four[name], one[name], err_msg=name)
