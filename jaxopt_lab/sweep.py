@@ -118,27 +118,42 @@ def _check_optimizer(optimizer: Any, hyperparams: Mapping | None):
     return probe, arrays
 
 
+def _update_call(probe: optax.GradientTransformation, value_fn: Callable) -> Callable:
+    """One update of ``probe`` at ``params`` as the kernel calls it (gradient = params)."""
+    def one_update(params):
+        kwargs = {}
+        if isinstance(probe, optax.GradientTransformationExtraArgs):
+            kwargs = dict(value=value_fn(params), grad=params, value_fn=value_fn)
+        return probe.update(params, probe.init(params), params, **kwargs)
+
+    return one_update
+
+
+def _takes_coordinates(probe: optax.GradientTransformation, dim: int, dtype) -> bool:
+    """Whether ``probe`` accepts params as a tuple of scalars (some user code wants arrays)."""
+    point = tuple(jax.ShapeDtypeStruct((), dtype) for _ in range(dim))
+    value_fn = lambda params: sum(jnp.sum(p) for p in params)  # noqa: E731
+    try:
+        jax.eval_shape(_update_call(probe, value_fn), point)
+    except Exception:  # any failure to trace means: give it the (dim,) array it expects
+        return False
+    return True
+
+
 def _describe(optimizer: Any, probe: optax.GradientTransformation, dim: int, dtype) -> dict:
     """Name of the optimizer, and the jaxpr of one update (its constants: the hyperparameters)."""
     target = optimizer if not isinstance(optimizer, optax.GradientTransformation) else probe.update
     name = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
-    params = jnp.zeros(dim, dtype)
-
-    def one_update(params):
-        kwargs = {}
-        if isinstance(probe, optax.GradientTransformationExtraArgs):
-            kwargs = dict(value=jnp.sum(params), grad=params, value_fn=jnp.sum)
-        return probe.update(params, probe.init(params), params, **kwargs)
-
     try:
-        update = str(jax.make_jaxpr(one_update)(params))
+        update = str(jax.make_jaxpr(_update_call(probe, jnp.sum))(jnp.zeros(dim, dtype)))
     except Exception:  # an optimizer that needs more than a sum to trace; the name must do
         update = ""
     return {"name": name, "update": update}
 
 
 def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_size: int,
-                sharding, store: ChunkStore | None, progress: bool | None) -> tuple[dict, int]:
+                sharding, store: ChunkStore | None, progress: bool | None,
+                split: bool) -> tuple[dict, int]:
     num_points = starts.shape[0]
     num_chunks = -(-num_points // chunk_size)
     point_axis = 1 if hyperparams else 0
@@ -160,6 +175,8 @@ def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_si
         if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
             padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
             chunk = jnp.concatenate([chunk, padding])
+        if split:  # one sharded (N,) array per coordinate: no slicing of a sharded array
+            chunk = tuple(chunk[:, i] for i in range(chunk.shape[1]))
         outputs = kernel(jax.device_put(chunk, sharding), hyperparams)
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
@@ -242,8 +259,10 @@ def sweep(
         record_loss_every = _check_int("record_loss_every", record_loss_every, 1, num_steps)
     devices = jax.local_devices() if devices is None else list(devices)
     backend = devices[0].platform
-    extra_args = isinstance(probe, optax.GradientTransformationExtraArgs)
-    layout = sweep_layout.choose_layout(backend, extra_args=extra_args) if layout is None else layout
+    if layout is None:
+        layout = sweep_layout.choose_layout(backend)
+        if layout == "coordinates" and not _takes_coordinates(probe, surface.dim, starts.dtype):
+            layout = "array"
     if layout not in sweep_layout.LAYOUTS:
         raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
     unroll = sweep_layout.choose_unroll(backend) if unroll is None else _check_int("unroll", unroll, 1)
@@ -282,7 +301,7 @@ def sweep(
         arrays = {"starts": np.asarray(starts), **hyperparam_arrays}
         store = ChunkStore(checkpoint, fingerprint(parts, arrays))
     outputs, loaded = _run_chunks(kernel, starts, hyperparam_arrays, chunk_size, sharding, store,
-                                  progress)
+                                  progress, split=layout == "coordinates")
     fields = {name: outputs.get(name) for name in POINT_FIELDS}
     loss_steps = None
     if record_loss_every:

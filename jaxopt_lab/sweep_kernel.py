@@ -7,8 +7,8 @@ One step of one point, at ``params_t`` (``t`` optimizer updates applied so far):
    ``‖params_t‖ > surface.escape_radius``; it *converges* if ``‖grad‖ <= gtol`` or ``params_t``
    is within ``xtol`` of one of ``surface.minima``;
 3. a point that fails or converges stops: its status (DIVERGED wins over CONVERGED) and step ``t``
-   are recorded, and its params and optimizer state stay frozen from then on, so a diverged point
-   keeps the place where it failed and never overflows further;
+   are recorded, and its params stay frozen from then on, so a diverged point keeps the place
+   where it failed and never overflows further (its optimizer state is never read again);
 4. otherwise the optimizer update is applied.
 
 After ``num_steps`` updates the same test runs once more at ``params_T`` (``steps`` may equal
@@ -97,23 +97,22 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
 
         def step(carry, _):
-            params, state, active, status, steps, t = carry
+            params, state, steps, t = carry  # steps == -1: still running
             # The value is checked too: log(negative) is NaN with a finite gradient.
             value, grad = value_and_grad(params)
             ok, converged = judge(params, grad, value)
-            stop = active & (~ok | converged)
-            status = jnp.where(stop, jnp.where(ok, Status.CONVERGED, Status.DIVERGED), status)
-            status = status.astype(STATUS_DTYPE)
-            steps = jnp.where(stop, t, steps)
-            active = active & ~stop
+            steps = jnp.where((steps < 0) & (~ok | converged), t, steps)
             if extra_args:
                 updates, new_state = tx.update(grad, state, params, value=value, grad=grad,
                                                value_fn=value_fn)
             else:
                 updates, new_state = tx.update(grad, state, params)
             new_params = optax.apply_updates(params, updates)
-            keep = functools.partial(jax.tree.map, lambda new, old: jnp.where(active, new, old))
-            carry = (keep(new_params, params), keep(new_state, state), active, status, steps, t + 1)
+            new_params = jax.tree.map(lambda new, old: jnp.where(steps < 0, new, old), new_params,
+                                      params)
+            # The state of a frozen point is never read again, so it is left to run: masking it
+            # would turn shared scalars (Adam's count) into per-point arrays and cost 20-50 %.
+            carry = (new_params, new_state, steps, t + 1)
             if not config.record_trajectory:
                 return carry, None  # never a (P, T) array unless asked for
             return carry, (jnp.stack(params) if coordinates else params)
@@ -123,8 +122,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
                 return carry, None
             return lax.scan(step, carry, None, length=length, unroll=max(min(config.unroll, length), 1))
 
-        carry = (start, tx.init(start), jnp.array(True), jnp.array(Status.UNFINISHED, STATUS_DTYPE),
-                 jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
+        carry = (start, tx.init(start), jnp.array(-1, jnp.int32), jnp.array(0, jnp.int32))
         outputs = {}
         every = config.record_loss_every
         if every:
@@ -140,11 +138,14 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             carry, path = run_steps(carry, config.num_steps)
             if config.record_trajectory:
                 outputs["trajectory"] = path
-        params, _, active, status, steps, t = carry
+        params, _, steps, t = carry
         value, grad = value_and_grad(params)
         ok, converged = judge(params, grad, value)
-        stop = active & (~ok | converged)
-        status = jnp.where(stop, jnp.where(ok, Status.CONVERGED, Status.DIVERGED), status)
+        steps = jnp.where((steps < 0) & (~ok | converged), t, steps)
+        # A stopped point is frozen, so judging it again tells why it stopped: cheaper than
+        # carrying a status through every step.
+        status = jnp.where(steps < 0, Status.UNFINISHED,
+                           jnp.where(ok, Status.CONVERGED, Status.DIVERGED))
         vector = jnp.stack(params) if coordinates else params
         basin = jnp.array(-1, jnp.int32)
         if len(minima):
@@ -155,12 +156,12 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             outputs["trajectory"] = jnp.concatenate([outputs["trajectory"], vector[None]], axis=0)
         if every:
             outputs["loss_history"] = jnp.append(outputs["loss_history"], value)
-        outputs.update(params=vector, loss=value, status=status.astype(STATUS_DTYPE),
-                       steps=jnp.where(stop, t, steps), basin=basin)
+        outputs.update(params=vector, loss=value, status=status.astype(STATUS_DTYPE), steps=steps,
+                       basin=basin)
         return outputs
 
     def run_points(starts, hyperparams):
-        if coordinates:
+        if coordinates and not isinstance(starts, tuple):
             starts = tuple(starts[:, i] for i in range(starts.shape[1]))
         return jax.vmap(run_one, in_axes=(0, None))(starts, hyperparams)
 
@@ -171,6 +172,8 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached.
+
+    With the coordinates layout ``starts`` may also be a tuple of ``dim`` arrays ``(N,)``.
 
     An optimizer or surface that cannot be hashed gets a fresh kernel (and a fresh compile).
     """
