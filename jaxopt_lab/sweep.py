@@ -34,7 +34,8 @@ import inspect
 import json
 import math
 import sys
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -43,11 +44,11 @@ import numpy as np
 import optax
 
 from jaxopt_lab import sweep_layout
+from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import KernelConfig, get_kernel
 from jaxopt_lab.sweep_result import ChunkStore, SweepResult, fingerprint
-from jaxopt_lab.surfaces import Surface
 
-__all__ = ["sweep", "SweepResult"]
+__all__ = ["SweepResult", "sweep"]
 
 #: Share of the bounds' diagonal within which a final point counts as in a minimum's basin.
 BASIN_FRACTION = 0.01
@@ -132,7 +133,7 @@ def _update_call(probe: optax.GradientTransformation, value_fn: Callable) -> Cal
 def _takes_coordinates(probe: optax.GradientTransformation, dim: int, dtype) -> bool:
     """Whether ``probe`` accepts params as a tuple of scalars (some user code wants arrays)."""
     point = tuple(jax.ShapeDtypeStruct((), dtype) for _ in range(dim))
-    value_fn = lambda params: sum(jnp.sum(p) for p in params)  # noqa: E731
+    value_fn = lambda params: sum(jnp.sum(p) for p in params)
     try:
         jax.eval_shape(_update_call(probe, value_fn), point)
     except Exception:  # any failure to trace means: give it the (dim,) array it expects

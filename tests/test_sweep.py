@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from reference.sweep_loops import adam, run_point, sgd
 
 import jaxopt_lab as jl
 from jaxopt_lab.types import Status
-from reference.sweep_loops import adam, run_point, sgd
 
 #: float64 loops of up to 60 steps on Rosenbrock: XLA and NumPy round differently (fused
 #: multiply-adds, the order of Adam's terms); the valley's curvature amplifies that a little.
