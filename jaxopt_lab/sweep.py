@@ -141,20 +141,43 @@ def _takes_coordinates(probe: optax.GradientTransformation, dim: int, dtype) -> 
     return True
 
 
-def _describe(optimizer: Any, probe: optax.GradientTransformation, dim: int, dtype) -> dict:
-    """Name of the optimizer, and the jaxpr of one update (its constants: the hyperparameters)."""
+def _optimizer_name(optimizer: Any, probe: optax.GradientTransformation) -> str:
     target = optimizer if not isinstance(optimizer, optax.GradientTransformation) else probe.update
-    name = f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
+
+
+def _update_jaxpr(probe: optax.GradientTransformation, dim: int, dtype) -> str:
+    """The jaxpr of one update: its constants are the hyperparameters a closure hides."""
     try:
-        update = str(jax.make_jaxpr(_update_call(probe, jnp.sum))(jnp.zeros(dim, dtype)))
+        return str(jax.make_jaxpr(_update_call(probe, jnp.sum))(jnp.zeros(dim, dtype)))
     except Exception:  # an optimizer that needs more than a sum to trace; the name must do
-        update = ""
-    return {"name": name, "update": update}
+        return ""
+
+
+_FACTS: dict = {}
+
+
+def _optimizer_facts(optimizer: Any, probe: optax.GradientTransformation, names: tuple,
+                     dim: int, dtype) -> tuple[bool, int]:
+    """(takes a tuple of coordinates, state numbers per point), traced once per optimizer."""
+    key = (optimizer, names, dim, str(dtype))
+    try:
+        if key in _FACTS:
+            return _FACTS[key]
+    except TypeError:  # unhashable optimizer: work it out every time
+        key = None
+    state = jax.eval_shape(probe.init, jax.ShapeDtypeStruct((dim,), dtype))
+    facts = (_takes_coordinates(probe, dim, dtype),
+             sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(state)))
+    if key is not None:
+        if len(_FACTS) > 256:
+            _FACTS.clear()
+        _FACTS[key] = facts
+    return facts
 
 
 def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_size: int,
-                sharding, store: ChunkStore | None, progress: bool | None,
-                split: bool) -> tuple[dict, int]:
+                sharding, store: ChunkStore | None, progress: bool | None) -> tuple[dict, int]:
     num_points = starts.shape[0]
     num_chunks = -(-num_points // chunk_size)
     point_axis = 1 if hyperparams else 0
@@ -176,8 +199,6 @@ def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_si
         if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
             padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
             chunk = jnp.concatenate([chunk, padding])
-        if split:  # one sharded (N,) array per coordinate: no slicing of a sharded array
-            chunk = tuple(chunk[:, i] for i in range(chunk.shape[1]))
         outputs = kernel(jax.device_put(chunk, sharding), hyperparams)
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
@@ -260,19 +281,19 @@ def sweep(
         record_loss_every = _check_int("record_loss_every", record_loss_every, 1, num_steps)
     devices = jax.local_devices() if devices is None else list(devices)
     backend = devices[0].platform
+    names = tuple(sorted(hyperparam_arrays))
+    takes_coordinates, state_size = _optimizer_facts(optimizer, probe, names, surface.dim,
+                                                     starts.dtype)
     if layout is None:
         layout = sweep_layout.choose_layout(backend)
-        if layout == "coordinates" and not _takes_coordinates(probe, surface.dim, starts.dtype):
+        if layout == "coordinates" and not takes_coordinates:
             layout = "array"
     if layout not in sweep_layout.LAYOUTS:
         raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
     unroll = sweep_layout.choose_unroll(backend) if unroll is None else _check_int("unroll", unroll, 1)
-    names = tuple(sorted(hyperparam_arrays))
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
     if chunk_size is None:
-        state = jax.eval_shape(probe.init, jax.ShapeDtypeStruct((surface.dim,), starts.dtype))
-        state_size = sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(state))
         records = num_steps // record_loss_every + 1 if record_loss_every else 0
         per_point = sweep_layout.bytes_per_point(surface.dim, state_size, starts.dtype.itemsize,
                                                  num_configs=num_configs, loss_records=records)
@@ -286,7 +307,7 @@ def sweep(
     kernel = get_kernel(optimizer, surface, config)
     sharding = sweep_layout.point_sharding(devices)
     description = {
-        "optimizer": _describe(optimizer, probe, surface.dim, starts.dtype)["name"],
+        "optimizer": _optimizer_name(optimizer, probe),
         "hyperparams": list(names),
         "surface": {"name": surface.name, "dim": surface.dim, "bounds": surface.bounds,
                     "minima": surface.minima,
@@ -298,11 +319,11 @@ def sweep(
     }
     store = None
     if checkpoint is not None:
-        parts = {**description, "update": _describe(optimizer, probe, surface.dim, starts.dtype)}
+        parts = {**description, "update": _update_jaxpr(probe, surface.dim, starts.dtype)}
         arrays = {"starts": np.asarray(starts), **hyperparam_arrays}
         store = ChunkStore(checkpoint, fingerprint(parts, arrays))
     outputs, loaded = _run_chunks(kernel, starts, hyperparam_arrays, chunk_size, sharding, store,
-                                  progress, split=layout == "coordinates")
+                                  progress)
     fields = {name: outputs.get(name) for name in POINT_FIELDS}
     loss_steps = None
     if record_loss_every:

@@ -162,7 +162,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         return outputs
 
     def run_points(starts, hyperparams):
-        if coordinates and not isinstance(starts, tuple):
+        if coordinates:
             starts = tuple(starts[:, i] for i in range(starts.shape[1]))
         return jax.vmap(run_one, in_axes=(0, None))(starts, hyperparams)
 
@@ -173,8 +173,6 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached.
-
-    With the coordinates layout ``starts`` may also be a tuple of ``dim`` arrays ``(N,)``.
 
     An optimizer or surface that cannot be hashed gets a fresh kernel (and a fresh compile).
     """
