@@ -202,3 +202,11 @@ def test_default_tolerances_follow_the_dtype():
     result = jl.sweep(SGD, ROSENBROCK, STARTS, 2, progress=False)
     assert math.isclose(result.metadata["gtol"], math.sqrt(np.finfo(np.float64).eps))
     assert math.isclose(result.metadata["basin_radius"], 0.01 * math.hypot(3.0, 3.0))
+
+
+def test_progress_bar_counts_chunks_only_when_asked(capsys):
+    starts = jl.starts.uniform(jax.random.PRNGKey(3), HIMMELBLAU, 11)
+    jl.sweep(ADAM, HIMMELBLAU, starts, 30, chunk_size=4, progress=True)
+    assert "3/3" in capsys.readouterr().err
+    jl.sweep(ADAM, HIMMELBLAU, starts, 30, chunk_size=4)  # pytest's stderr is not a terminal
+    assert capsys.readouterr().err == ""
