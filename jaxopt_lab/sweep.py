@@ -199,7 +199,9 @@ def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_si
         if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
             padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
             chunk = jnp.concatenate([chunk, padding])
-        outputs = kernel(jax.device_put(chunk, sharding), hyperparams)
+        # Wait for each chunk: jax dispatches asynchronously, and without this the progress bar
+        # would race to the end and Ctrl-C would be honoured only after the last chunk.
+        outputs = jax.block_until_ready(kernel(jax.device_put(chunk, sharding), hyperparams))
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
         elif show:
@@ -230,6 +232,7 @@ def sweep(
     trajectories: Sequence[int] | None = None,
     layout: str | None = None,
     unroll: int | None = None,
+    check_every: int | None = None,
     chunk_size: int | None = None,
     memory_budget: int | None = None,
     devices: Sequence[jax.Device] | None = None,
@@ -285,12 +288,15 @@ def sweep(
     takes_coordinates, state_size = _optimizer_facts(optimizer, probe, names, surface.dim,
                                                      starts.dtype)
     if layout is None:
-        layout = sweep_layout.choose_layout(backend)
+        layout = sweep_layout.choose_layout(backend, check_every)
         if layout == "coordinates" and not takes_coordinates:
             layout = "array"
     if layout not in sweep_layout.LAYOUTS:
         raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
     unroll = sweep_layout.choose_unroll(backend) if unroll is None else _check_int("unroll", unroll, 1)
+    if check_every is None:
+        check_every = sweep_layout.choose_check_every(backend)
+    check_every = min(_check_int("check_every", check_every, 1), num_steps)
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
     if chunk_size is None:
@@ -303,7 +309,7 @@ def sweep(
         chunk_size = _check_int("chunk_size", chunk_size, 1)
         chunk_size = -(-chunk_size // len(devices)) * len(devices)
     config = KernelConfig(num_steps, gtol, xtol, basin_radius, layout, unroll, record_loss_every,
-                          False, names)
+                          False, names, check_every)
     kernel = get_kernel(optimizer, surface, config)
     sharding = sweep_layout.point_sharding(devices)
     description = {
@@ -315,7 +321,7 @@ def sweep(
                     else None},
         "num_points": num_points, "num_steps": num_steps, "gtol": gtol, "xtol": xtol,
         "basin_radius": basin_radius, "record_loss_every": record_loss_every,
-        "layout": layout, "unroll": unroll, "chunk_size": chunk_size, "dtype": str(starts.dtype),
+        "layout": layout, "unroll": unroll, "check_every": check_every, "chunk_size": chunk_size, "dtype": str(starts.dtype),
     }
     store = None
     if checkpoint is not None:
@@ -336,8 +342,8 @@ def sweep(
                 or indices.min() < 0 or indices.max() >= num_points:
             raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
                              f"{num_points}), got {trajectories!r}")
-        path_kernel = get_kernel(optimizer, surface, config._replace(
-            record_loss_every=None, record_trajectory=True))
+        # The same checks as the main run, so each path ends where its point was frozen.
+        path_kernel = get_kernel(optimizer, surface, config._replace(record_trajectory=True))
         paths = path_kernel(starts[indices], hyperparam_arrays)["trajectory"]
     device = devices[0]
     description.update(

@@ -1,0 +1,170 @@
+"""The `jaxopt-lab` command, run as a user runs it: through a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from jaxopt_lab import plotting
+from jaxopt_lab.types import Status
+
+#: A map pixel is given to the basin whose shading line (basin colour blended toward white, up
+#: to plotting.SLOWEST_PALENESS) it lies within this RGB distance of: PNG rounding to 1/255 and
+#: antialiasing at cell edges stay well inside it, while tab10 colours are > 0.2 apart.
+PIXEL_COLOUR_TOLERANCE = 0.03
+#: Share of map pixels per basin vs share of grid cells per basin: markers for minima and
+#: saddles and antialiased cell edges cover a few percent of the map.
+BASIN_SHARE_TOLERANCE = 0.03
+#: An all-diverged map must be mostly black; the legend, ticks and margins are the rest.
+MIN_BLACK_SHARE_OF_ALL_DIVERGED_MAP = 0.35
+
+
+def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "jaxopt_lab.cli", *args], capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "MPLBACKEND": "Agg"})
+
+
+@pytest.mark.parametrize("command", [[], ["map"], ["bench"], ["list"]])
+def test_help_shows_an_example(command):
+    completed = run_cli(*command, "--help")
+    assert completed.returncode == 0
+    assert "jaxopt-lab" in completed.stdout
+    if command:
+        assert "example:" in completed.stdout
+
+
+BAD_ARGUMENTS = [
+    (["map", "--optimizer", "nope", "--surface", "himmelblau", "-o", "x.png"], "--optimizer"),
+    (["map", "--optimizer", "sgd", "--surface", "nowhere", "-o", "x.png"], "--surface"),
+    (["map", "--optimizer", "sgd", "--surface", "himmelblau", "--resolution", "-4", "-o", "x.png"],
+     "--resolution"),
+    (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--points", "0"], "--points"),
+    (["map", "--optimizer", "sgd", "--param", "learning_rate", "--surface", "himmelblau", "-o", "x.png"],
+     "--param"),
+    (["map", "--optimizer", "sgd", "--param", "momentum=0.9", "--surface", "himmelblau", "-o", "x.png"],
+     "--param"),
+    (["map", "--optimizer", "momentum", "--param", "momentum=1.5", "--surface", "himmelblau",
+      "-o", "x.png"], "momentum must be in [0, 1)"),
+    (["map", "--optimizer", "sgd", "--surface", "himmelblau", "-o", "x.txt"], "-o/--output"),
+]
+
+
+@pytest.mark.parametrize("arguments, named", BAD_ARGUMENTS)
+def test_bad_arguments_exit_2_with_one_line(arguments, named, tmp_path):
+    completed = subprocess.run([sys.executable, "-m", "jaxopt_lab.cli", *arguments],
+                               capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert named in lines[0]
+    assert "Traceback" not in completed.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_list_names_every_kind_of_thing():
+    completed = run_cli("list")
+    assert completed.returncode == 0
+    for expected in ("optimizers:", "surfaces:", "schedules:", "momentum", "himmelblau",
+                     "inverse_sqrt"):
+        assert expected in completed.stdout
+
+
+def _basin_of_pixels(image: np.ndarray, num_basins: int) -> np.ndarray:
+    """Each pixel's basin index by its colour, or -1 for anything else (text, white, markers)."""
+    pixels = image.reshape(-1, 3)
+    best = np.full(len(pixels), -1)
+    best_distance = np.full(len(pixels), np.inf)
+    white = np.ones(3)
+    for k in range(num_basins):
+        colour = np.asarray(plotting.BASIN_COLOURS[k % len(plotting.BASIN_COLOURS)])
+        direction = white - colour
+        paleness = np.clip((pixels - colour) @ direction / (direction @ direction), 0.0,
+                           plotting.SLOWEST_PALENESS)
+        distance = np.linalg.norm(pixels - (colour + paleness[:, None] * direction), axis=1)
+        closer = (distance < PIXEL_COLOUR_TOLERANCE) & (distance < best_distance)
+        best[closer], best_distance[closer] = k, distance[closer]
+    return best
+
+
+def test_map_writes_png_whose_colours_match_the_saved_result(tmp_path):
+    image_path = tmp_path / "map.png"
+    completed = run_cli("map", "--optimizer", "sgd", "--param", "learning_rate=0.01",
+                        "--surface", "himmelblau", "--resolution", "32", "--steps", "300",
+                        "-o", str(image_path))
+    assert completed.returncode == 0, completed.stderr
+    saved = np.load(tmp_path / "map.npz")
+    assert image_path.exists() and "metadata" in saved
+    basin, status = saved["basin"], saved["status"]
+    assert (status == Status.CONVERGED).all()  # theory: every start converges below 0.0248
+    image = mpimg.imread(image_path)[..., :3]
+    pixel_basin = _basin_of_pixels(image, num_basins=4)
+    coloured = pixel_basin[pixel_basin >= 0]
+    assert len(coloured) > 0.2 * pixel_basin.size
+    for k in range(4):
+        cell_share = np.mean(basin == k)
+        pixel_share = np.mean(coloured == k)
+        assert abs(pixel_share - cell_share) < BASIN_SHARE_TOLERANCE, (k, pixel_share, cell_share)
+
+
+def test_map_of_a_diverging_run_is_black(tmp_path):
+    image_path = tmp_path / "diverged.svg"
+    png_path = tmp_path / "diverged.png"
+    # Above 2/λ_max of every Himmelblau minimum (0.0248) gradient descent diverges everywhere.
+    arguments = ["map", "--optimizer", "sgd", "--param", "learning_rate=0.05", "--surface",
+                 "himmelblau", "--resolution", "16", "--steps", "100", "--colour", "status"]
+    assert run_cli(*arguments, "-o", str(png_path)).returncode == 0
+    assert (np.load(tmp_path / "diverged.npz")["status"] == Status.DIVERGED).all()
+    image = mpimg.imread(png_path)[..., :3]
+    black = np.all(image < 0.05, axis=-1)
+    assert black.mean() > MIN_BLACK_SHARE_OF_ALL_DIVERGED_MAP
+    assert run_cli(*arguments, "-o", str(image_path)).returncode == 0
+    assert image_path.read_text().lstrip().startswith("<?xml")
+
+
+BENCH_SCHEMA = {
+    "optimizer": str, "hyperparams": dict, "surface": str, "num_points": int, "num_steps": int,
+    "repeats": int, "backend": str, "device": str, "jax": str, "jaxlib": str, "optax": str,
+    "jaxopt_lab": str, "compile_seconds": float, "median_seconds": float, "min_seconds": float,
+    "max_seconds": float, "point_steps_per_second": float, "baseline_median_seconds": float,
+    "baseline_point_steps_per_second": float, "ratio": float,
+}
+
+
+def test_bench_reports_and_writes_json_in_its_schema(tmp_path):
+    json_path = tmp_path / "bench.json"
+    completed = run_cli("bench", "--optimizer", "adam", "--surface", "rosenbrock", "--points",
+                        "256", "--steps", "20", "--repeats", "2", "--json", str(json_path))
+    assert completed.returncode == 0, completed.stderr
+    assert "point-steps/s" in completed.stdout and "ratio" in completed.stdout
+    report = json.loads(json_path.read_text())
+    for key, kind in BENCH_SCHEMA.items():
+        assert isinstance(report[key], kind), (key, report.get(key))
+    assert report["num_points"] == 256 and report["num_steps"] == 20
+    assert report["min_seconds"] <= report["median_seconds"] <= report["max_seconds"]
+    expected_rate = 256 * 20 / report["median_seconds"]
+    assert report["point_steps_per_second"] == pytest.approx(expected_rate)
+    assert report["ratio"] == pytest.approx(
+        report["baseline_median_seconds"] / report["median_seconds"])
+
+
+@pytest.mark.slow
+def test_interrupted_map_leaves_no_output(tmp_path):
+    image_path = tmp_path / "map.png"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxopt_lab.cli", "map", "--optimizer", "adam", "--surface",
+         "rastrigin", "--resolution", "256", "--steps", "20000", "-o", str(image_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(6.0)  # past start-up, inside the sweep
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert list(tmp_path.iterdir()) == []
