@@ -18,9 +18,11 @@ No step needs communication between hosts; join the parts afterwards.
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
 ...                   minima=((0.0, 0.0),), f_min=0.0, escape_radius=10.0)
 >>> starts = jnp.array([[1.0, -1.0], [0.5, 0.0], [jnp.nan, 0.0]])
->>> result = jl.sweep(optax.sgd(0.25), bowl, starts, 100, progress=False)
+>>> result = jl.sweep(optax.sgd(0.25), bowl, starts, 100, check_every=1, progress=False)
 >>> [jl.Status(s).name for s in result.status.tolist()], result.steps.tolist()
 (['CONVERGED', 'CONVERGED', 'DIVERGED'], [27, 25, 0])
+>>> jl.sweep(optax.sgd(0.25), bowl, starts, 100, check_every=10, progress=False).steps.tolist()
+[30, 30, 0]
 >>> result.basin.tolist()
 [0, 0, -1]
 >>> grid = jl.sweep(optax.sgd, bowl, starts, 100, hyperparams={"learning_rate": [0.25, 1.5]},
@@ -195,7 +197,8 @@ def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_si
             chunks.append({name: jnp.asarray(value) for name, value in saved.items()})
             loaded += 1
             continue
-        chunk = starts[index * chunk_size:(index + 1) * chunk_size]
+        # One whole chunk: no slice (a copy of every start).
+        chunk = starts if num_chunks == 1 else starts[index * chunk_size:(index + 1) * chunk_size]
         if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
             padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
             chunk = jnp.concatenate([chunk, padding])
@@ -258,6 +261,13 @@ def sweep(
       trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
       layout, unroll: ``"array"`` ((P, dim)) or ``"coordinates"`` (one (P,) array per coordinate)
         and the scan unroll; default per backend, see `jaxopt_lab.sweep_layout`.
+      check_every: judge points (status, steps, freezing) only every this many steps, at step 0
+        and at ``num_steps`` (and at each ``record_loss_every`` step); the steps between are the
+        bare optimizer loop. ``steps`` is then the first *check* step meeting a criterion, and a
+        point that went non-finite between checks is frozen at the last check where it was
+        finite. ``1`` checks every step (exact steps, and several times slower on a CPU).
+        Default `jaxopt_lab.sweep_layout.choose_check_every` (100, measured on a CPU),
+        capped at ``num_steps``.
       chunk_size: points per chunk; default from ``memory_budget`` (bytes; default a quarter of
         the device memory, or 1 GiB where the device does not say).
       devices: devices to shard the point axis over (default all local devices).
@@ -267,7 +277,10 @@ def sweep(
       metadata: extra JSON-serializable entries for ``result.metadata``.
 
     Divergence is data: a point with a non-finite value, gradient or position, or beyond the
-    escape radius is DIVERGED (a NaN start at step 0) and frozen where it failed.
+    escape radius at a check is DIVERGED (a NaN start at step 0) and frozen where it failed (at
+    the previous check where its position was no longer finite). A failure that undoes itself
+    between two checks (a NaN loss with a finite gradient, an excursion past the escape radius)
+    is only seen with ``check_every=1``.
     """
     if not isinstance(surface, Surface):
         raise TypeError(f"surface must be a jaxopt_lab.surfaces.Surface, got {type(surface).__name__}")
@@ -287,6 +300,9 @@ def sweep(
     names = tuple(sorted(hyperparam_arrays))
     takes_coordinates, state_size = _optimizer_facts(optimizer, probe, names, surface.dim,
                                                      starts.dtype)
+    if check_every is None:
+        check_every = sweep_layout.choose_check_every(backend)
+    check_every = min(_check_int("check_every", check_every, 1), num_steps)
     if layout is None:
         layout = sweep_layout.choose_layout(backend, check_every)
         if layout == "coordinates" and not takes_coordinates:
@@ -294,9 +310,6 @@ def sweep(
     if layout not in sweep_layout.LAYOUTS:
         raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
     unroll = sweep_layout.choose_unroll(backend) if unroll is None else _check_int("unroll", unroll, 1)
-    if check_every is None:
-        check_every = sweep_layout.choose_check_every(backend)
-    check_every = min(_check_int("check_every", check_every, 1), num_steps)
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
     if chunk_size is None:
@@ -321,7 +334,8 @@ def sweep(
                     else None},
         "num_points": num_points, "num_steps": num_steps, "gtol": gtol, "xtol": xtol,
         "basin_radius": basin_radius, "record_loss_every": record_loss_every,
-        "layout": layout, "unroll": unroll, "check_every": check_every, "chunk_size": chunk_size, "dtype": str(starts.dtype),
+        "layout": layout, "unroll": unroll, "check_every": check_every, "chunk_size": chunk_size,
+        "dtype": str(starts.dtype),
     }
     store = None
     if checkpoint is not None:

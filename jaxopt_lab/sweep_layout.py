@@ -12,14 +12,21 @@ gpu        tuple of ``(P,)`` coordinates, 3.8e11 (the ``(P, 2)`` array, unroll 8
 =========  ===========================  ==========================================
 
 On a GPU, one ``(P,)`` array per coordinate lets XLA fuse the unrolled steps into a single
-elementwise kernel; on a CPU the interleaved ``(P, dim)`` array vectorizes better. `choose_layout`
-and `choose_unroll` return these measured defaults; ``jl.sweep(..., layout=..., unroll=...)``
-overrides them. Extra-args optimizers (Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim``
-systems on whole parameter vectors, so they always default to the array layout.
+elementwise kernel; on a CPU the interleaved ``(P, dim)`` array vectorizes better. The engine
+judges points only every ``check_every`` steps, between which it runs exactly the bare loop, so
+the fastest bare layout is also the engine's. Checking every step is another matter: the per-point
+sums over coordinates and the freeze mask broadcast back over ``(P, dim)`` cost several times a
+step on a CPU in the array layout, much less in the coordinates one (benchmarks/README.md).
+`choose_layout`, `choose_unroll` and `choose_check_every` return these measured defaults;
+``jl.sweep(..., layout=..., unroll=..., check_every=...)`` overrides them. Extra-args optimizers
+(Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim`` systems on whole parameter vectors, so
+they always default to the array layout.
 
->>> choose_layout("cpu"), choose_unroll("cpu")
-('coordinates', 1)
->>> choose_layout("gpu"), choose_unroll("gpu")
+>>> choose_check_every("cpu"), choose_layout("cpu", 100), choose_unroll("cpu")
+(100, 'array', 1)
+>>> choose_layout("cpu", check_every=1)
+'coordinates'
+>>> choose_layout("gpu", 100), choose_unroll("gpu")
 ('coordinates', 8)
 >>> chunk_size_for(num_points=1000, bytes_per_point=64, memory_budget=6400, num_devices=4)
 100
@@ -38,23 +45,39 @@ DEVICE_MEMORY_FRACTION = 0.25
 #: Factor for temporaries XLA keeps alive beside the carry (gradients, updates, unrolled steps).
 WORKSPACE_FACTOR = 4
 POINT_AXIS = "points"
+ACCELERATORS = ("gpu", "cuda", "rocm", "tpu")
+#: Steps between checks. On the 2-core CPU a check (one value-and-gradient, the tests, the freeze)
+#: plus the block boundary costs about 7 momentum steps or 1.5 Adam steps on Rosenbrock, so at
+#: 100 the engine runs within measurement noise of the bare loop (benchmarks/README.md), while
+#: ``steps`` keeps a resolution of 1 % of a 10,000-step run. Not measured on accelerators: the
+#: same value there, so a sweep gives the same results on every backend.
+CHECK_EVERY = 100
 
 
-def choose_layout(backend: str) -> str:
-    """``"coordinates"`` on every backend (measured; see the module docstring).
+def choose_check_every(backend: str) -> int:
+    """Steps between checks: `CHECK_EVERY` on every backend (measured on CPU only)."""
+    del backend  # one value today; the argument keeps the hook for measurements
+    return CHECK_EVERY
 
-    On a CPU the bare loop is fastest as a ``(P, dim)`` array, but the engine's per-point tests
-    (a sum over coordinates broadcast back as a freeze mask) cost several times the step there;
-    on one ``(P,)`` array per coordinate they stay elementwise (benchmarks/README.md). `jl.sweep`
-    falls back to ``"array"`` for a transformation that cannot take a tuple of scalars.
+
+def choose_layout(backend: str, check_every: int = 1) -> str:
+    """``"array"`` on a CPU when checks are sparse, else ``"coordinates"`` (measured).
+
+    On a CPU the bare loop is fastest as a ``(P, dim)`` array (momentum: 3.5x the coordinates
+    layout), and with ``check_every > 1`` the engine runs the bare loop. Checking every step in
+    that layout costs several times the step (a sum over coordinates broadcast back as the freeze
+    mask), in the coordinates layout about 20-25 %, so ``check_every=1`` uses coordinates. On
+    accelerators coordinates with unroll 8 fuse into one kernel (issue 6). `jl.sweep` falls back
+    to ``"array"`` for a transformation that cannot take a tuple of scalars.
     """
-    del backend  # one choice on every backend today; the argument keeps the hook for measurements
+    if backend not in ACCELERATORS and check_every > 1:
+        return "array"
     return "coordinates"
 
 
 def choose_unroll(backend: str) -> int:
     """Scan unroll: 8 on accelerators (fuses the steps), 1 on CPU (measured fastest there)."""
-    return 8 if backend in ("gpu", "cuda", "rocm", "tpu") else 1
+    return 8 if backend in ACCELERATORS else 1
 
 
 def default_memory_budget(device: jax.Device) -> int:

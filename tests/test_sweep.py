@@ -1,5 +1,6 @@
 """jl.sweep: results against a NumPy loop of the same rules, status/steps/basin semantics,
 hyperparameter grids, compile-once, chunking, determinism, recordings and bad input."""
+import dataclasses
 import math
 
 import jax
@@ -7,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from reference.sweep_loops import adam, run_point, sgd
+from reference.sweep_loops import adam, first_check, run_point, sgd
 
 import jaxopt_lab as jl
 from jaxopt_lab.types import Status
@@ -58,7 +59,7 @@ REFERENCE = {id(SGD): sgd(2e-4), id(MOMENTUM): sgd(2e-4, momentum=0.9), id(ADAM)
                          ids=["sgd", "momentum", "adam", "adam-coordinates"])
 def test_matches_numpy_loop_of_the_same_rules(optimizer, layout):
     result = jl.sweep(optimizer, ROSENBROCK, STARTS, NUM_STEPS, gtol=1e-3, xtol=0.0,
-                      layout=layout, progress=False)
+                      layout=layout, check_every=1, progress=False)
     expected = [run_point(REFERENCE[id(optimizer)], rosenbrock_value_and_grad, start, NUM_STEPS,
                           gtol=1e-3) for start in STARTS]
     params, loss, status, steps = (np.array(column) for column in zip(*expected))
@@ -74,7 +75,7 @@ def test_status_steps_and_freezing_on_a_quadratic_grid():
     starts = np.array([[1.0], [-3.0], [0.0], [np.nan], [1e-12]])
     rates = np.array([0.25, 1.5])
     result = jl.sweep(optax.sgd, BOWL, starts, 80, hyperparams={"learning_rate": rates},
-                      gtol=1e-9, xtol=0.0, progress=False)
+                      gtol=1e-9, xtol=0.0, check_every=1, progress=False)
     assert result.params.shape == (2, 5, 1) and result.status.shape == (2, 5)
 
     def value_and_grad(x):
@@ -97,11 +98,67 @@ def test_status_steps_and_freezing_on_a_quadratic_grid():
 def test_non_finite_value_with_finite_gradient_diverges():
     """log(3 − x) is NaN past x = 3 while its gradient stays finite: the value is checked too."""
     surface = jl.Surface("log-wall", lambda w: jnp.log(3.0 - w[0]), 1, ((0.0, 3.0),))
-    result = jl.sweep(optax.sgd(0.5), surface, np.array([[2.0], [0.0]]), 50, progress=False)
+    result = jl.sweep(optax.sgd(0.5), surface, np.array([[2.0], [0.0]]), 50, check_every=1,
+                      progress=False)
     np.testing.assert_array_equal(result.status, [Status.DIVERGED, Status.DIVERGED])
     assert np.all(np.asarray(result.params) > 3.0) and np.all(np.isnan(result.loss))
     # x_{t+1} = x_t + 0.5 / (3 − x_t): from 2.0 → 2.5 → 3.5 (t = 2); from 0 the step grows.
     assert result.steps[0] == 2
+
+
+#: Steps between checks in the K > 1 tests: not a divisor of their num_steps, so the last
+#: (shorter) block is exercised too.
+CHECK_EVERY = 7
+
+
+@pytest.mark.parametrize("optimizer", [optax.sgd(1e-3, momentum=0.9), optax.adam(0.1)],
+                         ids=["momentum", "adam"])
+def test_checks_every_k_steps_stop_at_the_first_check_meeting_the_criterion(optimizer):
+    """check_every = K: status and steps are those of the unchecked path judged at steps 0, K,
+    2K, ... and num_steps only (NumPy reference), within K of every-step checks; params are
+    those of the path at ``steps``."""
+    surface = jl.Surface("rosenbrock", rosenbrock, 2, ((-1.5, 1.5), (-1.5, 1.5)),
+                         minima=((1.0, 1.0),), f_min=0.0, escape_radius=2.0)
+    # Converging, escaping (finite) and NaN starts, at steps that are not multiples of K.
+    starts = np.concatenate([STARTS, [[1.05, 1.1], [0.9, 0.85], [np.nan, 0.0], [1.8, -0.5],
+                                      [1.9, 0.4]]])
+    options = dict(gtol=1e-3, xtol=0.1, progress=False)
+    exact = jl.sweep(optimizer, surface, starts, NUM_STEPS, check_every=1, **options)
+    blocks = jl.sweep(optimizer, surface, starts, NUM_STEPS, check_every=CHECK_EVERY, **options)
+    # Unchecked paths: with gtol = xtol = 0 and no escape radius no point ever stops.
+    paths = jl.sweep(optimizer, dataclasses.replace(surface, escape_radius=math.inf), starts,
+                     NUM_STEPS, gtol=0.0, xtol=0.0, trajectories=range(len(starts)),
+                     progress=False).trajectories
+    expected = [first_check(path, rosenbrock_value_and_grad, CHECK_EVERY, gtol=1e-3, xtol=0.1,
+                            minima=surface.minima, escape_radius=2.0) for path in paths]
+    status, steps = (np.array(column) for column in zip(*expected))
+    np.testing.assert_array_equal(blocks.status, status)
+    np.testing.assert_array_equal(blocks.steps, steps)
+    np.testing.assert_array_equal(blocks.status, exact.status)
+    assert {Status.CONVERGED, Status.DIVERGED, Status.UNFINISHED} <= set(exact.status.tolist())
+    stopped = steps >= 0
+    exact_steps = np.asarray(exact.steps)
+    assert np.all((steps[stopped] % CHECK_EVERY == 0) | (steps[stopped] == NUM_STEPS))
+    assert np.all((steps[stopped] >= exact_steps[stopped])
+                  & (steps[stopped] - exact_steps[stopped] < 2 * CHECK_EVERY))
+    assert np.any(exact_steps[stopped] % CHECK_EVERY != 0) and steps[len(STARTS) + 2] == 0
+    for point in np.flatnonzero(stopped):
+        np.testing.assert_allclose(blocks.params[point], paths[point, steps[point]],
+                                   rtol=LOOP_RTOL)
+    np.testing.assert_allclose(blocks.params[~stopped], exact.params[~stopped], rtol=LOOP_RTOL)
+
+
+def test_a_point_that_overflows_between_checks_is_frozen_at_the_last_finite_check():
+    """sgd with η = 1e10 on x² (no escape radius): x ← x·(1 − 2η) overflows to inf after ~27
+    steps from 1e30, inside the first block of 50; the point is DIVERGED at the first check and
+    keeps its start, the last check where it was finite, so nothing non-finite is returned."""
+    surface = dataclasses.replace(BOWL, escape_radius=math.inf)
+    result = jl.sweep(optax.sgd(1e10), surface, np.array([[1e30], [0.0]]), 100, gtol=0.0,
+                      xtol=0.0, check_every=50, progress=False)
+    np.testing.assert_array_equal(result.status, [Status.DIVERGED, Status.CONVERGED])
+    np.testing.assert_array_equal(result.steps, [50, 0])
+    np.testing.assert_array_equal(result.params, [[1e30], [0.0]])
+    assert np.all(np.isfinite(result.loss))
 
 
 def test_basins_of_himmelblau():
@@ -187,6 +244,7 @@ def test_accepts_a_grid_object_with_points():
     (dict(gtol=-1.0), ValueError, r"gtol must be a number in \[0, inf\)"),
     (dict(layout="rows"), ValueError, "layout must be one of"),
     (dict(unroll=0), ValueError, "unroll must be an integer"),
+    (dict(check_every=0), ValueError, r"check_every must be an integer in \[1, inf\], got 0"),
     (dict(record_loss_every=11), ValueError, r"record_loss_every must be an integer in \[1, 10\]"),
     (dict(trajectories=[7]), ValueError, r"trajectories must be a 1-D sequence of point indices"),
 ])

@@ -60,3 +60,22 @@ def run_point(optimizer, value_and_grad, start, num_steps, *, gtol=0.0, xtol=0.0
                 return x, value, UNFINISHED, -1
             step, state = update(g, state)
             x = x + step
+
+
+def first_check(path, value_and_grad, check_every, *, gtol=0.0, xtol=0.0, minima=(),
+                escape_radius=np.inf):
+    """(status, steps) when ``path`` (num_steps + 1, dim), never stopped, is judged only at the
+    check steps 0, K, 2K, ... and num_steps (``check_every = K``), by the rules of `run_point`."""
+    num_steps = len(path) - 1
+    minima = np.asarray(minima, dtype=float).reshape(-1, path.shape[1])
+    with np.errstate(all="ignore"):
+        for t in sorted(set(range(0, num_steps + 1, check_every)) | {num_steps}):
+            x = np.asarray(path[t], dtype=float)
+            value, g = value_and_grad(x)
+            finite = np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(x))
+            if not finite or np.linalg.norm(x) > escape_radius:
+                return DIVERGED, t
+            near = len(minima) and np.min(np.linalg.norm(x - minima, axis=1)) <= xtol
+            if np.linalg.norm(g) <= gtol or near:
+                return CONVERGED, t
+    return UNFINISHED, -1
