@@ -2,8 +2,11 @@
 
 The hand-written variants are {(P, dim) array, tuple of (P,) coordinates} × {unroll 1, 8} of
 ``jax.jit(jax.vmap(lax.scan(optax update)))`` with no bookkeeping at all; `jl.sweep` also tracks
-status, steps and basin, freezes diverged points and chunks. All run in this process on the same
-starts; compile time (first call minus the steady median) is reported separately.
+status, steps and basin, freezes stopped points and chunks (at its default ``check_every``, and
+once more with ``check_every=1``). All run in this process on the same
+starts, taking turns round after round; compile time (first call minus the steady median) is
+reported separately. Ratios are medians of wall time (and, beside them, of this process's CPU
+time, steadier on a shared machine).
 
     python benchmarks/sweep_throughput.py                      # CPU: P = 65,536, T = 1,000
     python benchmarks/sweep_throughput.py --points 4096 --steps 200 --repeats 2
@@ -14,6 +17,7 @@ Writes ``benchmarks/results/sweep_throughput_<platform>.json`` (device and versi
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -55,15 +59,39 @@ def handwritten(optimizer, fn, num_steps: int, layout: str, unroll: int):
     return jax.jit(jax.vmap(run_one))
 
 
-def timed(call, repeats: int) -> dict:
-    times = []
-    for _ in range(repeats + 1):
+def timed(calls: dict, repeats: int) -> dict:
+    """Wall and CPU (this process, all threads) seconds of each call; the first call compiles.
+
+    The calls take turns, round after round, so that a change in the machine's load (the CPU
+    runs are on a shared box) hits every variant alike instead of whichever ran at that moment.
+    """
+    first = {}
+    for label, call in calls.items():
         begin = time.perf_counter()
         jax.block_until_ready(call())
-        times.append(time.perf_counter() - begin)
-    median = statistics.median(times[1:])
-    return {"compile_seconds": max(times[0] - median, 0.0), "median_seconds": median,
-            "min_seconds": min(times[1:]), "max_seconds": max(times[1:])}
+        first[label] = time.perf_counter() - begin
+    times = {label: [] for label in calls}
+    cpu_times = {label: [] for label in calls}
+    for _ in range(repeats):
+        for label, call in calls.items():
+            begin, cpu_begin = time.perf_counter(), time.process_time()
+            jax.block_until_ready(call())
+            times[label].append(time.perf_counter() - begin)
+            cpu_times[label].append(time.process_time() - cpu_begin)
+    timings = {}
+    for label in calls:
+        median = statistics.median(times[label])
+        timings[label] = {
+            "compile_seconds": max(first[label] - median, 0.0), "median_seconds": median,
+            "min_seconds": min(times[label]), "max_seconds": max(times[label]),
+            "median_cpu_seconds": statistics.median(cpu_times[label])}
+    return timings
+
+
+def rates(timing: dict, work: float) -> dict:
+    timing["point_steps_per_second"] = work / timing["median_seconds"]
+    timing["point_steps_per_cpu_second"] = work / timing["median_cpu_seconds"]
+    return timing
 
 
 def main() -> None:
@@ -71,7 +99,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, nargs="+", default=None,
                         help="P values (default 65536 on CPU; 2^18, 2^20, 2^23 on GPU)")
     parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--optimizers", nargs="+", default=list(OPTIMIZERS), choices=OPTIMIZERS)
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
@@ -86,22 +114,40 @@ def main() -> None:
             work = float(num_points) * args.steps
             row = {"optimizer": name, "surface": surface.name, "num_points": num_points,
                    "num_steps": args.steps, "handwritten": {}}
+            calls = {}
             for layout, unroll in VARIANTS:
                 run = handwritten(optimizer, surface.fn, args.steps, layout, unroll)
-                timing = timed(lambda: run(starts), args.repeats)
-                timing["point_steps_per_second"] = work / timing["median_seconds"]
-                row["handwritten"][f"{layout}-unroll{unroll}"] = timing
+                calls[f"{layout}-unroll{unroll}"] = functools.partial(run, starts)
+            for label, check_every in (("sweep", None), ("sweep_check_every_1", 1)):
+                calls[label] = functools.partial(
+                    lambda tx, points, k: jl.sweep(tx, surface, points, args.steps,
+                                                   check_every=k, progress=False).params,
+                    optimizer, starts, check_every)
+            timings = {label: rates(timing, work)
+                       for label, timing in timed(calls, args.repeats).items()}
+            for layout, unroll in VARIANTS:
+                timing = row["handwritten"][f"{layout}-unroll{unroll}"] = \
+                    timings[f"{layout}-unroll{unroll}"]
                 print(f"{name} P={num_points} {layout:11s} unroll {unroll}: "
                       f"{timing['point_steps_per_second']:.3e} point-steps/s", flush=True)
-            timing = timed(lambda: jl.sweep(optimizer, surface, starts, args.steps,
-                                            progress=False).params, args.repeats)
-            timing["point_steps_per_second"] = work / timing["median_seconds"]
-            best = max(row["handwritten"], key=lambda k: row["handwritten"][k]["point_steps_per_second"])
-            row.update(sweep=timing, best_handwritten=best,
-                       ratio=timing["point_steps_per_second"]
-                       / row["handwritten"][best]["point_steps_per_second"])
-            print(f"{name} P={num_points} jl.sweep: {timing['point_steps_per_second']:.3e} "
-                  f"point-steps/s, ratio {row['ratio']:.2f} vs {best}", flush=True)
+            row["sweep"], row["sweep_check_every_1"] = timings["sweep"], \
+                timings["sweep_check_every_1"]
+            best = max(row["handwritten"],
+                       key=lambda k: row["handwritten"][k]["point_steps_per_second"])
+            best_cpu = max(row["handwritten"],
+                           key=lambda k: row["handwritten"][k]["point_steps_per_cpu_second"])
+            row.update(
+                best_handwritten=best, best_handwritten_cpu_time=best_cpu,
+                ratio=row["sweep"]["point_steps_per_second"]
+                / row["handwritten"][best]["point_steps_per_second"],
+                ratio_cpu_time=row["sweep"]["point_steps_per_cpu_second"]
+                / row["handwritten"][best_cpu]["point_steps_per_cpu_second"],
+                ratio_check_every_1=row["sweep_check_every_1"]["point_steps_per_second"]
+                / row["handwritten"][best]["point_steps_per_second"])
+            print(f"{name} P={num_points} jl.sweep: {row['sweep']['point_steps_per_second']:.3e} "
+                  f"point-steps/s, ratio {row['ratio']:.2f} vs {best} (CPU time: "
+                  f"{row['ratio_cpu_time']:.2f}); check_every=1: "
+                  f"{row['ratio_check_every_1']:.2f}", flush=True)
             rows.append(row)
     report = {
         "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",

@@ -13,11 +13,15 @@ and is *judged* only at check steps: ``t = 0``, every ``check_every``-th step, a
    never overflows further, and a NaN start is DIVERGED at step 0.
 
 With ``check_every = 1`` every step is checked, exactly the rules of tests/reference/sweep_loops.py.
-With ``check_every = K`` ``steps`` is the first *check* step meeting the criterion, at most
-``K - 1`` steps after the first step that met it; the K steps between checks are the bare loop
-(one gradient each, carried into the next step), so the bookkeeping costs one judgement per K
-steps. A frozen point keeps computing inside a block and is put back at each check (masking
-every step would cost what checking every step costs); its optimizer state runs on unused.
+With ``check_every = K`` ``steps`` is the first *check* step meeting a criterion: a multiple of K
+(or ``num_steps``), at or after the first step that met one, usually within K of it, later if the
+criterion held only for a while (a point passing through the ``xtol`` ball, a NaN loss that turns
+finite again) — such transients are seen only with K = 1. The K steps between checks are the bare
+loop (one gradient each); a check (one value-and-gradient, the tests, the freeze) costs a few
+steps, mostly XLA's fixed cost per kernel (measured on the 2-core CPU: about 7 momentum steps or
+1.5 Adam steps on Rosenbrock; benchmarks/README.md). A frozen point keeps computing inside a block and is put back at
+each check (masking every step would cost what checking every step costs); its optimizer state
+runs on unused.
 Kernels are cached per (optimizer, surface, configuration); jax's own cache then compiles once
 per shape.
 """

@@ -122,7 +122,7 @@ def test_checks_every_k_steps_stop_at_the_first_check_meeting_the_criterion(opti
     # Converging, escaping (finite) and NaN starts, at steps that are not multiples of K.
     starts = np.concatenate([STARTS, [[1.05, 1.1], [0.9, 0.85], [np.nan, 0.0], [1.8, -0.5],
                                       [1.9, 0.4]]])
-    options = dict(gtol=1e-3, xtol=0.1, progress=False)
+    options = {"gtol": 1e-3, "xtol": 0.1, "progress": False}
     exact = jl.sweep(optimizer, surface, starts, NUM_STEPS, check_every=1, **options)
     blocks = jl.sweep(optimizer, surface, starts, NUM_STEPS, check_every=CHECK_EVERY, **options)
     # Unchecked paths: with gtol = xtol = 0 and no escape radius no point ever stops.
