@@ -266,8 +266,8 @@ def sweep(
         bare optimizer loop. ``steps`` is then the first *check* step meeting a criterion, and a
         point that went non-finite between checks is frozen at the last check where it was
         finite. ``1`` checks every step (exact steps, and several times slower on a CPU).
-        Default `jaxopt_lab.sweep_layout.choose_check_every` (100, measured on a CPU),
-        capped at ``num_steps``.
+        Default `jaxopt_lab.sweep_layout.choose_check_every`: ``num_steps // 40`` within
+        [1, 100] (exact below 80 steps; measured on a CPU), capped at ``num_steps``.
       chunk_size: points per chunk; default from ``memory_budget`` (bytes; default a quarter of
         the device memory, or 1 GiB where the device does not say).
       devices: devices to shard the point axis over (default all local devices).
@@ -301,10 +301,10 @@ def sweep(
     takes_coordinates, state_size = _optimizer_facts(optimizer, probe, names, surface.dim,
                                                      starts.dtype)
     if check_every is None:
-        check_every = sweep_layout.choose_check_every(backend)
+        check_every = sweep_layout.choose_check_every(backend, num_steps)
     check_every = min(_check_int("check_every", check_every, 1), num_steps)
     if layout is None:
-        layout = sweep_layout.choose_layout(backend, check_every)
+        layout = sweep_layout.choose_layout(backend, check_every, surface.dim)
         if layout == "coordinates" and not takes_coordinates:
             layout = "array"
     if layout not in sweep_layout.LAYOUTS:

@@ -22,10 +22,10 @@ step on a CPU in the array layout, much less in the coordinates one (benchmarks/
 (Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim`` systems on whole parameter vectors, so
 they always default to the array layout.
 
->>> choose_check_every("cpu"), choose_layout("cpu", 100), choose_unroll("cpu")
-(100, 'array', 1)
->>> choose_layout("cpu", check_every=1)
-'coordinates'
+>>> choose_check_every("cpu", 1000), choose_layout("cpu", 25), choose_unroll("cpu")
+(25, 'array', 1)
+>>> choose_layout("cpu", check_every=1), choose_layout("gpu", 1, dim=1210)
+('coordinates', 'array')
 >>> choose_layout("gpu", 100), choose_unroll("gpu")
 ('coordinates', 8)
 >>> chunk_size_for(num_points=1000, bytes_per_point=64, memory_budget=6400, num_devices=4)
@@ -46,22 +46,35 @@ DEVICE_MEMORY_FRACTION = 0.25
 WORKSPACE_FACTOR = 4
 POINT_AXIS = "points"
 ACCELERATORS = ("gpu", "cuda", "rocm", "tpu")
-#: Steps between checks. On the 2-core CPU a check (one value-and-gradient, the tests, the freeze)
-#: plus the block boundary costs about 7 momentum steps or 1.5 Adam steps on Rosenbrock, so at
-#: 100 the engine runs within measurement noise of the bare loop (benchmarks/README.md), while
-#: ``steps`` keeps a resolution of 1 % of a 10,000-step run. Not measured on accelerators: the
-#: same value there, so a sweep gives the same results on every backend.
-CHECK_EVERY = 100
+#: Checks per run by default: ``steps`` then resolves 1/40 of the run (2.5 %), enough for the
+#: paler-is-slower shading of a map and for steps-to-converge comparisons.
+CHECKS_PER_RUN = 40
+#: Cap on the default interval. On the 2-core CPU a check (one value-and-gradient, the tests, the
+#: freeze) plus the block boundary costs about 7 momentum steps or 1.5 Adam steps on Rosenbrock;
+#: measured ratios to the bare loop (P = 16,384, T = 1,000): momentum 0.13 / 0.66 / 0.96 / 1.25 and
+#: Adam 0.44 / 0.96 / 1.07 / 1.11 at intervals 1 / 10 / 25 / 100 (benchmarks/README.md). Not
+#: measured on accelerators: the same rule there, so a sweep gives the same results everywhere.
+MAX_CHECK_EVERY = 100
+#: Above this many coordinates the per-coordinate layout means a tuple of that many arrays, which
+#: XLA handles far worse than one (P, dim) array (a 1,210-D MLP: 100 s against 3 s on the CPU).
+MAX_COORDINATES_DIM = 16
 
 
-def choose_check_every(backend: str) -> int:
-    """Steps between checks: `CHECK_EVERY` on every backend (measured on CPU only)."""
-    del backend  # one value today; the argument keeps the hook for measurements
-    return CHECK_EVERY
+def choose_check_every(backend: str, num_steps: int) -> int:
+    """Steps between checks: ``num_steps // CHECKS_PER_RUN`` within ``[1, MAX_CHECK_EVERY]``.
+
+    Short runs are judged every step (exact ``steps``); long runs every 1/40 of the run, which
+    is where the bookkeeping stops being visible next to the bare loop.
+
+    >>> choose_check_every("cpu", 30), choose_check_every("cpu", 500), choose_check_every("cpu", 10**5)
+    (1, 12, 100)
+    """
+    del backend  # one rule today; the argument keeps the hook for per-backend measurements
+    return int(np.clip(num_steps // CHECKS_PER_RUN, 1, MAX_CHECK_EVERY))
 
 
-def choose_layout(backend: str, check_every: int = 1) -> str:
-    """``"array"`` on a CPU when checks are sparse, else ``"coordinates"`` (measured).
+def choose_layout(backend: str, check_every: int = 1, dim: int = 2) -> str:
+    """``"array"`` on a CPU when checks are sparse or past `MAX_COORDINATES_DIM`, else coordinates.
 
     On a CPU the bare loop is fastest as a ``(P, dim)`` array (momentum: 3.5x the coordinates
     layout), and with ``check_every > 1`` the engine runs the bare loop. Checking every step in
@@ -70,7 +83,7 @@ def choose_layout(backend: str, check_every: int = 1) -> str:
     accelerators coordinates with unroll 8 fuse into one kernel (issue 6). `jl.sweep` falls back
     to ``"array"`` for a transformation that cannot take a tuple of scalars.
     """
-    if backend not in ACCELERATORS and check_every > 1:
+    if dim > MAX_COORDINATES_DIM or (backend not in ACCELERATORS and check_every > 1):
         return "array"
     return "coordinates"
 
