@@ -1,6 +1,7 @@
 """jaxopt_lab.analysis: estimates against runs written here, known sets and published points."""
 import math
 
+import jax
 import numpy as np
 import pytest
 
@@ -110,6 +111,18 @@ def test_critical_points_of_catalogue_surfaces(name, kinds):
     found = analysis.critical_points(surface, resolution=12)
     assert found.kind.tolist() == kinds
     match_points(found.points, surface.minima + surface.saddles)
+
+
+#: Himmelblau: 4 minima, 4 saddles, 1 maximum inside [-5, 5]² (Himmelblau 1972).
+HIMMELBLAU_NUM_CRITICAL_POINTS = 9
+
+
+def test_critical_points_default_tolerance_follows_the_dtype():
+    """In float32 a float64 gradient tolerance finds only some points: the default adapts."""
+    surface = jl.surfaces.get("himmelblau")
+    with jax.enable_x64(False):
+        found = analysis.critical_points(surface, resolution=24)
+    assert len(found.points) == HIMMELBLAU_NUM_CRITICAL_POINTS
 
 
 @pytest.mark.parametrize("eigenvalues, kind", [
