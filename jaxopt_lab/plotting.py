@@ -197,7 +197,11 @@ def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_lev
     colorbar = figure.colorbar(filled, ax=ax, label="f − f_low (log scale)")
     colorbar.set_ticks((levels - floor)[::4], labels=[f"{v:.2g}" for v in (levels - floor)[::4]])
     colorbar.minorticks_off()
-    paths_list = [np.asarray(paths)] if np.ndim(paths) == 2 else [np.asarray(p) for p in paths]
+    # A list may hold paths of different lengths (runs that stopped early): never stack it.
+    if isinstance(paths, (list, tuple)):
+        paths_list = [np.asarray(p) for p in paths]
+    else:
+        paths_list = [np.asarray(paths)] if np.ndim(paths) == 2 else list(np.asarray(paths))
     colours = matplotlib.colormaps["autumn"](np.linspace(0.0, 0.8, max(len(paths_list), 1)))
     for k, points in enumerate(paths_list):
         finite = np.all(np.isfinite(points), axis=-1)

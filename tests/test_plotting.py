@@ -207,6 +207,15 @@ def test_trajectories_stop_a_diverged_path_at_its_last_finite_point():
     np.testing.assert_allclose(first.get_xydata(), path[:2])
 
 
+def test_trajectories_accept_paths_of_different_lengths():
+    surface = jl.surfaces.get("himmelblau")
+    paths = [np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 1.5]]), np.array([[-1.0, 4.0], [-2.0, 3.5]])]
+    figure = jl.plotting.trajectories(surface, paths, labels=["long", "short"], resolution=40)
+    drawn = {line.get_label(): line for line in figure.axes[0].lines}
+    np.testing.assert_allclose(drawn["long"].get_xydata(), paths[0])
+    np.testing.assert_allclose(drawn["short"].get_xydata(), paths[1])
+
+
 def test_loss_curves_on_a_log_scale():
     steps = np.arange(50)
     curves = {"R = 0.81": 3.0 + 0.81**steps, "R = 0.25": 3.0 + 0.25**steps}
