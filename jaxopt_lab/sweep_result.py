@@ -106,6 +106,10 @@ def write_npz_atomically(path: str | os.PathLike, arrays: dict[str, np.ndarray])
             np.savez(handle, **arrays)
             handle.flush()
             os.fsync(handle.fileno())
+        # NamedTemporaryFile creates 0600 files; a result is ordinary data, so honour the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         os.replace(handle.name, path)
     finally:
         if os.path.exists(handle.name):

@@ -121,3 +121,14 @@ def test_checkpoint_of_another_sweep_is_refused(tmp_path):
     with pytest.raises(ValueError, match="holds a different sweep"):
         jl.sweep(optax.adam(0.07), sweep["SURFACE"], sweep["STARTS"], 40, chunk_size=3,
                  checkpoint=str(tmp_path), progress=False)
+
+
+def test_saved_result_is_readable_by_others_as_the_umask_allows(tmp_path):
+    surface = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)))
+    result = jl.sweep(optax.sgd(0.1), surface, jnp.zeros((4, 2)), 3, progress=False)
+    umask = os.umask(0o022)
+    try:
+        result.save(tmp_path / "result.npz")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "result.npz").stat().st_mode & 0o777 == 0o644
