@@ -207,8 +207,6 @@ def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_si
         outputs = jax.block_until_ready(kernel(jax.device_put(chunk, sharding), hyperparams))
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
-        elif show:
-            jax.block_until_ready(outputs)
         chunks.append(outputs)
     if len(chunks) == 1:
         joined = chunks[0]
