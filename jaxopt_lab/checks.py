@@ -64,6 +64,20 @@ def check_positive(name: str, value: Any) -> None:
     check_in_range(name, value, 0.0, math.inf, low_closed=False)
 
 
+def check_learning_rate(learning_rate: Any) -> None:
+    """A concrete learning rate must be > 0; ``None`` is refused too (optax reads it as "no
+    scaling", which turns a descent direction into an ascent step). Schedules pass unchecked.
+
+    >>> check_learning_rate(None)
+    Traceback (most recent call last):
+    ...
+    ValueError: learning_rate must be in (0, inf), got None
+    """
+    if learning_rate is None:
+        raise ValueError("learning_rate must be in (0, inf), got None")
+    check_positive("learning_rate", learning_rate)
+
+
 def check_nonnegative(name: str, value: Any) -> None:
     """``value >= 0`` (eps, eps_root, weight decay)."""
     check_in_range(name, value, 0.0, math.inf)

@@ -29,8 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_nonnegative
-from jaxopt_lab.optimizers.gradient_descent import check_learning_rate
+from jaxopt_lab.checks import check_learning_rate, check_nonnegative
 
 
 class ScaleByAdagradState(NamedTuple):

@@ -37,8 +37,7 @@ from __future__ import annotations
 import jax
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_nonnegative
-from jaxopt_lab.optimizers.gradient_descent import check_learning_rate
+from jaxopt_lab.checks import check_in_range, check_learning_rate, check_nonnegative
 
 
 def scale_by_adam(

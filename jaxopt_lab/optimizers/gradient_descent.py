@@ -29,15 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_positive
-
-
-def check_learning_rate(learning_rate: optax.ScalarOrSchedule) -> None:
-    """A concrete learning rate must be > 0; ``None`` is refused too (optax reads it as "no
-    scaling", which turns a descent direction into an ascent step)."""
-    if learning_rate is None:
-        raise ValueError("learning_rate must be in (0, inf), got None")
-    check_positive("learning_rate", learning_rate)
+from jaxopt_lab.checks import check_learning_rate
 
 
 def learning_rate_at(learning_rate: optax.ScalarOrSchedule, count: jax.Array) -> jax.Array:

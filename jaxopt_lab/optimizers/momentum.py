@@ -63,8 +63,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_choice, check_in_range, require_extra_arg
-from jaxopt_lab.optimizers.gradient_descent import check_learning_rate, learning_rate_at
+from jaxopt_lab.checks import (
+    check_choice,
+    check_in_range,
+    check_learning_rate,
+    require_extra_arg,
+)
+from jaxopt_lab.optimizers.gradient_descent import learning_rate_at
 
 FORMS = ("velocity", "ewma")
 

@@ -54,7 +54,12 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_choice, check_nonnegative, check_positive, require_extra_arg
+from jaxopt_lab.checks import (
+    check_choice,
+    check_learning_rate,
+    check_nonnegative,
+    require_extra_arg,
+)
 
 #: ``solver="auto"`` forms the dense Hessian up to this many parameters (an 8 MiB float64 matrix
 #: whose eigendecomposition takes milliseconds), and switches to matrix-free CG above it.
@@ -195,7 +200,7 @@ def newton(
         conjugate gradients on Hessian-vector products for large ones (module docstring).
       max_cg_steps: CG iterations per step for the CG solver (``None``: number of parameters).
     """
-    check_positive("learning_rate", learning_rate)
+    check_learning_rate(learning_rate)
     return optax.chain(
         scale_by_newton(
             damping, saddle_free=saddle_free, solver=solver, max_cg_steps=max_cg_steps

@@ -43,7 +43,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_positive, require_extra_arg
+from jaxopt_lab.checks import check_learning_rate, require_extra_arg
 
 #: Cap on line-search evaluations per step, as in ``optax.lbfgs``.
 MAX_LINESEARCH_STEPS = 20
@@ -189,7 +189,7 @@ def bfgs(
       linesearch: choose α by optax's zoom line search (strong Wolfe, c1 = 1e-4, c2 = 0.9);
         then ``update`` needs the extra args ``value``, ``grad`` and ``value_fn``.
     """
-    check_positive("learning_rate", learning_rate)
+    check_learning_rate(learning_rate)
     tx = optax.chain(scale_by_bfgs(), optax.scale_by_learning_rate(learning_rate))
     if not linesearch:
         return tx
@@ -220,7 +220,7 @@ def lbfgs(
       linesearch: optax's zoom line search (strong Wolfe, c1 = 1e-4, c2 = 0.9); then ``update``
         needs ``value``, ``grad`` and ``value_fn``.
     """
-    check_positive("learning_rate", learning_rate)
+    check_learning_rate(learning_rate)
     if memory_size < 1:
         raise ValueError(f"memory_size must be in [1, inf), got {memory_size!r}")
     tx = optax.lbfgs(

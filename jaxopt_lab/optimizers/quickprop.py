@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_positive
+from jaxopt_lab.checks import check_in_range, check_learning_rate
 
 
 class ScaleByQuickpropState(NamedTuple):
@@ -123,7 +123,7 @@ def quickprop(
         the whole step, see the module docstring).
       max_growth: μ > 1 (default 1.75), the cap on a jump relative to the previous step.
     """
-    check_positive("learning_rate", learning_rate)
+    check_learning_rate(learning_rate)
     return optax.chain(
         scale_by_quickprop(max_growth), optax.scale_by_learning_rate(learning_rate)
     )
