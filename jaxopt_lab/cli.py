@@ -20,6 +20,7 @@ import optax
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import benchmark
+from jaxopt_lab.sweep_result import atomic_output
 
 #: Optimizers by CLI name, with the hyperparameters `map` and `bench` use unless --param says
 #: otherwise: small enough to converge on the catalogue's 2-D surfaces from most starts.
@@ -121,11 +122,6 @@ def build_optimizer(name: str, overrides: dict[str, Any]) -> tuple[optax.Gradien
         raise UsageError(f"argument --param: {error}") from None
 
 
-def _atomic_path(path: str) -> str:
-    directory, base = os.path.split(os.path.abspath(path))
-    return os.path.join(directory, f".{base}.partial")
-
-
 def _check_output_path(option: str, path: str, suffixes: tuple[str, ...]) -> None:
     if not path.lower().endswith(suffixes):
         raise UsageError(f"argument {option}: file name must end in {' or '.join(suffixes)}, got {path!r}")
@@ -166,16 +162,12 @@ def command_map(args: argparse.Namespace) -> int:
                                       title=f"{args.optimizer} on {surface.name}, {args.steps} steps")
     image_path = args.output
     result_path = os.path.splitext(image_path)[0] + ".npz"
-    # Write beside the target and rename: Ctrl-C mid-write leaves only a hidden .partial file,
-    # which is removed, never a truncated map.png.
-    partial_image = _atomic_path(image_path)
-    try:
-        figure.savefig(partial_image, dpi=args.dpi, format=os.path.splitext(image_path)[1][1:])
+    image_format = os.path.splitext(image_path)[1][1:]
+    # The picture is renamed into place only once the result is saved too: Ctrl-C leaves no
+    # truncated map.png, and no picture without its result.
+    with atomic_output(image_path) as partial_image:
+        figure.savefig(partial_image, dpi=args.dpi, format=image_format)
         result.save(result_path)
-        os.replace(partial_image, image_path)
-    finally:
-        if os.path.exists(partial_image):
-            os.remove(partial_image)
     counts = {status.name.lower(): int((result.status == status.value).sum()) for status in jl.Status}
     print(f"wrote {image_path} and {result_path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
@@ -201,14 +193,8 @@ def command_bench(args: argparse.Namespace) -> int:
         f"  ratio     {report['ratio']:.2f}"
     )
     if args.json:
-        partial = _atomic_path(args.json)
-        try:
-            with open(partial, "w") as handle:
-                json.dump(report, handle, indent=2)
-            os.replace(partial, args.json)
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
+        with atomic_output(args.json) as partial, open(partial, "w") as handle:
+            json.dump(report, handle, indent=2)
     return 0
 
 

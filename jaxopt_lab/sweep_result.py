@@ -17,11 +17,13 @@ crash leaves either the old file or the new one, never half of one.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -95,25 +97,35 @@ class SweepResult:
         return cls(**arrays, hyperparams=hyperparams, metadata=metadata)
 
 
-def write_npz_atomically(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` to a temporary file beside ``path``, flushed to disk, then renamed."""
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[str]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` if the block succeeds.
+
+    A crash or Ctrl-C inside the block leaves the old file (or none), never half of a new one;
+    the temporary file is removed. The file gets the umask's permissions (0666 & ~umask).
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".partial-", suffix=".npz",
-                                         delete=False)
+    descriptor, partial = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=suffix)
+    os.close(descriptor)
     try:
-        with handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # NamedTemporaryFile creates 0600 files; a result is ordinary data, so honour the umask.
+        yield partial
+        # mkstemp creates 0600 files; an output is ordinary data, so honour the umask.
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(handle.name, 0o666 & ~umask)
-        os.replace(handle.name, path)
+        os.chmod(partial, 0o666 & ~umask)
+        os.replace(partial, path)
     finally:
-        if os.path.exists(handle.name):
-            os.remove(handle.name)
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def write_npz_atomically(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to a temporary file beside ``path``, flushed to disk, then renamed."""
+    with atomic_output(path, suffix=".npz") as partial, open(partial, "wb") as handle:
+        np.savez(handle, **arrays)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def fingerprint(parts: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
@@ -145,10 +157,8 @@ class ChunkStore:
                     f"checkpoint {self.directory!r} holds a different sweep (other optimizer, "
                     "surface, starts, steps or settings); use a new directory or delete it")
         else:
-            partial = manifest + ".partial"
-            with open(partial, "w") as handle:
+            with atomic_output(manifest) as partial, open(partial, "w") as handle:
                 json.dump({"fingerprint": sweep_fingerprint}, handle)
-            os.replace(partial, manifest)
 
     def _path(self, index: int) -> str:
         return os.path.join(self.directory, f"chunk_{index:06d}.npz")
