@@ -39,8 +39,8 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_positive, require_extra_arg
-from jaxopt_lab.optimizers.newton import flatten_value_fn, hessian_of, solve_shifted
+from jaxopt_lab.checks import check_in_range, check_positive
+from jaxopt_lab.optimizers.newton import flat_problem, hessian_of, solve_shifted
 
 
 class LevenbergMarquardtState(NamedTuple):
@@ -91,11 +91,9 @@ def levenberg_marquardt(
         **extra_args: Any,
     ) -> tuple[optax.Updates, LevenbergMarquardtState]:
         del extra_args
-        value_fn = require_extra_arg("value_fn", value_fn, "levenberg_marquardt")
-        if params is None:
-            raise TypeError("levenberg_marquardt needs `params` (the point to step from)")
-        flat_params, flat_value_fn, unravel = flatten_value_fn(value_fn, params)
-        flat_grad, _ = jax.flatten_util.ravel_pytree(updates)
+        flat_params, flat_grad, flat_value_fn, unravel = flat_problem(
+            updates, params, value_fn, "levenberg_marquardt"
+        )
         current_loss = flat_value_fn(flat_params) if value is None else jnp.asarray(value)
 
         hessian = hessian_of(flat_value_fn, flat_params)

@@ -75,10 +75,21 @@ class ScaleByNewtonState(NamedTuple):
     count: jax.Array  # int32, number of updates taken
 
 
-def flatten_value_fn(value_fn: Callable[..., jax.Array], params: optax.Params):
-    """``(flat_params, flat_value_fn, unravel)`` for a loss of a parameter pytree."""
+def flat_problem(
+    updates: optax.Updates,
+    params: optax.Params | None,
+    value_fn: Callable[..., jax.Array] | None,
+    optimizer: str,
+):
+    """``(flat_params, flat_grad, flat_value_fn, unravel)``: the loss of a parameter pytree as a
+    loss of one flat vector, for the second-order updates; ``value_fn`` and ``params`` required.
+    """
+    value_fn = require_extra_arg("value_fn", value_fn, optimizer)
+    if params is None:
+        raise TypeError(f"{optimizer} needs `params` (the point at which to take the Hessian)")
     flat_params, unravel = jax.flatten_util.ravel_pytree(params)
-    return flat_params, (lambda flat: value_fn(unravel(flat))), unravel
+    flat_grad, _ = jax.flatten_util.ravel_pytree(updates)
+    return flat_params, flat_grad, (lambda flat: value_fn(unravel(flat))), unravel
 
 
 def hessian_of(flat_value_fn: Callable[[jax.Array], jax.Array], flat_params: jax.Array):
@@ -159,11 +170,9 @@ def scale_by_newton(
         **extra_args: Any,
     ) -> tuple[optax.Updates, ScaleByNewtonState]:
         del extra_args
-        value_fn = require_extra_arg("value_fn", value_fn, "newton")
-        if params is None:
-            raise TypeError("newton needs `params` (the point at which to take the Hessian)")
-        flat_params, flat_value_fn, unravel = flatten_value_fn(value_fn, params)
-        flat_grad, _ = jax.flatten_util.ravel_pytree(updates)
+        flat_params, flat_grad, flat_value_fn, unravel = flat_problem(
+            updates, params, value_fn, "newton"
+        )
         shift = jnp.asarray(damping, flat_params.dtype)
         dense = solver == "dense" or (
             solver == "auto" and (saddle_free or flat_params.size <= DENSE_MAX_DIM)
