@@ -126,13 +126,9 @@ def _velocity_momentum(learning_rate, momentum, *, nesterov: bool) -> optax.Grad
         del params
         step_size = learning_rate_at(learning_rate, state.count)
         velocity = _next_velocity(state.velocity, updates, momentum, step_size)
-        if nesterov:  # φ ← φ + β·ΔW − η·g
-            updates = jax.tree.map(
-                lambda v, g: (momentum * v - step_size * g).astype(v.dtype), velocity, updates
-            )
-        else:
-            updates = velocity
-        return updates, VelocityState(velocity, optax.safe_increment(state.count))
+        # Nesterov: φ ← φ + β·ΔW − η·g, the same rule applied once more to the new ΔW.
+        step = _next_velocity(velocity, updates, momentum, step_size) if nesterov else velocity
+        return step, VelocityState(velocity, optax.safe_increment(state.count))
 
     return optax.GradientTransformation(_velocity_init, update_fn)
 
