@@ -21,6 +21,7 @@ import jax
 import jaxopt_lab as jl
 from jaxopt_lab.bench import benchmark, environment
 from jaxopt_lab.cli import build_optimizer
+from jaxopt_lab.sweep_result import atomic_output
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rprop")
 SURFACES = ("rosenbrock", "himmelblau")
@@ -90,9 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     platform = jax.devices()[0].platform
     output = args.output or os.path.join(RESULTS, f"scenarios_{platform}.json")
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output + ".partial", "w") as handle:
+    with atomic_output(output) as partial, open(partial, "w") as handle:
         json.dump({"environment": environment(), "rows": rows}, handle, indent=1)
-    os.replace(output + ".partial", output)
     plot(rows, os.path.splitext(output)[0] + ".png")
     print(f"wrote {output}")
     return 0

@@ -28,35 +28,16 @@ import jax
 import jax.numpy as jnp
 import jaxlib
 import optax
-from jax import lax
 
 import jaxopt_lab as jl
+from jaxopt_lab.bench import handwritten_sweep
+from jaxopt_lab.sweep_result import atomic_output
 
 OPTIMIZERS = {
     "adam": lambda: optax.adam(1e-3),
     "momentum": lambda: optax.sgd(1e-4, momentum=0.9),
 }
 VARIANTS = [(layout, unroll) for layout in ("array", "coordinates") for unroll in (1, 8)]
-
-
-def handwritten(optimizer, fn, num_steps: int, layout: str, unroll: int):
-    """``jit(vmap(scan))`` of ``optimizer`` on ``fn``, returning the final points (P, dim)."""
-    value_fn = (lambda p: fn(jnp.stack(p))) if layout == "coordinates" else fn
-    grad_fn = jax.grad(value_fn)
-
-    def run_one(start):
-        def step(carry, _):
-            params, state = carry
-            updates, state = optimizer.update(grad_fn(params), state, params)
-            return (optax.apply_updates(params, updates), state), None
-
-        (final, _), _ = lax.scan(step, (start, optimizer.init(start)), None, length=num_steps,
-                                 unroll=unroll)
-        return jnp.stack(final) if layout == "coordinates" else final
-
-    if layout == "coordinates":
-        return jax.jit(lambda starts: jax.vmap(run_one)(tuple(starts.T)))
-    return jax.jit(jax.vmap(run_one))
 
 
 def timed(calls: dict, repeats: int) -> dict:
@@ -116,7 +97,8 @@ def main() -> None:
                    "num_steps": args.steps, "handwritten": {}}
             calls = {}
             for layout, unroll in VARIANTS:
-                run = handwritten(optimizer, surface.fn, args.steps, layout, unroll)
+                run = handwritten_sweep(optimizer, surface, args.steps, layout=layout,
+                                        unroll=unroll)
                 calls[f"{layout}-unroll{unroll}"] = functools.partial(run, starts)
             for label, check_every in (("sweep", None), ("sweep_check_every_1", 1)):
                 calls[label] = functools.partial(
@@ -158,10 +140,8 @@ def main() -> None:
     }
     output = args.output or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                          f"sweep_throughput_{device.platform}.json")
-    partial = output + ".partial"
-    with open(partial, "w") as handle:
+    with atomic_output(output) as partial, open(partial, "w") as handle:
         json.dump(report, handle, indent=2)
-    os.replace(partial, output)
     print(f"wrote {output}")
 
 

@@ -7,7 +7,6 @@ bookkeeping (no status, no steps, no basin), which is what `jl.sweep` must not b
 """
 from __future__ import annotations
 
-import inspect
 import platform
 import statistics
 import time
@@ -24,35 +23,43 @@ from jaxopt_lab.surfaces import Surface
 
 
 def handwritten_sweep(
-    optimizer: optax.GradientTransformation, surface: Surface, num_steps: int, *, unroll: int = 1
+    optimizer: optax.GradientTransformation, surface: Surface, num_steps: int, *,
+    layout: str = "array", unroll: int = 1,
 ) -> Callable[[jax.Array], jax.Array]:
     """The baseline: a jitted, vmapped scan of ``optimizer`` on ``surface`` returning final points.
+
+    ``layout`` is that of `jaxopt_lab.sweep_layout`: ``"array"`` steps each point as a ``(dim,)``
+    vector, ``"coordinates"`` as a tuple of scalars; either way it takes and returns ``(P, dim)``.
 
     >>> import jax.numpy as jnp, optax, jaxopt_lab as jl
     >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)))
     >>> run = handwritten_sweep(optax.sgd(0.25), bowl, num_steps=2)
     >>> run(jnp.array([[1.0, -1.0], [0.5, 0.0]])).tolist()
     [[0.25, -0.25], [0.125, 0.0]]
+    >>> handwritten_sweep(optax.sgd(0.25), bowl, 2, layout="coordinates")(jnp.ones((1, 2))).tolist()
+    [[0.25, 0.25]]
     """
-    value_and_grad = jax.value_and_grad(surface.fn)
+    coordinates = layout == "coordinates"
+    value_fn = (lambda p: surface.fn(jnp.stack(p))) if coordinates else surface.fn
     extra_args = isinstance(optimizer, optax.GradientTransformationExtraArgs)
 
-    def run_one(start: jax.Array) -> jax.Array:
-        def step(carry, _):
-            params, state = carry
-            value, grad = value_and_grad(params)
-            if extra_args:
-                updates, state = optimizer.update(
-                    grad, state, params, value=value, grad=grad, value_fn=surface.fn
-                )
-            else:
-                updates, state = optimizer.update(grad, state, params)
-            return (optax.apply_updates(params, updates), state), None
+    def step(carry, _):
+        params, state = carry
+        if extra_args:
+            value, grad = jax.value_and_grad(value_fn)(params)
+            updates, state = optimizer.update(grad, state, params, value=value, grad=grad,
+                                              value_fn=value_fn)
+        else:
+            updates, state = optimizer.update(jax.grad(value_fn)(params), state, params)
+        return (optax.apply_updates(params, updates), state), None
 
+    def run_one(start):
         (final, _), _ = lax.scan(step, (start, optimizer.init(start)), None, length=num_steps,
                                  unroll=unroll)
-        return final
+        return jnp.stack(final) if coordinates else final
 
+    if coordinates:
+        return jax.jit(lambda starts: jax.vmap(run_one)(tuple(starts.T)))
     return jax.jit(jax.vmap(run_one))
 
 
@@ -95,16 +102,13 @@ def benchmark(
         raise ValueError(
             f"num_points, num_steps and repeats must be >= 1, got {num_points}, {num_steps}, {repeats}"
         )
-    sweep_kwargs: dict[str, Any] = {"progress": False}
-    if "backend" in inspect.signature(jl.sweep).parameters:
-        sweep_kwargs["backend"] = backend
-    elif backend == "fused":
+    # jl.sweep has one engine, the scan: "auto" and "scan" both name it.
+    if backend == "fused":
         raise ValueError("backend 'fused' is not available in this version; use 'auto' or 'scan'")
     starts = jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
-    starts = jnp.asarray(getattr(starts, "points", starts))
 
     def run_sweep():
-        return jl.sweep(optimizer, surface, starts, num_steps, **sweep_kwargs).params
+        return jl.sweep(optimizer, surface, starts, num_steps, progress=False).params
 
     first = _seconds(run_sweep, 1)[0]
     steady = _seconds(run_sweep, repeats)
