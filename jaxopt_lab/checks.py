@@ -78,6 +78,11 @@ def check_learning_rate(learning_rate: Any) -> None:
     check_positive("learning_rate", learning_rate)
 
 
+def check_decay(name: str, value: Any) -> None:
+    """The decay rate of an EWMA (RMSProp's ρ, Adadelta's ρ) must be in (0, 1)."""
+    check_in_range(name, value, 0.0, 1.0, low_closed=False, high_closed=False)
+
+
 def check_nonnegative(name: str, value: Any) -> None:
     """``value >= 0`` (eps, eps_root, weight decay)."""
     check_in_range(name, value, 0.0, math.inf)

@@ -38,8 +38,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_learning_rate, check_nonnegative
-from jaxopt_lab.optimizers.rmsprop import check_decay
+from jaxopt_lab.checks import check_decay, check_learning_rate, check_nonnegative
 
 
 class ScaleByAdadeltaState(NamedTuple):

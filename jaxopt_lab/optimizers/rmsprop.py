@@ -29,18 +29,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_learning_rate, check_nonnegative
+from jaxopt_lab.checks import check_decay, check_learning_rate, check_nonnegative
 
 
 class ScaleByRmspropState(NamedTuple):
     """State of ``scale_by_rmsprop``: r, the EWMA of squared gradients."""
 
     mean_square: optax.Updates
-
-
-def check_decay(name: str, decay: jax.typing.ArrayLike) -> None:
-    """A decay rate of an EWMA must be in (0, 1)."""
-    check_in_range(name, decay, 0.0, 1.0, low_closed=False, high_closed=False)
 
 
 def scale_by_rmsprop(
