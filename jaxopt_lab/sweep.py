@@ -293,6 +293,13 @@ def sweep(
     basin_radius = _check_tolerance("basin_radius", basin_radius, BASIN_FRACTION * diagonal)
     if record_loss_every is not None:
         record_loss_every = _check_int("record_loss_every", record_loss_every, 1, num_steps)
+    indices = None
+    if trajectories is not None:  # checked before the run, not after it
+        indices = np.asarray(trajectories)
+        if indices.ndim != 1 or indices.size < 1 or not np.issubdtype(indices.dtype, np.integer) \
+                or indices.min() < 0 or indices.max() >= num_points:
+            raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
+                             f"{num_points}), got {trajectories!r}")
     devices = jax.local_devices() if devices is None else list(devices)
     backend = devices[0].platform
     names = tuple(sorted(hyperparam_arrays))
@@ -314,7 +321,8 @@ def sweep(
         records = num_steps // record_loss_every + 1 if record_loss_every else 0
         per_point = sweep_layout.bytes_per_point(surface.dim, state_size, starts.dtype.itemsize,
                                                  num_configs=num_configs, loss_records=records)
-        budget = memory_budget or sweep_layout.default_memory_budget(devices[0])
+        budget = (sweep_layout.default_memory_budget(devices[0]) if memory_budget is None
+                  else _check_int("memory_budget", memory_budget, 1))
         chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices))
     else:
         chunk_size = _check_int("chunk_size", chunk_size, 1)
@@ -347,13 +355,8 @@ def sweep(
     if record_loss_every:
         loss_steps = np.append(np.arange(num_steps // record_loss_every) * record_loss_every,
                                num_steps)
-    paths = indices = None
-    if trajectories is not None:
-        indices = np.asarray(trajectories)
-        if indices.ndim != 1 or indices.size < 1 or not np.issubdtype(indices.dtype, np.integer) \
-                or indices.min() < 0 or indices.max() >= num_points:
-            raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
-                             f"{num_points}), got {trajectories!r}")
+    paths = None
+    if indices is not None:
         # The same checks as the main run, so each path ends where its point was frozen.
         path_kernel = get_kernel(optimizer, surface, config._replace(record_trajectory=True))
         paths = path_kernel(starts[indices], hyperparam_arrays)["trajectory"]

@@ -247,6 +247,7 @@ def test_accepts_a_grid_object_with_points():
     (dict(check_every=0), ValueError, r"check_every must be an integer in \[1, inf\], got 0"),
     (dict(record_loss_every=11), ValueError, r"record_loss_every must be an integer in \[1, 10\]"),
     (dict(trajectories=[7]), ValueError, r"trajectories must be a 1-D sequence of point indices"),
+    (dict(memory_budget=-1), ValueError, r"memory_budget must be an integer in \[1, inf\], got -1"),
 ])
 def test_bad_input_names_the_argument(kwargs, error, match):
     arguments = dict(optimizer=SGD, surface=ROSENBROCK, starts=STARTS, num_steps=10)
