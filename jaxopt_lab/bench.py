@@ -20,6 +20,7 @@ from jax import lax
 
 import jaxopt_lab as jl
 from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.sweep_kernel import bare_step
 
 
 def handwritten_sweep(
@@ -41,17 +42,7 @@ def handwritten_sweep(
     """
     coordinates = layout == "coordinates"
     value_fn = (lambda p: surface.fn(jnp.stack(p))) if coordinates else surface.fn
-    extra_args = isinstance(optimizer, optax.GradientTransformationExtraArgs)
-
-    def step(carry, _):
-        params, state = carry
-        if extra_args:
-            value, grad = jax.value_and_grad(value_fn)(params)
-            updates, state = optimizer.update(grad, state, params, value=value, grad=grad,
-                                              value_fn=value_fn)
-        else:
-            updates, state = optimizer.update(jax.grad(value_fn)(params), state, params)
-        return (optax.apply_updates(params, updates), state), None
+    step = bare_step(optimizer, value_fn)
 
     def run_one(start):
         (final, _), _ = lax.scan(step, (start, optimizer.init(start)), None, length=num_steps,

@@ -19,9 +19,9 @@ criterion held only for a while (a point passing through the ``xtol`` ball, a Na
 finite again) — such transients are seen only with K = 1. The K steps between checks are the bare
 loop (one gradient each); a check (one value-and-gradient, the tests, the freeze) costs a few
 steps, mostly XLA's fixed cost per kernel (measured on the 2-core CPU: about 7 momentum steps or
-1.5 Adam steps on Rosenbrock; benchmarks/README.md). A frozen point keeps computing inside a block and is put back at
-each check (masking every step would cost what checking every step costs); its optimizer state
-runs on unused.
+1.5 Adam steps on Rosenbrock; benchmarks/README.md). A frozen point keeps computing inside a
+block and is put back at each check (masking every step would cost what checking every step
+costs); its optimizer state runs on unused.
 Kernels are cached per (optimizer, surface, configuration); jax's own cache then compiles once
 per shape.
 """
@@ -90,6 +90,28 @@ def _min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     return functools.reduce(jnp.minimum, distances)
 
 
+def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
+    """The hand-written loop's scan step ``(params, state) -> (params + update, state)``.
+
+    Extra-args transformations get ``value``, ``grad`` and ``value_fn``; the others only the
+    gradient. The sweep's blocks and `jaxopt_lab.bench`'s baseline both run exactly this.
+    """
+    value_and_grad = jax.value_and_grad(value_fn)
+    extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
+
+    def step(carry, _):
+        params, state = carry
+        if extra_args:
+            value, grad = value_and_grad(params)
+            updates, state = tx.update(grad, state, params, value=value, grad=grad,
+                                       value_fn=value_fn)
+        else:
+            updates, state = tx.update(jax.grad(value_fn)(params), state, params)
+        return (optax.apply_updates(params, updates), state), None
+
+    return step
+
+
 def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     minima = surface.minima_array
     escape_squared = float(surface.escape_radius) ** 2
@@ -123,18 +145,8 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
     def run_one(start, hyperparams):
         tx = make_optimizer(hyperparams)
-        extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
 
-        def plain_step(carry, _):
-            """The hand-written loop's step, nothing more."""
-            params, state = carry
-            if extra_args:
-                value, grad = value_and_grad(params)
-                updates, state = tx.update(grad, state, params, value=value, grad=grad,
-                                           value_fn=value_fn)
-            else:
-                updates, state = tx.update(jax.grad(value_fn)(params), state, params)
-            return (optax.apply_updates(params, updates), state), None
+        plain_step = bare_step(tx, value_fn)
 
         def traced_step(carry, _):
             """`plain_step`, also recording the path (a frozen point's stays where it froze)."""
