@@ -8,7 +8,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab.optimizers import newton as newton_module
-from reference.second_order import himmelblau, newton_step
+from reference.second_order import himmelblau, newton_step, spd_quadratic
 
 #: One Newton step on a quadratic is a linear solve; condition numbers here are < 1e3, so float64
 #: round-off stays far below this.
@@ -24,16 +24,6 @@ NUM_REGIME_STEPS = 20
 DIMS = (1, 3, 8)
 
 
-def random_quadratic(dim, seed):
-    """f(x) = ½xᵀAx − bᵀx with A random SPD (eigenvalues in [0.5, 10]); minimum A⁻¹b."""
-    rng = np.random.default_rng(seed)
-    rotation, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
-    matrix = rotation @ np.diag(rng.uniform(0.5, 10.0, size=dim)) @ rotation.T
-    offset = rng.normal(size=dim)
-    a, b = jnp.asarray(matrix), jnp.asarray(offset)
-    return (lambda x: 0.5 * x @ a @ x - b @ x), matrix, offset, rng.normal(size=dim) * 3.0
-
-
 def newton_update(tx, fn, params):
     state = tx.init(params)
     updates, _ = tx.update(jax.grad(fn)(params), state, params, value_fn=fn)
@@ -43,7 +33,7 @@ def newton_update(tx, fn, params):
 @pytest.mark.parametrize("solver", ["dense", "cg"])
 @pytest.mark.parametrize("dim", DIMS)
 def test_one_step_reaches_minimum_of_spd_quadratic(dim, solver):
-    fn, matrix, offset, start = random_quadratic(dim, seed=dim)
+    fn, matrix, offset, start = spd_quadratic(dim, seed=dim)
     params = jnp.asarray(start)
     reached = params + newton_update(jl.newton(1.0, solver=solver), fn, params)
     rtol = ONE_STEP_RTOL if solver == "dense" else CG_RTOL
@@ -85,7 +75,7 @@ LEARNING_RATES = np.array([0.3, 1.0, 1.5, 1.9, 2.1, 3.0])
 
 def test_learning_rate_regimes_on_quadratic():
     """Seed 000: η = 1 is exact, 0 < η < 2 converges, η > 2 diverges; here e_k = (1 − η)^k e_0."""
-    fn, matrix, offset, start = random_quadratic(3, seed=7)
+    fn, matrix, offset, start = spd_quadratic(3, seed=7)
     minimum = np.linalg.solve(matrix, offset)
 
     def path_for(learning_rate):
@@ -124,7 +114,7 @@ def test_plain_newton_converges_to_saddle_saddle_free_leaves_it():
 
 @pytest.mark.parametrize("solver", ["dense", "cg"])
 def test_one_step_under_jit_and_vmap(solver):
-    fn, matrix, offset, _ = random_quadratic(4, seed=11)
+    fn, matrix, offset, _ = spd_quadratic(4, seed=11)
     starts = jnp.asarray(np.random.default_rng(11).normal(size=(3, 4)) * 5.0)
     paths = run_newton(jl.newton(solver=solver), fn, starts, 1)
     expected = np.broadcast_to(np.linalg.solve(matrix, offset), (3, 4))
@@ -142,7 +132,7 @@ def test_singular_hessian_flags_non_finite_and_damping_fixes_it():
 
 
 def test_schedule_scales_each_step():
-    fn, matrix, offset, start = random_quadratic(2, seed=3)
+    fn, matrix, offset, start = spd_quadratic(2, seed=3)
     schedule = optax.piecewise_constant_schedule(0.5, {1: 2.0})  # η_0 = 0.5, then η = 1
     path = run_newton(jl.newton(schedule), fn, jnp.asarray(start)[None], 2)[0]
     minimum = np.linalg.solve(matrix, offset)

@@ -14,6 +14,7 @@ from reference.second_order import (
     himmelblau,
     matyas,
     rosenbrock,
+    spd_quadratic,
     zakharov,
 )
 
@@ -109,20 +110,14 @@ def test_lbfgs_is_optax_lbfgs(linesearch):
     np.testing.assert_allclose(path, expected, rtol=OPTAX_RTOL, atol=1e-12)
 
 
-def spd_quadratic(dim, seed):
-    rng = np.random.default_rng(seed)
-    rotation, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
-    matrix = rotation @ np.diag(rng.uniform(0.5, 10.0, size=dim)) @ rotation.T
-    offset = rng.normal(size=dim)
-    a, b = jnp.asarray(matrix), jnp.asarray(offset)
-    return (lambda x: 0.5 * x @ a @ x - b @ x), matrix, rng.normal(size=dim) * 3.0
+QUADRATIC, _, _, QUADRATIC_START = spd_quadratic(3, seed=1)
 
 
 @pytest.mark.parametrize(
     "fn, start, learning_rate",
     [
-        (spd_quadratic(3, seed=1)[0], spd_quadratic(3, seed=1)[2], 1.0),
-        (spd_quadratic(3, seed=1)[0], spd_quadratic(3, seed=1)[2], 0.5),
+        (QUADRATIC, QUADRATIC_START, 1.0),
+        (QUADRATIC, QUADRATIC_START, 0.5),
         (himmelblau, np.array([1.0, 1.0]), 0.2),  # non-convex: some pairs have yᵀs <= 0
     ],
     ids=["quadratic-1", "quadratic-0.5", "himmelblau-0.2"],
@@ -140,7 +135,7 @@ def test_bfgs_without_linesearch_follows_reference(fn, start, learning_rate):
 @pytest.mark.parametrize("dim", [2, 5])
 def test_inverse_hessian_reaches_true_inverse_on_quadratic(dim):
     """With exact line searches BFGS on ½xᵀAx − bᵀx has M = A⁻¹ after n steps (N&W Thm 6.4)."""
-    fn, matrix, start = spd_quadratic(dim, seed=10 + dim)
+    fn, matrix, _, start = spd_quadratic(dim, seed=10 + dim)
     tx = jl.scale_by_bfgs()
     params, state = jnp.asarray(start), tx.init(jnp.asarray(start))
     errors = []

@@ -32,6 +32,18 @@ def zakharov(x):
     return jnp.sum(x**2) + weighted**2 + weighted**4
 
 
+def spd_quadratic(dim, seed):
+    """f(x) = ½xᵀAx − bᵀx with A random SPD (eigenvalues in [0.5, 10]); minimum A⁻¹b.
+
+    Returns ``(f, A, b, start)``, ``start`` a random point of scale 3."""
+    rng = np.random.default_rng(seed)
+    rotation, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    matrix = rotation @ np.diag(rng.uniform(0.5, 10.0, size=dim)) @ rotation.T
+    offset = rng.normal(size=dim)
+    a, b = jnp.asarray(matrix), jnp.asarray(offset)
+    return (lambda x: 0.5 * x @ a @ x - b @ x), matrix, offset, rng.normal(size=dim) * 3.0
+
+
 def newton_step(hessian, grad, learning_rate=1.0, damping=0.0, saddle_free=False):
     """The update −η·(H + δ·I)⁻¹·g; with ``saddle_free`` H is replaced by Q·|Λ|·Qᵀ."""
     hessian = np.asarray(hessian, dtype=float)
