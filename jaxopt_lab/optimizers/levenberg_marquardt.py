@@ -32,7 +32,8 @@ flattened pytree). There is no learning rate: the step is the accepted trial ste
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.flatten_util
