@@ -28,6 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxopt_lab.checks import check_nonnegative
+
 Points = tuple[tuple[float, ...], ...]
 Bounds = tuple[tuple[float, float], ...]
 
@@ -370,8 +372,7 @@ def noisy_gradient(surface: Surface, sigma: float, batch_size: int, *,
     >>> bool(jnp.all(jnp.abs(gradient) < 1e-12))
     True
     """
-    if not sigma >= 0.0:
-        raise ValueError(f"sigma must be in [0, inf), got {sigma!r}")
+    check_nonnegative("sigma", sigma)
     upper = num_examples if num_examples is not None else math.inf
     if num_examples is not None and num_examples < 1:
         raise ValueError(f"num_examples must be in [1, inf), got {num_examples!r}")

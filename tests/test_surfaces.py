@@ -309,7 +309,8 @@ def test_noisy_gradient_is_deterministic_hashable_and_the_gradient_of_its_loss()
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(sigma=-1.0, batch_size=1), "sigma"),
+    (dict(sigma=-1.0, batch_size=1), r"sigma must be in \[0, inf\), got -1.0"),
+    (dict(sigma=float("nan"), batch_size=1), "sigma"),
     (dict(sigma=1.0, batch_size=0), "batch_size"),
     (dict(sigma=1.0, batch_size=11, num_examples=10), "batch_size"),
     (dict(sigma=1.0, batch_size=1, num_examples=0), "num_examples"),
