@@ -73,12 +73,17 @@ def _pick(values: Any, index) -> np.ndarray:
     return array if index is None else array[index]
 
 
+def _steps_scale(steps: np.ndarray, num_steps: int | None) -> int:
+    """The step count shown palest / at the top of the scale: ``num_steps`` or the slowest cell."""
+    return max(int(num_steps or 0), int(np.max(steps, initial=0)), 1)
+
+
 def _status_colours(status: np.ndarray, converged: np.ndarray, steps: np.ndarray | None,
                     num_steps: int | None) -> np.ndarray:
     """RGB image: converged cells in ``converged`` colours paled by steps, others by status."""
     rgb = np.array(converged, dtype=float)
     if steps is not None:
-        scale = max(int(num_steps or 0), int(np.max(steps, initial=0)), 1)
+        scale = _steps_scale(steps, num_steps)
         pale = SLOWEST_PALENESS * np.clip(steps, 0, None)[..., None] / scale
         rgb = rgb * (1.0 - pale) + pale
     rgb[status == Status.UNFINISHED] = UNFINISHED_COLOUR
@@ -125,7 +130,7 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     handles = []
     if colour == "steps":
         colormap = matplotlib.colormaps["viridis"]
-        scale = max(int(num_steps or 0), int(np.max(steps, initial=0)), 1)
+        scale = _steps_scale(steps, num_steps)
         converged = colormap(np.clip(steps, 0, None) / scale)[..., :3]
         rgb = _status_colours(status, converged, None, None)
         handles.append(Patch(color=colormap(0.0), label="converged fast (viridis: steps)"))
