@@ -25,20 +25,9 @@ would silently skip the scaling and step uphill.
 """
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import optax
 
 from jaxopt_lab.checks import check_learning_rate
-
-
-def learning_rate_at(learning_rate: optax.ScalarOrSchedule, count: jax.Array) -> jax.Array:
-    """η at step ``count``: the schedule's value, or the constant itself.
-
-    For the seeds' forms that keep η inside the state (velocity-form momentum, Nesterov)."""
-    if callable(learning_rate):
-        return jnp.asarray(learning_rate(count))
-    return jnp.asarray(learning_rate)
 
 
 def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:

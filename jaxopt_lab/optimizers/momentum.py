@@ -69,7 +69,6 @@ from jaxopt_lab.checks import (
     check_learning_rate,
     require_extra_arg,
 )
-from jaxopt_lab.optimizers.gradient_descent import learning_rate_at
 
 FORMS = ("velocity", "ewma")
 
@@ -108,6 +107,13 @@ def scale_by_nesterov(momentum: jax.typing.ArrayLike = 0.9) -> optax.GradientTra
     Chained with a constant η this is ``nesterov(η, β)``; with a schedule it is optax's form."""
     check_momentum(momentum)
     return optax.trace(decay=momentum, nesterov=True)
+
+
+def learning_rate_at(learning_rate: optax.ScalarOrSchedule, count: jax.Array) -> jax.Array:
+    """η at step ``count``: the schedule's value, or the constant itself (η inside the state)."""
+    if callable(learning_rate):
+        return jnp.asarray(learning_rate(count))
+    return jnp.asarray(learning_rate)
 
 
 def _velocity_init(params: optax.Params) -> VelocityState:
