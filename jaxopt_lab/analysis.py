@@ -11,6 +11,7 @@ Where `jaxopt_lab.theory` predicts, this module measures; the tests hold one aga
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Callable, NamedTuple
 
 import jax
@@ -114,8 +115,13 @@ def classify_critical_point(eigenvalues: jax.typing.ArrayLike, *,
     return kind.astype(np.int8)
 
 
+@functools.lru_cache(maxsize=32)
 def _newton_on_gradient(fn: Callable, num_steps: int) -> Callable:
-    """A jitted map: starts ``(P, dim)`` -> (end points, f, |∇f|, Hessians) there."""
+    """A jitted map: starts ``(P, dim)`` -> (end points, f, |∇f|, Hessians) there.
+
+    Cached per (fn, num_steps), so a second `critical_points` on a surface does not recompile
+    (an unhashable ``fn`` gets a fresh one: see `critical_points`).
+    """
     gradient, hessian = jax.grad(fn), jax.hessian(fn)
 
     def solve(start: jax.Array):
@@ -149,8 +155,11 @@ def critical_points(surface: Surface, resolution: int = 24, *, num_steps: int = 
     grid = starts_lib.grid(surface, resolution)
     if grad_tol is None:
         grad_tol = max(1e-8, 100 * float(np.finfo(np.asarray(grid.points).dtype).eps))
-    ends, values, grad_norms, hessians = (
-        np.asarray(a) for a in _newton_on_gradient(surface.fn, num_steps)(grid.points))
+    try:
+        solve = _newton_on_gradient(surface.fn, num_steps)
+    except TypeError:  # an unhashable fn cannot be cached
+        solve = _newton_on_gradient.__wrapped__(surface.fn, num_steps)
+    ends, values, grad_norms, hessians = (np.asarray(a) for a in solve(grid.points))
     inside = np.all((ends >= surface.lower) & (ends <= surface.upper), axis=-1)
     keep = inside & np.isfinite(values) & (grad_norms <= grad_tol * np.maximum(1.0, np.abs(values)))
     radius = merge_distance * float(np.linalg.norm(surface.upper - surface.lower))
