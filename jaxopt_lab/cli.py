@@ -148,7 +148,7 @@ def command_map(args: argparse.Namespace) -> int:
     if surface.dim != 2:
         raise UsageError(f"argument --surface: map draws 2-D surfaces; {args.surface} has dim {surface.dim}")
     _check_output_path("-o/--output", args.output, (".png", ".svg"))
-    optimizer, hyperparams = build_optimizer(args.optimizer, parse_params(args.param))
+    optimizer, _ = build_optimizer(args.optimizer, parse_params(args.param))
     starts = jl.starts.grid(surface, args.resolution)
     result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress,
                       chunk_size=_responsive_chunk_size(args.steps))
@@ -254,7 +254,8 @@ def make_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--points", type=_positive_int("--points"), default=65536)
     bench_parser.add_argument("--steps", type=_positive_int("--steps"), default=1000)
     bench_parser.add_argument("--repeats", type=_positive_int("--repeats"), default=3)
-    bench_parser.add_argument("--backend", choices=("auto", "scan", "fused"), default="auto")
+    # jl.sweep has one engine, the scan; "auto" names it too ("fused" does not exist).
+    bench_parser.add_argument("--backend", choices=("auto", "scan"), default="auto")
     bench_parser.add_argument("--seed", type=int, default=0)
     bench_parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench_parser.set_defaults(run=command_bench)

@@ -46,6 +46,7 @@ BAD_ARGUMENTS = [
     (["map", "--optimizer", "sgd", "--surface", "himmelblau", "--resolution", "-4", "-o", "x.png"],
      "--resolution"),
     (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--points", "0"], "--points"),
+    (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--backend", "fused"], "--backend"),
     (["map", "--optimizer", "sgd", "--param", "learning_rate", "--surface", "himmelblau", "-o", "x.png"],
      "--param"),
     (["map", "--optimizer", "sgd", "--param", "momentum=0.9", "--surface", "himmelblau", "-o", "x.png"],
