@@ -21,6 +21,12 @@ SMALL_DAMPING = 1e-12
 SMALL_DAMPING_RTOL = 1e-9
 #: The trajectory is the reference loop's up to round-off in two different linear solvers.
 TRAJECTORY_RTOL = 1e-8
+#: float64 round-off: as rtol, results that are the same computation up to the order of
+#: operations; as atol, the floor for coordinates that should be exactly 0.
+ROUNDOFF_TOL = 1e-12
+#: Rosenbrock's minimum (1, 1) after NUM_STEPS steps: the run has converged (Newton-like steps
+#: near the minimum), so √eps ≈ 1.5e-8, the sweep's convergence tolerance, is met.
+CONVERGED_ATOL = 1e-8
 NUM_STEPS = 25
 
 POINTS = [(rosenbrock, (-1.0, 0.5)), (himmelblau, (3.5, 1.5)), (himmelblau, (-3.0, 3.0))]
@@ -77,16 +83,16 @@ def test_damping_follows_accept_reject_on_rosenbrock():
             rosenbrock, jax.grad(rosenbrock), jax.hessian(rosenbrock), start,
             1e-3, 10.0, 10.0, NUM_STEPS,
         )
-        np.testing.assert_allclose(path, expected_path, rtol=TRAJECTORY_RTOL, atol=1e-12)
+        np.testing.assert_allclose(path, expected_path, rtol=TRAJECTORY_RTOL, atol=ROUNDOFF_TOL)
         np.testing.assert_allclose(damping, expected_damping, rtol=TRAJECTORY_RTOL)
         moved = np.any(np.diff(np.asarray(path), axis=0) != 0, axis=1)
         ratio = np.asarray(damping[1:] / damping[:-1])
         # The rule itself: accepted (moved) ⇔ λ divided by 10; rejected (stayed) ⇔ λ times 10.
-        np.testing.assert_allclose(ratio, np.where(moved, 0.1, 10.0), rtol=1e-12)
+        np.testing.assert_allclose(ratio, np.where(moved, 0.1, 10.0), rtol=ROUNDOFF_TOL)
     # Rosenbrock's curved valley makes Newton-like steps fail: both branches really happen.
     all_moved = np.any(np.diff(np.asarray(paths), axis=1) != 0, axis=2)
     assert all_moved.any() and not all_moved.all()
-    np.testing.assert_allclose(paths[0, -1], [1.0, 1.0], atol=1e-8)
+    np.testing.assert_allclose(paths[0, -1], [1.0, 1.0], atol=CONVERGED_ATOL)
 
 
 def test_indefinite_and_singular_systems_stay_finite():
@@ -138,5 +144,5 @@ def test_inject_hyperparams_keeps_damping_in_the_state():
     (ours, state), (expected, expected_state) = [
         tx.update(grad, tx.init(params), params, value_fn=rosenbrock) for tx in (injected, plain)
     ]
-    np.testing.assert_allclose(ours, expected, rtol=1e-12)
-    np.testing.assert_allclose(state.inner_state.damping, expected_state.damping, rtol=1e-12)
+    np.testing.assert_allclose(ours, expected, rtol=ROUNDOFF_TOL)
+    np.testing.assert_allclose(state.inner_state.damping, expected_state.damping, rtol=ROUNDOFF_TOL)

@@ -20,6 +20,9 @@ REFERENCE_RTOL = 1e-9
 #: The seeds' regimes on a quadratic: error_k = (1 − η)^k · error_0, exact up to round-off.
 REGIME_RTOL = 1e-8
 NUM_REGIME_STEPS = 20
+#: float64 round-off: as rtol, results that are the same computation up to the order of
+#: operations; as atol, the floor for coordinates that should be exactly 0.
+ROUNDOFF_TOL = 1e-12
 
 DIMS = (1, 3, 8)
 
@@ -86,7 +89,7 @@ def test_learning_rate_regimes_on_quadratic():
     errors = np.linalg.norm(paths - minimum, axis=-1)
     steps = np.arange(NUM_REGIME_STEPS + 1)
     expected = np.abs(1.0 - LEARNING_RATES)[:, None] ** steps * errors[:, :1]
-    np.testing.assert_allclose(errors, expected, rtol=REGIME_RTOL, atol=1e-12)
+    np.testing.assert_allclose(errors, expected, rtol=REGIME_RTOL, atol=ROUNDOFF_TOL)
     converging = LEARNING_RATES < 2.0
     inexact = LEARNING_RATES != 1.0  # η = 1 sits at the minimum (error 0) from step 1 on
     assert np.all(np.diff(errors[converging & inexact]) < 0)
@@ -105,10 +108,10 @@ def test_plain_newton_converges_to_saddle_saddle_free_leaves_it():
     plain = run_newton(jl.newton(), saddle, SADDLE_STARTS, 10)
     free = run_newton(jl.newton(saddle_free=True), saddle, SADDLE_STARTS, 10)
     # H = diag(10, −2): Newton solves the quadratic exactly, landing on the saddle in one step.
-    chex.assert_trees_all_close(plain[:, -1], jnp.zeros_like(SADDLE_STARTS), atol=1e-12)
+    chex.assert_trees_all_close(plain[:, -1], jnp.zeros_like(SADDLE_STARTS), atol=ROUNDOFF_TOL)
     # |H| = diag(10, 2): x is solved exactly, y doubles each step (y ← y + y), away from 0.
-    np.testing.assert_allclose(free[:, -1, 0], 0.0, atol=1e-12)
-    np.testing.assert_allclose(free[:, -1, 1], SADDLE_STARTS[:, 1] * 2.0**10, rtol=1e-12)
+    np.testing.assert_allclose(free[:, -1, 0], 0.0, atol=ROUNDOFF_TOL)
+    np.testing.assert_allclose(free[:, -1, 1], SADDLE_STARTS[:, 1] * 2.0**10, rtol=ROUNDOFF_TOL)
     assert np.all(jax.vmap(saddle)(free[:, -1]) < jax.vmap(saddle)(SADDLE_STARTS))
 
 
@@ -147,7 +150,7 @@ def test_pytree_params_flatten():
     tx = jl.newton(saddle_free=True)
     updates = newton_update(tx, loss, params)
     np.testing.assert_allclose(
-        [updates["a"], updates["b"][0]], newton_update(tx, himmelblau, flat), rtol=1e-12
+        [updates["a"], updates["b"][0]], newton_update(tx, himmelblau, flat), rtol=ROUNDOFF_TOL
     )
 
 
@@ -192,4 +195,4 @@ def test_inject_hyperparams_gives_the_same_update():
     injected = optax.inject_hyperparams(jl.newton)(learning_rate=0.5, damping=0.1)
     plain = jl.newton(0.5, 0.1)
     np.testing.assert_allclose(newton_update(injected, himmelblau, params),
-                               newton_update(plain, himmelblau, params), rtol=1e-12)
+                               newton_update(plain, himmelblau, params), rtol=ROUNDOFF_TOL)

@@ -28,6 +28,9 @@ OPTAX_RTOL = 1e-6
 REFERENCE_RTOL = 1e-8
 #: BFGS with exact line searches on a quadratic recovers A⁻¹ after n steps, up to round-off.
 EXACT_INVERSE_RTOL = 1e-8
+#: float64 round-off: as rtol, results that are the same computation up to the order of
+#: operations; as atol, the floor for coordinates that should be exactly 0.
+ROUNDOFF_TOL = 1e-12
 NUM_STEPS = 100
 
 PROBLEMS = {
@@ -107,7 +110,7 @@ def test_lbfgs_is_optax_lbfgs(linesearch):
     start = jnp.array([-1.2, 1.0])
     path, _ = jax.jit(lambda s: trajectory(ours, fn, s, 30))(start)
     expected, _ = jax.jit(lambda s: trajectory(theirs, fn, s, 30))(start)
-    np.testing.assert_allclose(path, expected, rtol=OPTAX_RTOL, atol=1e-12)
+    np.testing.assert_allclose(path, expected, rtol=OPTAX_RTOL, atol=ROUNDOFF_TOL)
 
 
 QUADRATIC, _, _, QUADRATIC_START = spd_quadratic(3, seed=1)
@@ -127,7 +130,7 @@ def test_bfgs_without_linesearch_follows_reference(fn, start, learning_rate):
     path, state = jax.jit(lambda s: trajectory(
         jl.bfgs(learning_rate, linesearch=False), fn, s, num_steps))(jnp.asarray(start))
     expected_path, expected_inverse = bfgs_run(jax.grad(fn), start, learning_rate, num_steps)
-    np.testing.assert_allclose(path, expected_path, rtol=REFERENCE_RTOL, atol=1e-12)
+    np.testing.assert_allclose(path, expected_path, rtol=REFERENCE_RTOL, atol=ROUNDOFF_TOL)
     # The state holds M as updated at the last step (from the pair before it), as does the loop.
     np.testing.assert_allclose(state[0].inverse_hessian, expected_inverse, rtol=REFERENCE_RTOL)
 
@@ -241,4 +244,4 @@ def test_inject_hyperparams_gives_the_same_updates(make_optimizer, static):
     start = jnp.array([1.0, 1.0])
     path, _ = trajectory(injected, himmelblau, start, 3)
     expected, _ = trajectory(plain, himmelblau, start, 3)
-    np.testing.assert_allclose(path, expected, rtol=1e-12)
+    np.testing.assert_allclose(path, expected, rtol=ROUNDOFF_TOL)
