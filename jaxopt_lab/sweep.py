@@ -266,8 +266,9 @@ def sweep(
         finite. ``1`` checks every step (exact steps, and several times slower on a CPU).
         Default `jaxopt_lab.sweep_layout.choose_check_every`: ``num_steps // 40`` within
         [1, 100] (exact below 80 steps; measured on a CPU), capped at ``num_steps``.
-      chunk_size: points per chunk; default from ``memory_budget`` (bytes; default a quarter of
-        the device memory, or 1 GiB where the device does not say).
+      chunk_size: points per chunk, rounded up to a multiple of the device count and at most
+        ``P`` (so rounded); default from ``memory_budget`` (bytes; default a quarter of the
+        device memory, or 1 GiB where the device does not say).
       devices: devices to shard the point axis over (default all local devices).
       progress: tqdm bar over chunks; default only on a terminal with several chunks.
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
@@ -326,7 +327,10 @@ def sweep(
         chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices))
     else:
         chunk_size = _check_int("chunk_size", chunk_size, 1)
-        chunk_size = -(-chunk_size // len(devices)) * len(devices)
+        # A multiple of the device count, and no more than the points need: the rest would be
+        # padding, computed and thrown away.
+        whole = -(-num_points // len(devices)) * len(devices)
+        chunk_size = min(-(-chunk_size // len(devices)) * len(devices), whole)
     config = KernelConfig(num_steps, gtol, xtol, basin_radius, layout, unroll, record_loss_every,
                           False, names, check_every)
     kernel = get_kernel(optimizer, surface, config)

@@ -207,6 +207,13 @@ def test_chunks_padding_and_reruns_are_bit_identical():
     assert chunked.metadata["chunk_size"] == 4
 
 
+def test_a_chunk_larger_than_the_sweep_is_cut_to_it():
+    """No work on padding: a chunk_size beyond P shrinks to P, rounded up to the devices."""
+    num_devices = len(jax.local_devices())
+    result = jl.sweep(ADAM, HIMMELBLAU, STARTS, 30, chunk_size=1000, progress=False)
+    assert result.metadata["chunk_size"] == -(-len(STARTS) // num_devices) * num_devices
+
+
 def test_loss_history_and_trajectories_agree():
     result = jl.sweep(ADAM, HIMMELBLAU, STARTS, 30, record_loss_every=7, trajectories=[0, 3],
                       progress=False)
