@@ -46,6 +46,10 @@ def check_in_range(
     Traceback (most recent call last):
     ...
     ValueError: momentum must be in [0, 1), got 1.2
+    >>> check_in_range("b2", np.array([0.9, 1.5]), 0.0, 1.0, high_closed=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: b2 must be in [0, 1), got 1.5
     """
     array = concrete_value(value)
     if array is None:
@@ -54,9 +58,12 @@ def check_in_range(
     ok &= (array >= low) if low_closed else (array > low)
     ok &= (array <= high) if high_closed else (array < high)
     if not np.all(ok):
-        shown = value if np.ndim(value) == 0 else np.asarray(value)[~ok].ravel()[0]
+        bad = value if np.ndim(value) == 0 else np.asarray(value)[~ok].ravel()[0]
+        # Python numbers as written; NumPy and jax scalars as their number, not np.float64(…).
+        numpy_like = isinstance(bad, (np.generic, np.ndarray, jax.Array))
+        shown = str(np.asarray(bad)) if numpy_like else repr(bad)
         interval = _interval_text(low, high, low_closed, high_closed)
-        raise ValueError(f"{name} must be in {interval}, got {shown!r}")
+        raise ValueError(f"{name} must be in {interval}, got {shown}")
 
 
 def check_positive(name: str, value: Any) -> None:
