@@ -19,8 +19,10 @@ import optax
 from jax import lax
 
 import jaxopt_lab as jl
+from jaxopt_lab.checks import check_choice
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import bare_step
+from jaxopt_lab.sweep_layout import LAYOUTS
 
 
 def handwritten_sweep(
@@ -39,7 +41,12 @@ def handwritten_sweep(
     [[0.25, -0.25], [0.125, 0.0]]
     >>> handwritten_sweep(optax.sgd(0.25), bowl, 2, layout="coordinates")(jnp.ones((1, 2))).tolist()
     [[0.25, 0.25]]
+    >>> handwritten_sweep(optax.sgd(0.25), bowl, 2, layout="rows")
+    Traceback (most recent call last):
+    ...
+    ValueError: layout must be one of 'array', 'coordinates', got 'rows'
     """
+    check_choice("layout", layout, LAYOUTS)
     coordinates = layout == "coordinates"
     value_fn = (lambda p: surface.fn(jnp.stack(p))) if coordinates else surface.fn
     step = bare_step(optimizer, value_fn)
