@@ -70,6 +70,7 @@ import optax
 from jaxopt_lab.checks import (
     check_choice,
     check_in_range,
+    check_learning_rate,
     check_positive,
     concrete_value,
     require_extra_arg,
@@ -103,7 +104,7 @@ def check_rprop_arguments(
             "it cannot be a schedule (chain with optax.scale_by_schedule to rescale the steps)"
         )
     check_choice("variant", variant, VARIANTS)
-    check_positive("learning_rate", learning_rate)
+    check_learning_rate(learning_rate)
     check_in_range("eta_minus", eta_minus, 0.0, 1.0, low_closed=False, high_closed=False)
     check_in_range("eta_plus", eta_plus, 1.0, low_closed=False)
     check_positive("min_step_size", min_step_size)
