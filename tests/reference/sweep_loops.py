@@ -40,6 +40,19 @@ def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8):
     return init, update
 
 
+def _judge(x, value_and_grad, gtol, xtol, minima, escape_radius):
+    """(status, value, gradient) at x: DIVERGED if anything is non-finite or ‖x‖ > escape radius,
+    CONVERGED if ‖g‖ <= gtol or x is within xtol of a minimum, else UNFINISHED (go on)."""
+    value, g = value_and_grad(x)
+    finite = np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(x))
+    if not finite or np.linalg.norm(x) > escape_radius:
+        return DIVERGED, value, g
+    near = len(minima) and np.min(np.linalg.norm(x - minima, axis=1)) <= xtol
+    if np.linalg.norm(g) <= gtol or near:
+        return CONVERGED, value, g
+    return UNFINISHED, value, g
+
+
 def run_point(optimizer, value_and_grad, start, num_steps, *, gtol=0.0, xtol=0.0, minima=(),
               escape_radius=np.inf):
     """(params, loss, status, steps) of one start, by the engine's rules."""
@@ -49,13 +62,9 @@ def run_point(optimizer, value_and_grad, start, num_steps, *, gtol=0.0, xtol=0.0
     minima = np.asarray(minima, dtype=float).reshape(-1, x.size)
     with np.errstate(all="ignore"):
         for t in range(num_steps + 1):
-            value, g = value_and_grad(x)
-            finite = np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(x))
-            if not finite or np.linalg.norm(x) > escape_radius:
-                return x, value, DIVERGED, t
-            near = len(minima) and np.min(np.linalg.norm(x - minima, axis=1)) <= xtol
-            if np.linalg.norm(g) <= gtol or near:
-                return x, value, CONVERGED, t
+            status, value, g = _judge(x, value_and_grad, gtol, xtol, minima, escape_radius)
+            if status != UNFINISHED:
+                return x, value, status, t
             if t == num_steps:
                 return x, value, UNFINISHED, -1
             step, state = update(g, state)
@@ -71,11 +80,7 @@ def first_check(path, value_and_grad, check_every, *, gtol=0.0, xtol=0.0, minima
     with np.errstate(all="ignore"):
         for t in sorted(set(range(0, num_steps + 1, check_every)) | {num_steps}):
             x = np.asarray(path[t], dtype=float)
-            value, g = value_and_grad(x)
-            finite = np.isfinite(value) and np.all(np.isfinite(g)) and np.all(np.isfinite(x))
-            if not finite or np.linalg.norm(x) > escape_radius:
-                return DIVERGED, t
-            near = len(minima) and np.min(np.linalg.norm(x - minima, axis=1)) <= xtol
-            if np.linalg.norm(g) <= gtol or near:
-                return CONVERGED, t
+            status, _, _ = _judge(x, value_and_grad, gtol, xtol, minima, escape_radius)
+            if status != UNFINISHED:
+                return status, t
     return UNFINISHED, -1
