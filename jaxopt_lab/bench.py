@@ -25,6 +25,10 @@ from jaxopt_lab.sweep_kernel import bare_step
 from jaxopt_lab.sweep_layout import LAYOUTS
 
 
+#: Engines `benchmark` can time: jl.sweep has one, the scan, and "auto" names it too.
+BACKENDS = ("auto", "scan")
+
+
 def handwritten_sweep(
     optimizer: optax.GradientTransformation, surface: Surface, num_steps: int, *,
     layout: str = "array", unroll: int = 1,
@@ -100,9 +104,7 @@ def benchmark(
         raise ValueError(
             f"num_points, num_steps and repeats must be >= 1, got {num_points}, {num_steps}, {repeats}"
         )
-    # jl.sweep has one engine, the scan: "auto" and "scan" both name it.
-    if backend == "fused":
-        raise ValueError("backend 'fused' is not available in this version; use 'auto' or 'scan'")
+    check_choice("backend", backend, BACKENDS)
     starts = jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
 
     def run_sweep():

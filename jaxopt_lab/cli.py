@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import benchmark
+from jaxopt_lab.bench import BACKENDS, benchmark
 from jaxopt_lab.sweep_result import atomic_output
 
 #: Optimizers by CLI name, with the hyperparameters `map` and `bench` use unless --param says
@@ -254,8 +254,7 @@ def make_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--points", type=_positive_int("--points"), default=65536)
     bench_parser.add_argument("--steps", type=_positive_int("--steps"), default=1000)
     bench_parser.add_argument("--repeats", type=_positive_int("--repeats"), default=3)
-    # jl.sweep has one engine, the scan; "auto" names it too ("fused" does not exist).
-    bench_parser.add_argument("--backend", choices=("auto", "scan"), default="auto")
+    bench_parser.add_argument("--backend", choices=BACKENDS, default="auto")
     bench_parser.add_argument("--seed", type=int, default=0)
     bench_parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench_parser.set_defaults(run=command_bench)
