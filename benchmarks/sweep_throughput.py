@@ -20,17 +20,15 @@ import argparse
 import functools
 import json
 import os
-import platform
 import statistics
 import time
 
 import jax
 import jax.numpy as jnp
-import jaxlib
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import handwritten_sweep
+from jaxopt_lab.bench import environment, handwritten_sweep
 from jaxopt_lab.sweep_result import atomic_output
 
 OPTIMIZERS = {
@@ -131,13 +129,8 @@ def main() -> None:
                   f"{row['ratio_cpu_time']:.2f}); check_every=1: "
                   f"{row['ratio_check_every_1']:.2f}", flush=True)
             rows.append(row)
-    report = {
-        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
-        "num_devices": jax.device_count(), "cpu_count": os.cpu_count(),
-        "machine": platform.machine(), "python": platform.python_version(),
-        "jax": jax.__version__, "jaxlib": jaxlib.__version__, "optax": optax.__version__,
-        "jaxopt_lab": jl.__version__, "dtype": str(jnp.zeros(()).dtype), "results": rows,
-    }
+    report = {**environment(), "num_devices": jax.device_count(), "cpu_count": os.cpu_count(),
+              "dtype": str(jnp.zeros(()).dtype), "results": rows}
     output = args.output or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                          f"sweep_throughput_{device.platform}.json")
     with atomic_output(output) as partial, open(partial, "w") as handle:
