@@ -306,7 +306,8 @@ BAD_INPUT = [
     (jl.adadelta, {"learning_rate": 0.0}, r"learning_rate must be in \(0, inf\)"),
     (jl.adadelta, {"rho": 1.0}, r"rho must be in \(0, 1\), got 1.0"),
     (jl.adadelta, {"rho": 0.0}, r"rho must be in \(0, 1\), got 0.0"),
-    (jl.adadelta, {"eps": -1e-6}, r"eps must be in \[0, inf\)"),
+    (jl.adadelta, {"eps": -1e-6}, r"eps must be in \(0, inf\)"),
+    (jl.adadelta, {"eps": 0.0}, r"eps must be in \(0, inf\), got 0.0"),  # would never move
     (jl.rmsprop, {"learning_rate": 0.1, "decay": 1.0}, r"decay must be in \(0, 1\), got 1.0"),
     (jl.rmsprop, {"learning_rate": 0.1, "decay": -0.5}, r"decay must be in \(0, 1\), got -0.5"),
     (jl.rmsprop, {"learning_rate": 0.1, "eps": -1.0}, r"eps must be in \[0, inf\)"),

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_decay, check_learning_rate, check_nonnegative
+from jaxopt_lab.checks import check_decay, check_learning_rate, check_positive
 
 
 class ScaleByAdadeltaState(NamedTuple):
@@ -55,10 +55,11 @@ def scale_by_adadelta(
 
     Args:
       rho: ρ ∈ (0, 1), the decay of both EWMAs.
-      eps: ε >= 0, inside both square roots (Zeiler).
+      eps: ε > 0, inside both square roots (Zeiler); it also sets the first step, √ε·g/√(ε+…),
+        so with ε = 0 Adadelta never moves.
     """
     check_decay("rho", rho)
-    check_nonnegative("eps", eps)
+    check_positive("eps", eps)
 
     def init_fn(params):
         zeros = optax.tree.zeros_like(params)
@@ -91,7 +92,7 @@ def adadelta(
     Args:
       learning_rate: η > 0, default 1.0 (Zeiler's method has no η); number, array or schedule.
       rho: ρ ∈ (0, 1), default 0.9 (optax's; Zeiler used 0.95).
-      eps: ε >= 0 inside both roots, default 1e-6 (Zeiler's and optax's).
+      eps: ε > 0 inside both roots, default 1e-6 (Zeiler's and optax's).
     """
     check_learning_rate(learning_rate)
     return optax.chain(scale_by_adadelta(rho, eps), optax.scale_by_learning_rate(learning_rate))
