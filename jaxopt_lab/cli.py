@@ -287,6 +287,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jaxopt-lab: interrupted; no partial output was kept", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `jaxopt-lab list | head` closed the pipe: stop quietly, as other command-line tools do
+        # (Python docs' recipe: point stdout at devnull so the exit-time flush cannot fail again).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -77,6 +77,14 @@ def test_list_names_every_kind_of_thing():
         assert expected in completed.stdout
 
 
+def test_list_into_a_closed_pipe_exits_quietly():
+    listing = subprocess.Popen([sys.executable, "-m", "jaxopt_lab.cli", "list"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    listing.stdout.close()  # as `jaxopt-lab list | head` does: the listing's writes get EPIPE
+    _, stderr = listing.communicate(timeout=120)
+    assert b"Traceback" not in stderr
+
+
 def _basin_of_pixels(image: np.ndarray, num_basins: int) -> np.ndarray:
     """Each pixel's basin index by its colour, or -1 for anything else (text, white, markers)."""
     pixels = image.reshape(-1, 3)
