@@ -131,19 +131,6 @@ def _check_output_path(option: str, path: str, suffixes: tuple[str, ...]) -> Non
         raise UsageError(f"argument {option}: directory {directory!r} does not exist")
 
 
-#: Point-steps per chunk on a CPU (about a second of work): the progress bar moves and Ctrl-C is
-#: honoured between chunks, since Python sees the signal only when a compiled call returns.
-CPU_POINT_STEPS_PER_CHUNK = 2**26
-
-
-def _responsive_chunk_size(num_steps: int) -> int | None:
-    import jax
-
-    if jax.default_backend() != "cpu":
-        return None  # accelerators finish a whole memory-sized chunk in well under a second
-    return max(1024, CPU_POINT_STEPS_PER_CHUNK // num_steps)
-
-
 def command_map(args: argparse.Namespace) -> int:
     surface = jl.surfaces.get(args.surface)
     if surface.dim != 2:
@@ -151,8 +138,7 @@ def command_map(args: argparse.Namespace) -> int:
     _check_output_path("-o/--output", args.output, (".png", ".svg"))
     optimizer, _ = build_optimizer(args.optimizer, parse_params(args.param))
     starts = jl.starts.grid(surface, args.resolution)
-    result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress,
-                      chunk_size=_responsive_chunk_size(args.steps))
+    result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress)
 
     import matplotlib
 

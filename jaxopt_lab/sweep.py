@@ -268,7 +268,9 @@ def sweep(
         [1, 100] (exact below 80 steps; measured on a CPU), capped at ``num_steps``.
       chunk_size: points per chunk, rounded up to a multiple of the device count and at most
         ``P`` (so rounded); default from ``memory_budget`` (bytes; default a quarter of the
-        device memory, or 1 GiB where the device does not say).
+        device memory, or 1 GiB where the device does not say) and, on a CPU, about a second
+        of work per chunk (`jaxopt_lab.sweep_layout.responsive_points`), so the progress bar
+        moves and Ctrl-C is honoured between chunks.
       devices: devices to shard the point axis over (default all local devices).
       progress: tqdm bar over chunks; default only on a terminal with several chunks.
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
@@ -324,7 +326,9 @@ def sweep(
                                                  num_configs=num_configs, loss_records=records)
         budget = (sweep_layout.default_memory_budget(devices[0]) if memory_budget is None
                   else _check_int("memory_budget", memory_budget, 1))
-        chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices))
+        responsive = sweep_layout.responsive_points(backend, num_steps * num_configs)
+        chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices),
+                                                 max_points=responsive)
     else:
         chunk_size = _check_int("chunk_size", chunk_size, 1)
         # A multiple of the device count, and no more than the points need: the rest would be

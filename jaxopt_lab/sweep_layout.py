@@ -110,14 +110,39 @@ def bytes_per_point(dim: int, state_size: int, itemsize: int, *, num_configs: in
     return int(num_configs * numbers * itemsize * WORKSPACE_FACTOR)
 
 
+#: Point-steps per chunk on a CPU (about a second of work there): the progress bar moves and
+#: Ctrl-C is honoured between chunks, since Python sees a signal only when a compiled call returns
+#: (a 256x256x20,000-step map answered SIGINT after 47 s as one chunk, 1.3 s in such chunks).
+CPU_POINT_STEPS_PER_CHUNK = 2**26
+#: Floor of that bound: smaller chunks would be dominated by the per-call cost.
+MIN_RESPONSIVE_CHUNK = 1024
+
+
+def responsive_points(backend: str, point_steps: int) -> int | None:
+    """Most points per chunk for about a second of work on a CPU; ``None`` (no bound) elsewhere.
+
+    ``point_steps`` is the work one point brings: steps times hyperparameter configurations.
+    Accelerators finish a whole memory-sized chunk in well under a second.
+
+    >>> responsive_points("cpu", 20_000), responsive_points("cpu", 10**6), responsive_points("gpu", 10)
+    (3355, 1024, None)
+    """
+    if backend in ACCELERATORS:
+        return None
+    return max(MIN_RESPONSIVE_CHUNK, CPU_POINT_STEPS_PER_CHUNK // max(int(point_steps), 1))
+
+
 def chunk_size_for(num_points: int, bytes_per_point: int, memory_budget: int,
-                   num_devices: int = 1) -> int:
-    """Points per chunk: as many as fit ``memory_budget``, a multiple of ``num_devices``.
+                   num_devices: int = 1, max_points: int | None = None) -> int:
+    """Points per chunk: as many as fit ``memory_budget`` (and ``max_points``), a multiple of
+    ``num_devices``.
 
     A sweep that fits in one chunk gets ``num_points`` rounded up to the device count (the
     padding is discarded), so small sweeps run in a single call.
     """
     fitting = max(int(memory_budget) // max(int(bytes_per_point), 1), 1)
+    if max_points is not None:
+        fitting = min(fitting, int(max_points))
     whole = -(-num_points // num_devices) * num_devices
     if fitting >= whole:
         return whole
