@@ -1,8 +1,9 @@
-"""Argument checks shared by every optimizer: ranges of hyperparameters and required extra args.
+"""Argument checks shared by the package: ranges of hyperparameters, counts, required extra args.
 
-Checks run only on concrete numbers (Python or NumPy scalars and arrays, concrete jax arrays).
-A traced value (an optimizer built inside ``jax.vmap`` over learning rates) and a schedule are
-accepted unchecked, so hyperparameters stay traceable.
+Range checks run only on concrete numbers (Python or NumPy scalars and arrays, concrete jax
+arrays). A traced value (an optimizer built inside ``jax.vmap`` over learning rates) and a
+schedule are accepted unchecked, so hyperparameters stay traceable. Counts (`check_int`) and
+tolerances (`check_tolerance`) are structural, never traced: they must be plain numbers.
 """
 from __future__ import annotations
 
@@ -106,6 +107,57 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def check_int(name: str, value: Any, low: int, high: float = math.inf) -> int:
+    """``value`` as an ``int`` if it is an integer in ``[low, high]``, else ``ValueError``.
+
+    Counts (steps, points, units, examples) shape arrays and loops, so they must be exact
+    integers: Python or NumPy ints. Bools are refused (``True`` is an ``int`` to Python, but
+    ``num_steps=True`` is a mistake) and so are floats, even whole ones (``2.0`` usually means a
+    float was passed where a count belongs).
+
+    >>> check_int("num_points", 3, 1)
+    3
+    >>> check_int("num_points", 0, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_points must be an integer in [1, inf], got 0
+    >>> check_int("num_samples", 2000, 1, 1797)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_samples must be an integer in [1, 1797], got 2000
+    >>> check_int("num_steps", True, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: num_steps must be an integer in [1, inf], got True
+    """
+    is_integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not is_integer or not low <= value <= high:
+        high_text = "inf" if high == math.inf else str(high)
+        raise ValueError(f"{name} must be an integer in [{low}, {high_text}], got {value!r}")
+    return int(value)
+
+
+def check_tolerance(name: str, value: Any, default: float) -> float:
+    """``value`` (``default`` if ``None``) as a ``float`` if it is a number in ``[0, inf)``.
+
+    For stopping tolerances and radii: zero is allowed (never stop on this test), NaN and bools
+    are refused, and the result is a plain float so it can be a static argument.
+
+    >>> check_tolerance("gtol", None, 1e-8)
+    1e-08
+    >>> check_tolerance("xtol", -1.0, 1e-8)
+    Traceback (most recent call last):
+    ...
+    ValueError: xtol must be a number in [0, inf), got -1.0
+    """
+    value = default if value is None else value
+    is_number = isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, bool)
+    if not is_number or not value >= 0:  # `not >=` also refuses NaN
+        raise ValueError(f"{name} must be a number in [0, inf), got {value!r}")
+    return float(value)
 
 
 def require_extra_arg(name: str, value: Any, optimizer: str) -> Any:

@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from jax.nn.initializers import Initializer
 
-from jaxopt_lab.checks import check_nonnegative, check_positive
+from jaxopt_lab.checks import check_int, check_nonnegative, check_positive
 
 #: Seed 003's heuristic bias constants.
 RELU_BIAS = 0.1
@@ -79,8 +79,7 @@ def sparse(num_nonzero: int = MARTENS_NUM_NONZERO, stddev: float = 1.0) -> Initi
     replacement and gives them ``N(0, stddev²)`` weights (Martens used unit Gaussians); the rest
     are zero. A unit's input then stays of comparable size whatever the fan-in.
     """
-    if not isinstance(num_nonzero, int) or num_nonzero < 1:
-        raise ValueError(f"num_nonzero must be an integer >= 1, got {num_nonzero!r}")
+    num_nonzero = check_int("num_nonzero", num_nonzero, 1)
     check_positive("stddev", stddev)
 
     def init(key: jax.Array, shape, dtype=None) -> jax.Array:

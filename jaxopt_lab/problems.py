@@ -31,7 +31,7 @@ import numpy as np
 import optax
 
 from jaxopt_lab import initializers
-from jaxopt_lab.checks import check_in_range, check_positive
+from jaxopt_lab.checks import check_in_range, check_int, check_positive
 
 
 class Problem(NamedTuple):
@@ -182,8 +182,7 @@ def mlp_classifier(name: str, inputs, labels, num_hidden: int, *,
     """
     from flax import nnx
 
-    if not isinstance(num_hidden, int) or num_hidden < 1:
-        raise ValueError(f"num_hidden must be an integer >= 1, got {num_hidden!r}")
+    num_hidden = check_int("num_hidden", num_hidden, 1)
     inputs = jnp.asarray(inputs)
     labels = jnp.asarray(labels)
     layer_sizes = (inputs.shape[1], num_hidden, int(labels.max()) + 1)
@@ -226,8 +225,7 @@ def two_moons_data(num_samples: int = 200, noise: float = 0.1, seed: int = 0
     Class 0: ``(cos θ, sin θ)``; class 1: ``(1 − cos θ, 1/2 − sin θ)``, ``θ`` evenly spaced on
     ``[0, π]``, each point plus ``N(0, noise²)`` jitter from ``numpy.random.default_rng(seed)``.
     """
-    if not isinstance(num_samples, int) or num_samples < 2:
-        raise ValueError(f"num_samples must be an integer >= 2, got {num_samples!r}")
+    num_samples = check_int("num_samples", num_samples, 2)
     check_in_range("noise", noise, 0.0)
     num_outer = num_samples // 2
     outer = np.linspace(0.0, np.pi, num_outer)
@@ -259,9 +257,7 @@ def digits(num_samples: int | None = None, seed: int = 0, num_hidden: int = 32,
         raise ImportError("digits needs scikit-learn: pip install jaxopt_lab[data]") from error
     inputs, labels = load_digits(return_X_y=True)
     if num_samples is not None:
-        if not isinstance(num_samples, int) or not 1 <= num_samples <= len(labels):
-            raise ValueError(f"num_samples must be an integer in [1, {len(labels)}], "
-                             f"got {num_samples!r}")
+        num_samples = check_int("num_samples", num_samples, 1, len(labels))
         keep = np.random.default_rng(seed).choice(len(labels), num_samples, replace=False)
         inputs, labels = inputs[keep], labels[keep]
     return mlp_classifier("digits", inputs / 16.0, labels, num_hidden, **mlp_options)
@@ -282,8 +278,7 @@ def trainability_network(key: jax.Array | None = None, width: int = 16) -> Probl
     starting weights are ``init(jax.random.split(key)[1])``; other keys to ``init`` draw other
     weights for the same data. ``params = {"input": (n, n), "output": (n, 1)}``.
     """
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"width must be an integer >= 1, got {width!r}")
+    width = check_int("width", width, 1)
     key = jax.random.PRNGKey(0) if key is None else key
     num_examples = width * width + width
     key, _ = jax.random.split(key)  # the paper's starting weights: init(split(key)[1])
@@ -339,8 +334,7 @@ def train_two_learning_rates(problem: Problem, params: optax.Params,
     >>> jax.vmap(train)(jnp.array([1e-2, 1e4]), jnp.array([1e-2, 1e4])).diverged
     Array([False,  True], dtype=bool)
     """
-    if not isinstance(num_steps, int) or num_steps < _TAIL_STEPS:
-        raise ValueError(f"num_steps must be an integer >= {_TAIL_STEPS}, got {num_steps!r}")
+    num_steps = check_int("num_steps", num_steps, _TAIL_STEPS)
     check_positive("input_learning_rate", input_learning_rate)
     check_positive("output_learning_rate", output_learning_rate)
     learning_rates = {"input": input_learning_rate, "output": output_learning_rate}

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxopt_lab.checks import check_int
 from jaxopt_lab.surfaces import Surface
 
 SurfaceOrBounds = Union[Surface, Sequence[Sequence[float]]]
@@ -66,10 +67,7 @@ def _resolutions(resolution: int | Sequence[int], dim: int) -> tuple[int, ...]:
     if len(values) != dim:
         raise ValueError(f"resolution must be one int or {dim} ints (one per coordinate), "
                          f"got {len(values)}")
-    for value in values:
-        if int(value) != value or value < 2:
-            raise ValueError(f"resolution must be in [2, inf), got {value!r}")
-    return tuple(int(value) for value in values)
+    return tuple(check_int("resolution", value, 2) for value in values)
 
 
 def _lattice(axes: Sequence[jax.Array]) -> jax.Array:
@@ -90,12 +88,6 @@ def grid(surface_or_bounds: SurfaceOrBounds, resolution: int | Sequence[int]) ->
     return Grid(_lattice(axes), resolutions[::-1], extent, axes)
 
 
-def _check_num_points(num_points: int) -> int:
-    if int(num_points) != num_points or num_points < 1:
-        raise ValueError(f"num_points must be in [1, inf), got {num_points!r}")
-    return int(num_points)
-
-
 def uniform(key: jax.Array, surface_or_bounds: SurfaceOrBounds, num_points: int) -> jax.Array:
     """``(num_points, dim)`` points drawn uniformly from the box; deterministic given ``key``.
 
@@ -104,7 +96,7 @@ def uniform(key: jax.Array, surface_or_bounds: SurfaceOrBounds, num_points: int)
     (4, 2)
     """
     bounds = np.asarray(as_bounds(surface_or_bounds))
-    num_points = _check_num_points(num_points)
+    num_points = check_int("num_points", num_points, 1)
     return jax.random.uniform(key, (num_points, len(bounds)), minval=bounds[:, 0],
                               maxval=bounds[:, 1])
 
@@ -123,7 +115,7 @@ def gaussian(key: jax.Array, center, scale, num_points: int) -> jax.Array:
         raise ValueError(f"scale must be a number or have shape {center.shape}, got {scale.shape}")
     if np.any(np.asarray(scale) < 0) or not np.all(np.isfinite(np.asarray(scale))):
         raise ValueError(f"scale must be in [0, inf), got {np.asarray(scale).tolist()}")
-    num_points = _check_num_points(num_points)
+    num_points = check_int("num_points", num_points, 1)
     return center + scale * jax.random.normal(key, (num_points, center.shape[0]), center.dtype)
 
 

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lab.checks import check_nonnegative
+from jaxopt_lab.checks import check_int, check_nonnegative
 
 Points = tuple[tuple[float, ...], ...]
 Bounds = tuple[tuple[float, float], ...]
@@ -373,9 +373,8 @@ def noisy_gradient(surface: Surface, sigma: float, batch_size: int, *,
     True
     """
     check_nonnegative("sigma", sigma)
-    upper = num_examples if num_examples is not None else math.inf
-    if num_examples is not None and num_examples < 1:
-        raise ValueError(f"num_examples must be in [1, inf), got {num_examples!r}")
-    if not 1 <= batch_size <= upper:
-        raise ValueError(f"batch_size must be in [1, {upper}], got {batch_size!r}")
-    return NoisyGradient(surface, float(sigma), int(batch_size), num_examples, int(data_seed))
+    if num_examples is not None:
+        num_examples = check_int("num_examples", num_examples, 1)
+    batch_size = check_int("batch_size", batch_size, 1,
+                           math.inf if num_examples is None else num_examples)
+    return NoisyGradient(surface, float(sigma), batch_size, num_examples, int(data_seed))

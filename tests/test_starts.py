@@ -48,7 +48,8 @@ def test_grid_in_three_dimensions_has_first_coordinate_fastest():
 
 
 @pytest.mark.parametrize("bounds, resolution, match", [
-    (((0.0, 1.0),), 1, "resolution must be in \\[2, inf\\), got 1"),
+    (((0.0, 1.0),), 1, "resolution must be an integer in \\[2, inf\\], got 1"),
+    (((0.0, 1.0),), 3.0, "resolution must be an integer in \\[2, inf\\], got 3.0"),
     (((0.0, 1.0), (0.0, 1.0)), (3, 3, 3), "resolution must be one int or 2 ints"),
     (((1.0, 0.0),), 3, "low < high"),
     (((0.0, math.inf),), 3, "finite"),
@@ -92,7 +93,8 @@ def test_gaussian_has_its_center_and_per_coordinate_scale():
 
 
 @pytest.mark.parametrize("args, match", [
-    (([0.0, 0.0], 1.0, 0), "num_points must be in \\[1, inf\\), got 0"),
+    (([0.0, 0.0], 1.0, 0), "num_points must be an integer in \\[1, inf\\], got 0"),
+    (([0.0, 0.0], 1.0, True), "num_points must be an integer in \\[1, inf\\], got True"),
     (([0.0, 0.0], [1.0, 1.0, 1.0], 5), "scale must be a number or have shape"),
     (([0.0, 0.0], -1.0, 5), "scale must be in \\[0, inf\\)"),
     ((0.0, 1.0, 5), "center must be a \\(dim,\\) vector"),
@@ -132,7 +134,7 @@ def test_plane_with_a_single_extent_is_symmetric():
     (([0.0, 0.0, 0.0], [1.0, 0.0], [0.0, 1.0, 0.0], 1.0, 3), "direction_1 must have shape"),
     (([0.0, 0.0], [1.0, 1.0], [2.0, 2.0], 1.0, 3), "linearly independent"),
     (([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], (1.0, 2.0), 3), "extent must be one number"),
-    (([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], 1.0, 1), "resolution must be in"),
+    (([0.0, 0.0], [1.0, 0.0], [0.0, 1.0], 1.0, 1), "resolution must be an integer in"),
     (([0.0], [1.0], [1.0], 1.0, 3), "dim >= 2"),
 ])
 def test_plane_rejects_bad_input(args, match):
