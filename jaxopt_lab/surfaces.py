@@ -332,13 +332,31 @@ class NoisyGradient:
         batch = jax.random.choice(key, self.num_examples, (self.batch_size,), replace=False)
         return self.examples(dtype)[batch].mean(axis=0)
 
+    @functools.cached_property
+    def _examples_by_dtype(self) -> dict[np.dtype, jax.Array]:
+        # Filled by `examples`. A cached_property lives in the instance's __dict__, outside the
+        # dataclass fields, so equality and the hash (the jit cache key) ignore it.
+        return {}
+
     def examples(self, dtype=float) -> jax.Array:
-        """The fixed data set's noise vectors ξ₁..ξ_N, ``(N, dim)`` (``num_examples`` mode only)."""
+        """The fixed data set's noise vectors ξ₁..ξ_N, ``(N, dim)`` (``num_examples`` mode only).
+
+        Drawn once per dtype and kept: every minibatch (every step of every run) indexes the same
+        array instead of redrawing N·dim normals. It is drawn eagerly even when first asked for
+        inside ``jax.jit``/``vmap`` (a traced array kept here would leak out of its trace) and
+        then enters compiled code as a constant.
+        """
         if self.num_examples is None:
             raise ValueError("examples needs a fixed data set: pass num_examples to noisy_gradient")
-        shape = (self.num_examples, self.surface.dim)
-        data = jax.random.normal(jax.random.PRNGKey(self.data_seed), shape, dtype)
-        return self.sigma * (data - data.mean(axis=0))  # centred: the full batch gives ∇f exactly
+        dtype = jax.dtypes.canonicalize_dtype(dtype)
+        cache = self._examples_by_dtype
+        if dtype not in cache:
+            with jax.ensure_compile_time_eval():
+                shape = (self.num_examples, self.surface.dim)
+                data = jax.random.normal(jax.random.PRNGKey(self.data_seed), shape, dtype)
+                # Centred: the full batch gives ∇f exactly.
+                cache[dtype] = self.sigma * (data - data.mean(axis=0))
+        return cache[dtype]
 
     def loss(self, params: jax.Array, key: jax.Array) -> jax.Array:
         """Minibatch loss (1/B) Σᵢ [f(w) + w·ξᵢ] = f(w) + w·ξ̄."""

@@ -308,6 +308,32 @@ def test_noisy_gradient_is_deterministic_hashable_and_the_gradient_of_its_loss()
     hash(grad_fn)
 
 
+def test_fixed_data_set_is_drawn_once_and_unchanged():
+    num_examples, data_seed = 10, 3
+    grad_fn = surfaces.noisy_gradient(surfaces.get("booth"), SIGMA, 4, num_examples=num_examples,
+                                      data_seed=data_seed)
+    keys = jax.random.split(jax.random.PRNGKey(5), 3)
+    # First use inside jit + vmap: what is kept must be a concrete array, not a leaked tracer.
+    gradients = jax.jit(jax.vmap(grad_fn, in_axes=(None, 0)))(NOISE_POINT, keys)
+    examples = grad_fn.examples()
+    assert not isinstance(examples, jax.core.Tracer)
+    assert grad_fn.examples() is examples
+    assert grad_fn.examples(jnp.float32).dtype == jnp.float32  # one data set per dtype
+    assert grad_fn.examples(jnp.float32) is grad_fn.examples(jnp.float32)
+    # Unchanged: the centred draw from data_seed, and each minibatch the mean of its rows.
+    draw_ = jax.random.normal(jax.random.PRNGKey(data_seed), (num_examples, 2))
+    np.testing.assert_array_equal(examples, SIGMA * (draw_ - draw_.mean(axis=0)))
+    exact = jax.grad(surfaces.get("booth").fn)(NOISE_POINT)
+    for key, gradient in zip(keys, gradients):
+        batch = jax.random.choice(key, num_examples, (4,), replace=False)
+        np.testing.assert_allclose(gradient, exact + examples[batch].mean(axis=0),
+                                   atol=ROUNDING_TOL)
+    # The kept data set is no field: equality and hash (the jit cache key) ignore it.
+    fresh = surfaces.noisy_gradient(surfaces.get("booth"), SIGMA, 4, num_examples=num_examples,
+                                    data_seed=data_seed)
+    assert fresh == grad_fn and hash(fresh) == hash(grad_fn)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(sigma=-1.0, batch_size=1), r"sigma must be in \[0, inf\), got -1.0"),
     (dict(sigma=float("nan"), batch_size=1), "sigma"),
