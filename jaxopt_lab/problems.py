@@ -302,9 +302,12 @@ def trainability_network(key: jax.Array | None = None, width: int = 16) -> Probl
 class TrainabilityResult(NamedTuple):
     """Outcome of :func:`train_two_learning_rates` (one entry per learning-rate pair if vmapped).
 
-    ``diverged`` follows the paper's code: losses are divided by the initial loss (non-finite or
-    above 1e6 counts as 1e6) and a run converged iff the mean of the last 20 is below 1.
-    ``measure`` is the code's colour value: ``−Σ v`` if it converged, ``Σ 1/v`` otherwise.
+    ``diverged`` follows the paper's code (``convergence_measure``), in its order: a non-finite
+    loss first counts as 1e6, then every loss is divided by the initial loss, then a ratio above
+    1e6 counts as 1e6. So a non-finite loss becomes ``1e6 / initial loss``, not 1e6 (the two
+    differ unless the initial loss is 1). A run converged iff the mean of the last 20 ratios
+    ``v`` is below 1. ``measure`` is the code's colour value: ``−Σ v`` if it converged,
+    ``Σ 1/v`` otherwise.
     """
 
     final_loss: jax.Array
@@ -312,7 +315,8 @@ class TrainabilityResult(NamedTuple):
     measure: jax.Array
 
 
-#: The paper's code caps normalized losses here and averages the last few to see oscillations.
+#: The paper's code puts non-finite losses here before normalizing and caps normalized losses
+#: here after; it averages the last few to see through oscillations.
 _LOSS_CAP = 1e6
 _TAIL_STEPS = 20
 

@@ -267,3 +267,26 @@ def test_trainability_vmaps_over_a_grid_of_learning_rate_pairs(trainability, tra
                                                num_steps=100)
     np.testing.assert_allclose(grid.final_loss[4], single.final_loss, rtol=ROUNDING_RTOL)
     assert bool(grid.diverged[4]) == bool(single.diverged)
+
+
+def test_trainability_caps_a_non_finite_loss_before_normalizing_it():
+    # GD on ‖W₀‖² + ‖W₁‖² with W₀ = [[2]], W₁ = [[0]]: the loss is 4·(1 − 2η)^(2k) at step k, so
+    # it overflows to inf after a few dozen steps. The paper's convergence_measure counts a
+    # non-finite loss as 1e6 *before* dividing by the initial loss 4 (ratio 1e6/4), and a finite
+    # ratio above 1e6 as 1e6 after; the initial loss is not 1, so the order shows in `measure`.
+    initial_input, learning_rate, num_steps, cap = 2.0, 1e3, 60, 1e6
+    zero = jnp.zeros(())
+    problem = problems.Problem(
+        "square", lambda key: None,
+        lambda params: jnp.sum(params["input"] ** 2) + jnp.sum(params["output"] ** 2),
+        None, None, zero, zero)
+    params = {"input": jnp.full((1, 1), initial_input), "output": jnp.zeros((1, 1))}
+    result = problems.train_two_learning_rates(problem, params, learning_rate, learning_rate,
+                                               num_steps)
+    with np.errstate(over="ignore"):
+        losses = initial_input**2 * np.abs(1 - 2 * learning_rate) ** (2.0 * np.arange(num_steps))
+    assert 0 < np.sum(~np.isfinite(losses)) < num_steps  # some finite, some not: both rules used
+    ratios = np.where(np.isfinite(losses), np.minimum(losses / losses[0], cap),
+                      cap / losses[0])
+    assert bool(result.diverged)
+    np.testing.assert_allclose(result.measure, np.sum(1 / ratios), rtol=ROUNDING_RTOL)
