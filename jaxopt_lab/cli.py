@@ -185,6 +185,30 @@ def command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe_surface(surface: jl.surfaces.Surface) -> str:
+    """The line `list` shows: a quadratic's spectrum and critical point (their docstrings all
+    read alike), any other surface's first docstring line."""
+    quadratic = surface.fn
+    if not isinstance(quadratic, jl.surfaces.Quadratic):
+        return _first_line(quadratic)
+    eigenvalues = quadratic.eigenvalues
+    formula = "½ wᵀAw" if not any(quadratic.b) and quadratic.c == 0 else "½ wᵀAw + bᵀw + c"
+    if len(eigenvalues) <= 4:
+        spectrum = "eigenvalues " + ", ".join(f"{value:.4g}" for value in eigenvalues)
+    else:
+        low, high = eigenvalues[0], eigenvalues[-1]
+        spectrum = f"{len(eigenvalues)} eigenvalues in [{low:.3g}, {high:.3g}]"
+    if eigenvalues[0] > 0:
+        spectrum += f" (condition number {eigenvalues[-1] / eigenvalues[0]:.3g})"
+    kind, points = ("minimum", surface.minima) if surface.minima else ("saddle", surface.saddles)
+    if not points:
+        return f"quadratic {formula}, {spectrum}"
+    point = points[0]
+    where = ("at the origin" if not any(point) else
+             "at (" + ", ".join(f"{x:.4g}" for x in point) + ")")
+    return f"quadratic {formula}, {spectrum}; {kind} {where}"
+
+
 def command_list(args: argparse.Namespace) -> int:
     print("optimizers:")
     for name, (factory, defaults) in OPTIMIZERS.items():
@@ -193,7 +217,7 @@ def command_list(args: argparse.Namespace) -> int:
     print("surfaces:")
     for name in jl.surfaces.names():
         surface = jl.surfaces.get(name)
-        print(f"  {name:<20} {surface.dim}-D  {_first_line(surface.fn)}")
+        print(f"  {name:<20} {surface.dim}-D  {_describe_surface(surface)}")
     print("schedules:")
     for name in SCHEDULES:
         print(f"  {name:<20} {_first_line(getattr(jl.schedules, name))}")

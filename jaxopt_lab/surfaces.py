@@ -126,6 +126,15 @@ class Quadratic:
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.A, dtype=float), np.asarray(self.b, dtype=float)
 
+    @functools.cached_property
+    def eigenvalues(self) -> np.ndarray:
+        """``A``'s eigenvalues, ascending: the curvatures along its principal axes.
+
+        >>> quadratic([[3.0, 2.0], [2.0, 3.0]]).fn.eigenvalues.round(12).tolist()
+        [1.0, 5.0]
+        """
+        return np.linalg.eigvalsh(self._arrays[0])
+
     def __call__(self, w: jax.Array) -> jax.Array:
         A, b = self._arrays
         w = jnp.asarray(w)

@@ -12,7 +12,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from jaxopt_lab import plotting
+import jaxopt_lab as jl
+from jaxopt_lab import cli, plotting
 from jaxopt_lab.types import Status
 
 #: A map pixel is given to the basin whose shading line (basin colour blended toward white, up
@@ -75,6 +76,23 @@ def test_list_names_every_kind_of_thing():
     for expected in ("optimizers:", "surfaces:", "schedules:", "momentum", "himmelblau",
                      "inverse_sqrt"):
         assert expected in completed.stdout
+
+
+@pytest.mark.parametrize("name", ["axis_aligned_quadratic", "long_canyon", "saddle",
+                                  "deep_learning_spectrum"])
+def test_list_describes_each_quadratic_by_its_spectrum(name):
+    # The quadratics share one fn class, so a docstring line would read alike for all of them.
+    surface = jl.surfaces.get(name)
+    eigenvalues = np.linalg.eigvalsh(np.asarray(surface.fn.A))
+    line = cli._describe_surface(surface)
+    assert line.startswith("quadratic ½ wᵀAw, ")
+    if len(eigenvalues) <= 4:
+        assert "eigenvalues " + ", ".join(f"{value:.4g}" for value in eigenvalues) in line
+    else:
+        assert f"{len(eigenvalues)} eigenvalues in [{eigenvalues[0]:.3g}, " in line
+    kind = "minimum" if np.all(eigenvalues > 0) else "saddle"
+    assert f"; {kind} at the origin" in line
+    assert ("condition number" in line) == (kind == "minimum")
 
 
 def test_list_into_a_closed_pipe_exits_quietly():
