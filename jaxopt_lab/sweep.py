@@ -36,6 +36,7 @@ import inspect
 import json
 import math
 import sys
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -45,7 +46,9 @@ import jaxlib
 import numpy as np
 import optax
 
-from jaxopt_lab import sweep_layout
+from jaxopt_lab import sweep_fused, sweep_layout
+from jaxopt_lab.checks import check_choice, check_int, check_tolerance
+from jaxopt_lab.scalarize import NotElementwise
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import KernelConfig, get_kernel
 from jaxopt_lab.sweep_result import ChunkStore, SweepResult, fingerprint
@@ -56,6 +59,10 @@ __all__ = ["SweepResult", "sweep"]
 BASIN_FRACTION = 0.01
 #: Fields with the point axis, in the order the kernel returns them.
 POINT_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
+#: Engines that run a sweep (the ``backend`` argument).
+BACKENDS = ("auto", "scan", "fused")
+#: Platforms whose Pallas kernels compile (Triton); elsewhere a fused kernel is interpreted.
+FUSED_PLATFORMS = ("gpu", "cuda", "rocm")
 
 
 def _check_starts(starts: Any, dim: int) -> jax.Array:
@@ -70,21 +77,6 @@ def _check_starts(starts: Any, dim: int) -> jax.Array:
     if not jnp.issubdtype(points.dtype, jnp.floating):
         points = points.astype(jnp.result_type(float))
     return points
-
-
-def _check_int(name: str, value: Any, low: int, high: float = math.inf) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        interval = f"[{low}, {'inf' if high == math.inf else high}]"
-        raise ValueError(f"{name} must be an integer in {interval}, got {value!r}")
-    return int(value)
-
-
-def _check_tolerance(name: str, value: Any, default: float) -> float:
-    value = default if value is None else value
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not value >= 0:
-        raise ValueError(f"{name} must be a number in [0, inf), got {value!r}")
-    return float(value)
 
 
 def _check_optimizer(optimizer: Any, hyperparams: Mapping | None):
@@ -178,6 +170,45 @@ def _optimizer_facts(optimizer: Any, probe: optax.GradientTransformation, names:
     return facts
 
 
+def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: KernelConfig,
+                   sharding, chunk: jax.ShapeDtypeStruct, hyperparams: dict
+                   ) -> tuple[Callable, str, str]:
+    """(kernel, backend that runs, why) for ``backend=requested`` on ``sharding``'s devices."""
+    platform = sharding.mesh.devices.flat[0].platform
+    mesh = sharding.mesh
+    scan = lambda: get_kernel(optimizer, surface, config)
+    if requested == "scan":
+        return scan(), "scan", "backend='scan' was asked for"
+    if requested == "fused":
+        if config.record_loss_every:
+            raise ValueError("backend='fused' records no loss history: use backend='scan' or "
+                             "'auto' with record_loss_every")
+        interpret = platform not in FUSED_PLATFORMS
+        kernel = sweep_fused.get_kernel(optimizer, surface, config, interpret=interpret,
+                                        mesh=mesh)
+        try:  # traced now, so an optimizer the fused kernel cannot take fails before any work
+            jax.eval_shape(kernel, chunk, hyperparams)
+        except NotElementwise as error:
+            raise NotElementwise(f"backend='fused' cannot run this optimizer on surface "
+                                 f"{surface.name!r}: {error}") from None
+        why = "backend='fused' was asked for" + (
+            f" (Pallas interpreter: {platform} compiles no fused kernel)" if interpret else "")
+        return kernel, "fused", why
+    if platform not in FUSED_PLATFORMS:
+        return scan(), "scan", f"fused kernels compile on a GPU; this is {platform}"
+    if config.record_loss_every:
+        return scan(), "scan", "record_loss_every needs the scan backend"
+    try:
+        kernel = sweep_fused.get_kernel(optimizer, surface, config, interpret=False, mesh=mesh)
+        return sweep_fused.compiled(kernel, chunk, hyperparams), "fused", \
+            "a GPU, and the fused kernel compiles for this optimizer and surface"
+    except Exception as error:  # whatever stops the kernel compiling: say it, run the scan
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        why = f"the fused kernel does not compile here ({type(error).__name__}: {message[:200]})"
+        warnings.warn(f"jl.sweep: {why}; running the scan backend", RuntimeWarning, stacklevel=3)
+        return scan(), "scan", why
+
+
 def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_size: int,
                 sharding, store: ChunkStore | None, progress: bool | None) -> tuple[dict, int]:
     num_points = starts.shape[0]
@@ -240,6 +271,7 @@ def sweep(
     progress: bool | None = None,
     checkpoint: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    backend: str = "auto",
 ) -> SweepResult:
     """Run ``optimizer`` for ``num_steps`` from every point of ``starts`` on ``surface``.
 
@@ -276,6 +308,12 @@ def sweep(
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
         loads it instead of recomputing it.
       metadata: extra JSON-serializable entries for ``result.metadata``.
+      backend: ``"scan"`` (``jit(vmap(scan))``, `jaxopt_lab.sweep_kernel`), ``"fused"`` (each
+        block of points runs every step inside one Pallas kernel, `jaxopt_lab.sweep_fused`;
+        elementwise optimizers only, no ``record_loss_every``; interpreted, hence slow, off a
+        GPU) or ``"auto"``: fused on a GPU where the combination compiles, scan otherwise.
+        ``result.metadata["backend"]`` says which ran and ``["backend_reason"]`` why; on a GPU
+        a fallback to scan also warns.
 
     Divergence is data: a point with a non-finite value, gradient or position, or beyond the
     escape radius at a check is DIVERGED (a NaN start at step 0) and frozen where it failed (at
@@ -287,15 +325,15 @@ def sweep(
         raise TypeError(f"surface must be a jaxopt_lab.surfaces.Surface, got {type(surface).__name__}")
     starts = _check_starts(starts, surface.dim)
     num_points = starts.shape[0]
-    num_steps = _check_int("num_steps", num_steps, 1)
+    num_steps = check_int("num_steps", num_steps, 1)
     probe, hyperparam_arrays = _check_optimizer(optimizer, hyperparams)
     sqrt_eps = float(np.sqrt(np.finfo(starts.dtype).eps))
-    gtol = _check_tolerance("gtol", gtol, sqrt_eps)
-    xtol = _check_tolerance("xtol", xtol, sqrt_eps)
+    gtol = check_tolerance("gtol", gtol, sqrt_eps)
+    xtol = check_tolerance("xtol", xtol, sqrt_eps)
     diagonal = float(np.linalg.norm(surface.upper - surface.lower))
-    basin_radius = _check_tolerance("basin_radius", basin_radius, BASIN_FRACTION * diagonal)
+    basin_radius = check_tolerance("basin_radius", basin_radius, BASIN_FRACTION * diagonal)
     if record_loss_every is not None:
-        record_loss_every = _check_int("record_loss_every", record_loss_every, 1, num_steps)
+        record_loss_every = check_int("record_loss_every", record_loss_every, 1, num_steps)
     indices = None
     if trajectories is not None:  # checked before the run, not after it
         indices = np.asarray(trajectories)
@@ -303,21 +341,22 @@ def sweep(
                 or indices.min() < 0 or indices.max() >= num_points:
             raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
                              f"{num_points}), got {trajectories!r}")
+    check_choice("backend", backend, BACKENDS)
     devices = jax.local_devices() if devices is None else list(devices)
-    backend = devices[0].platform
+    platform = devices[0].platform
     names = tuple(sorted(hyperparam_arrays))
     takes_coordinates, state_size = _optimizer_facts(optimizer, probe, names, surface.dim,
                                                      starts.dtype)
     if check_every is None:
-        check_every = sweep_layout.choose_check_every(backend, num_steps)
-    check_every = min(_check_int("check_every", check_every, 1), num_steps)
+        check_every = sweep_layout.choose_check_every(platform, num_steps)
+    check_every = min(check_int("check_every", check_every, 1), num_steps)
     if layout is None:
-        layout = sweep_layout.choose_layout(backend, check_every, surface.dim)
+        layout = sweep_layout.choose_layout(platform, check_every, surface.dim)
         if layout == "coordinates" and not takes_coordinates:
             layout = "array"
     if layout not in sweep_layout.LAYOUTS:
         raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
-    unroll = sweep_layout.choose_unroll(backend) if unroll is None else _check_int("unroll", unroll, 1)
+    unroll = sweep_layout.choose_unroll(platform) if unroll is None else check_int("unroll", unroll, 1)
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
     if chunk_size is None:
@@ -325,20 +364,23 @@ def sweep(
         per_point = sweep_layout.bytes_per_point(surface.dim, state_size, starts.dtype.itemsize,
                                                  num_configs=num_configs, loss_records=records)
         budget = (sweep_layout.default_memory_budget(devices[0]) if memory_budget is None
-                  else _check_int("memory_budget", memory_budget, 1))
-        responsive = sweep_layout.responsive_points(backend, num_steps * num_configs)
+                  else check_int("memory_budget", memory_budget, 1))
+        responsive = sweep_layout.responsive_points(platform, num_steps * num_configs)
         chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices),
                                                  max_points=responsive)
     else:
-        chunk_size = _check_int("chunk_size", chunk_size, 1)
+        chunk_size = check_int("chunk_size", chunk_size, 1)
         # A multiple of the device count, and no more than the points need: the rest would be
         # padding, computed and thrown away.
         whole = -(-num_points // len(devices)) * len(devices)
         chunk_size = min(-(-chunk_size // len(devices)) * len(devices), whole)
     config = KernelConfig(num_steps, gtol, xtol, basin_radius, layout, unroll, record_loss_every,
                           False, names, check_every)
-    kernel = get_kernel(optimizer, surface, config)
     sharding = sweep_layout.point_sharding(devices)
+    chunk = jax.ShapeDtypeStruct((chunk_size, surface.dim), starts.dtype, sharding=sharding)
+    kernel, backend, backend_reason = _select_kernel(
+        backend, optimizer, surface, config, sharding, chunk,
+        jax.device_put(hyperparam_arrays, sweep_layout.replicated(sharding)))
     description = {
         "optimizer": _optimizer_name(optimizer, probe),
         "hyperparams": list(names),
@@ -349,7 +391,7 @@ def sweep(
         "num_points": num_points, "num_steps": num_steps, "gtol": gtol, "xtol": xtol,
         "basin_radius": basin_radius, "record_loss_every": record_loss_every,
         "layout": layout, "unroll": unroll, "check_every": check_every, "chunk_size": chunk_size,
-        "dtype": str(starts.dtype),
+        "dtype": str(starts.dtype), "backend": backend,
     }
     store = None
     if checkpoint is not None:
@@ -372,7 +414,7 @@ def sweep(
     description.update(
         jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
         device=f"{device.platform}:{getattr(device, 'device_kind', '')}", num_devices=len(devices),
-        chunks_loaded=loaded, **dict(metadata or {}))
+        chunks_loaded=loaded, backend_reason=backend_reason, **dict(metadata or {}))
     description = json.loads(json.dumps(description))  # as `SweepResult.load` will read it
     return SweepResult(**fields, hyperparams=hyperparam_arrays, loss_steps=loss_steps,
                        trajectories=paths, trajectory_indices=indices, metadata=description)

@@ -35,11 +35,16 @@ SCRIPT = textwrap.dedent("""
                        progress=False)
     coordinates = jl.sweep(optax.adam(0.1), surface, starts, 50, layout="coordinates",
                            progress=False)
+    # The fused backend (Pallas interpreter here) splits the points with shard_map.
+    fused = jl.sweep(optax.sgd, surface, starts, 50, hyperparams={"learning_rate": [0.01, 0.03]},
+                     backend="fused", progress=False)
     assert jax.device_count() == result.metadata["num_devices"], jax.device_count()
     np.savez(sys.argv[1], num_devices=jax.device_count(),
              **{f"grid_{k}": np.asarray(getattr(result, k)) for k in ("params", "status", "steps")},
              **{f"adam_{k}": np.asarray(getattr(chunked, k)) for k in ("params", "loss", "basin")},
              **{f"coordinates_{k}": np.asarray(getattr(coordinates, k))
+                for k in ("params", "status", "steps", "basin")},
+             **{f"fused_{k}": np.asarray(getattr(fused, k))
                 for k in ("params", "status", "steps", "basin")})
 """)
 

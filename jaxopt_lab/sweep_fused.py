@@ -1,0 +1,281 @@
+"""The fused backend of `jl.sweep`: a block of points runs its whole optimization in one kernel.
+
+The scan backend (`jaxopt_lab.sweep_kernel`) is ``jit(vmap(scan))``: XLA launches a few kernels per
+step and keeps every point's state in device memory between them, so it is bound by launches at
+small P and by memory traffic at large P. Here one `jax.experimental.pallas` program takes a block
+of `BLOCK_POINTS` points, loads their starts once, runs every step of the loop with the state in
+registers (a ``fori_loop`` of plain steps between checks, a ``while_loop`` over checks that ends
+as soon as every point of the block has stopped: the per-block early exit), and writes the outcome
+once: final params, loss, status, steps, basin. The grid is (hyperparameter configs) × (blocks).
+
+The per-point code is the scan backend's, written for one point (surface gradient, the optimizer's
+update, the check), and `jaxopt_lab.scalarize` turns its jaxpr into elementwise operations on lane
+vectors: GPU kernel compilers have no slices, pads or small reductions, and quantities common to
+the block (a step counter, Adam's ``1 - β₁ᵗ``, a hyperparameter) stay scalars, computed once per
+step. The rules are those of the scan backend with the same ``check_every``, so both give the
+same statuses, steps and basins up to floating-point rounding (tests/test_sweep_fused.py compares
+them in Pallas' interpret mode, which is how this backend runs on a CPU: a correctness check, not a
+speed-up). Optimizers that solve linear systems or run line searches per point (Newton, BFGS,
+Levenberg-Marquardt) raise `jaxopt_lab.scalarize.NotElementwise` here; they need the scan
+backend. Loss histories are not recorded by this backend; trajectories of chosen points are (by the
+scan backend, which `jl.sweep` runs for them anyway).
+"""
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import lax
+from jax.experimental import pallas as pl
+
+from jaxopt_lab import scalarize
+from jaxopt_lab.scalarize import Lanes
+from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.sweep_kernel import KernelConfig, bare_step
+from jaxopt_lab.sweep_rules import make_judge
+from jaxopt_lab.types import STATUS_DTYPE, Status
+
+#: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
+#: 4-warp program twice. Smaller sweeps use the next power of two of their size.
+BLOCK_POINTS = 256
+#: Status, steps and basin travel as int32 inside the kernel (GPU kernels load and store 8-bit
+#: integers poorly); `jl.sweep` returns status as `STATUS_DTYPE`.
+_INT = jnp.int32
+
+
+def block_points_for(num_points: int, block_points: int = BLOCK_POINTS) -> int:
+    """Points per program: ``block_points``, or the next power of two of a smaller sweep.
+
+    >>> block_points_for(10**6), block_points_for(100), block_points_for(1)
+    (256, 128, 1)
+    """
+    return int(min(block_points, pl.next_power_of_2(max(int(num_points), 1))))
+
+
+def _lanes(values: list, dtype) -> Lanes:
+    elements = np.empty(len(values), dtype=object)
+    for index, value in enumerate(values):
+        elements[index] = value
+    return Lanes(elements, dtype)
+
+
+def _scalar(value, dtype) -> Lanes:
+    elements = np.empty((), dtype=object)
+    elements[()] = value
+    return Lanes(elements, dtype)
+
+
+def _materialize(tree, num_lanes: int):
+    """Every element as a jax value (loop carries cannot hold NumPy constants)."""
+    def one(lanes):
+        return lanes.map(lambda element: jnp.asarray(element, lanes.dtype))
+    return jax.tree.map(one, tree, is_leaf=lambda x: isinstance(x, Lanes))
+
+
+def _settle(body: Callable, carry, num_lanes: int):
+    """``carry`` with every element that ``body`` turns into lanes made lanes from the start.
+
+    An optimizer's state starts uniform (zeros) and becomes per-point after a step; a loop needs
+    one type per carry, so those elements start as ``(B,)`` broadcasts.
+    """
+    for _ in range(8):
+        leaves, tree = jax.tree.flatten(carry)
+        out = jax.tree.leaves(jax.eval_shape(body, carry))
+        if [jnp.shape(x) for x in leaves] == [o.shape for o in out]:
+            return carry
+        leaves = [jnp.broadcast_to(x, o.shape).astype(o.dtype) if jnp.shape(x) != o.shape else x
+                  for x, o in zip(leaves, out)]
+        carry = jax.tree.unflatten(tree, leaves)
+    raise RuntimeError("the fused loop's carry did not settle to fixed shapes")
+
+
+def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: bool,
+          mesh: jax.sharding.Mesh | None = None,
+          block_points: int = BLOCK_POINTS) -> Callable:
+    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``.
+
+    Outputs as the scan kernel's (`jaxopt_lab.sweep_kernel.get_kernel`): ``params``, ``loss``,
+    ``status``, ``steps``, ``basin``, with a leading C axis when ``config.hyperparam_names``.
+    ``interpret`` runs the kernel in Pallas' interpreter (CPU); ``mesh`` shards the point axis.
+    """
+    if config.record_loss_every or config.record_trajectory:
+        raise ValueError("the fused backend records no loss history or trajectory; use "
+                         "backend='scan' for record_loss_every")
+    names = config.hyperparam_names
+    minima = surface.minima_array
+    basin_squared = config.basin_radius**2
+    value_fn = surface.fn
+    value_and_grad = jax.value_and_grad(value_fn)
+    judge = make_judge(surface, config.gtol, config.xtol, "array")
+    num_blocks, remainder = divmod(config.num_steps, config.check_every)
+
+    def make_optimizer(hyperparams: dict) -> optax.GradientTransformation:
+        return optimizer(**hyperparams) if names else optimizer
+
+    # The per-point program, in the rules of sweep_kernel (one point, params a (dim,) vector).
+    def begin(start, hyperparams):
+        value, grad = value_and_grad(start)
+        ok, converged, _ = judge(start, value, grad)
+        status = jnp.where(~ok, Status.DIVERGED,
+                           jnp.where(converged, Status.CONVERGED, Status.UNFINISHED))
+        steps = jnp.where(~ok | converged, 0, -1)
+        return make_optimizer(hyperparams).init(start), status.astype(_INT), steps.astype(_INT)
+
+    def step(params, state, hyperparams):
+        (params, state), _ = bare_step(make_optimizer(hyperparams), value_fn)((params, state), None)
+        return params, state
+
+    def check(params, new_params, status, steps, t):
+        value, grad = value_and_grad(new_params)
+        ok, converged, finite = judge(new_params, value, grad)
+        running = status == Status.UNFINISHED
+        stops = running & (~ok | converged)
+        status = jnp.where(running & ~ok, Status.DIVERGED,
+                           jnp.where(running & converged, Status.CONVERGED, status))
+        steps = jnp.where(stops, t, steps)
+        params = jnp.where(running & finite, new_params, params)
+        return params, status.astype(_INT), steps.astype(_INT)
+
+    def finish(params, status):
+        basin = jnp.array(-1, _INT)
+        if len(minima):
+            # argmin written out: the first nearest minimum, as jnp.argmin picks it.
+            best = jnp.sum(jnp.square(params - minima[0].astype(params.dtype)))
+            index = jnp.array(0, _INT)
+            for k, minimum in enumerate(minima[1:], start=1):
+                distance = jnp.sum(jnp.square(params - minimum.astype(params.dtype)))
+                closer = distance < best
+                index = jnp.where(closer, k, index)
+                best = jnp.where(closer, distance, best)
+            near = (best <= basin_squared) & (status != Status.DIVERGED)
+            basin = jnp.where(near, index, basin)
+        return value_fn(params), basin
+
+    def kernel(*refs):
+        dim, num_names = surface.dim, len(names)
+        start_refs, hyper_refs = refs[:dim], refs[dim:dim + num_names]
+        params_refs, (loss_ref, status_ref, steps_ref, basin_ref) = (
+            refs[dim + num_names:2 * dim + num_names], refs[2 * dim + num_names:])
+        num_lanes = start_refs[0].shape[0]
+        dtype = start_refs[0].dtype
+        start = _lanes([ref[...] for ref in start_refs], dtype)
+        hyperparams = {name: _scalar(ref[0], ref.dtype) for name, ref in zip(names, hyper_refs)}
+        state, status, steps = scalarize.call(begin, start, hyperparams)
+
+        def one_step(_, carry):
+            return scalarize.call(step, *carry, hyperparams)
+
+        def block(carry, length):
+            params, state, status, steps, t = carry
+            new_params, state = lax.fori_loop(0, length, one_step, (params, state))
+            t = t + length
+            params, status, steps = scalarize.call(
+                check, params, new_params, status, steps, Lanes.uniform(t))
+            return params, state, status, steps, t
+
+        params, state = _settle(lambda c: one_step(0, c),
+                                _materialize((start, state), num_lanes), num_lanes)
+        carry = (params, state, *_materialize((status, steps), num_lanes), jnp.array(0, _INT))
+        carry = _settle(lambda c: block(c, config.check_every), carry, num_lanes)
+
+        def running(carry) -> jax.Array:
+            status = carry[2].elements[()]
+            return jnp.max((status == Status.UNFINISHED).astype(_INT)) > 0
+
+        if num_blocks:
+            _, carry = lax.while_loop(
+                lambda ic: (ic[0] < num_blocks) & running(ic[1]),
+                lambda ic: (ic[0] + 1, block(ic[1], config.check_every)),
+                (jnp.array(0, _INT), carry))
+        if remainder:
+            carry = block(carry, remainder)
+        params, _, status, steps, _ = carry
+        loss, basin = scalarize.call(finish, params, status)
+        for ref, element in zip(params_refs, params.elements):
+            ref[...] = jnp.broadcast_to(element, (num_lanes,)).astype(ref.dtype)
+        for ref, lanes in ((loss_ref, loss), (status_ref, status), (steps_ref, steps),
+                           (basin_ref, basin)):
+            ref[...] = jnp.broadcast_to(lanes.elements[()], (num_lanes,)).astype(ref.dtype)
+
+    def run_points(starts: jax.Array, hyperparams: dict) -> dict:
+        num_points, dim = starts.shape
+        lanes = block_points_for(num_points, block_points)
+        padded = -(-num_points // lanes) * lanes
+        if padded != num_points:  # pad with the first point; cut below
+            starts = jnp.concatenate(
+                [starts, jnp.broadcast_to(starts[:1], (padded - num_points, dim))])
+        configs = [jnp.asarray(hyperparams[name]) for name in names]
+        num_configs = configs[0].shape[0] if names else 1
+        point_block = pl.BlockSpec((lanes,), lambda c, i: (i,))
+        config_block = pl.BlockSpec((1,), lambda c, i: (c,))
+        out_block = pl.BlockSpec((pl.squeezed, lanes), lambda c, i: (c, i))
+        out_shape = ([jax.ShapeDtypeStruct((num_configs, padded), starts.dtype)] * (dim + 1)
+                     + [jax.ShapeDtypeStruct((num_configs, padded), _INT)] * 3)
+        outputs = pl.pallas_call(
+            kernel, out_shape=out_shape, grid=(num_configs, padded // lanes),
+            in_specs=[point_block] * dim + [config_block] * len(names),
+            out_specs=[out_block] * len(out_shape), interpret=interpret,
+            name=f"sweep_{surface.name}")(*starts.T, *configs)
+        outputs = [value[:, :num_points] for value in outputs]
+        result = dict(params=jnp.stack(outputs[:dim], axis=-1), loss=outputs[dim],
+                      status=outputs[dim + 1].astype(STATUS_DTYPE), steps=outputs[dim + 2],
+                      basin=outputs[dim + 3])
+        if not names:
+            result = {name: value[0] for name, value in result.items()}
+        return result
+
+    if mesh is not None and mesh.size > 1:
+        from jax.sharding import PartitionSpec
+
+        axis = mesh.axis_names[0]
+        points, everywhere = PartitionSpec(axis), PartitionSpec()
+        out_points = PartitionSpec(None, axis) if names else points
+        run_points = jax.shard_map(
+            run_points, mesh=mesh, in_specs=(points, everywhere),
+            out_specs={name: out_points for name in
+                       ("params", "loss", "status", "steps", "basin")}, check_vma=False)
+    return jax.jit(run_points)
+
+
+#: Fused kernels (and their compiled executables) kept alive, as in `jaxopt_lab.sweep_kernel`.
+CACHE_SIZE = 32
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+
+
+def _cached(key, make: Callable):
+    try:
+        hash(key)
+    except TypeError:  # an unhashable optimizer or surface: no cache
+        return make()
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    value = _CACHE[key] = make()
+    while len(_CACHE) > CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return value
+
+
+def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: bool,
+               mesh: jax.sharding.Mesh | None = None) -> Callable:
+    """`build`, cached per (optimizer, surface, config, interpret, mesh)."""
+    return _cached((optimizer, surface, config, interpret, mesh),
+                   lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))
+
+
+def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) -> Callable:
+    """``kernel`` compiled ahead of time for these shapes: raises where it does not lower.
+
+    `jl.sweep`'s ``backend="auto"`` calls this on a GPU to decide between fused and scan; the
+    executable is cached, so a second sweep of the same shapes compiles nothing.
+    """
+    shapes = {name: jax.ShapeDtypeStruct(np.shape(value), np.asarray(value).dtype)
+              for name, value in hyperparams.items()}
+    key = ("compiled", kernel, starts.shape, str(starts.dtype), starts.sharding,
+           tuple((name, s.shape, str(s.dtype)) for name, s in sorted(shapes.items())))
+    return _cached(key, lambda: kernel.lower(starts, shapes).compile())
