@@ -21,12 +21,13 @@ from jax import lax
 import jaxopt_lab as jl
 from jaxopt_lab.checks import check_choice
 from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.sweep import BACKENDS as SWEEP_BACKENDS
 from jaxopt_lab.sweep_kernel import bare_step
 from jaxopt_lab.sweep_layout import LAYOUTS
 
 
-#: Engines `benchmark` can time: jl.sweep has one, the scan, and "auto" names it too.
-BACKENDS = ("auto", "scan")
+#: Engines `benchmark` can time: those of `jl.sweep` (``backend=``).
+BACKENDS = SWEEP_BACKENDS
 
 
 def handwritten_sweep(
@@ -99,7 +100,11 @@ def benchmark(
     backend: str = "auto",
     seed: int = 0,
 ) -> dict[str, Any]:
-    """Compile time, steady-state times and point-steps/s of `jl.sweep` and of the baseline."""
+    """Compile time, steady-state times and point-steps/s of `jl.sweep` and of the baseline.
+
+    ``backend`` is passed to `jl.sweep`; the report's ``backend_used`` and ``backend_reason``
+    say which engine ran (``"auto"`` picks the fused kernel only on a GPU).
+    """
     if num_points < 1 or num_steps < 1 or repeats < 1:
         raise ValueError(
             f"num_points, num_steps and repeats must be >= 1, got {num_points}, {num_steps}, {repeats}"
@@ -107,8 +112,13 @@ def benchmark(
     check_choice("backend", backend, BACKENDS)
     starts = jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
 
+    used = {}
+
     def run_sweep():
-        return jl.sweep(optimizer, surface, starts, num_steps, progress=False).params
+        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False, backend=backend)
+        used.update(backend_used=result.metadata["backend"],
+                    backend_reason=result.metadata["backend_reason"])
+        return result.params
 
     first = _seconds(run_sweep, 1)[0]
     steady = _seconds(run_sweep, repeats)
@@ -126,6 +136,7 @@ def benchmark(
         "num_steps": num_steps,
         "repeats": repeats,
         "backend": backend,
+        **used,
         **environment(),
         "compile_seconds": max(first - median, 0.0),
         "median_seconds": median,

@@ -20,6 +20,7 @@ import optax
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import BACKENDS, benchmark
+from jaxopt_lab.scalarize import NotElementwise
 from jaxopt_lab.sweep_result import atomic_output
 
 #: Optimizers by CLI name, with the hyperparameters `map` and `bench` use unless --param says
@@ -138,7 +139,11 @@ def command_map(args: argparse.Namespace) -> int:
     _check_output_path("-o/--output", args.output, (".png", ".svg"))
     optimizer, _ = build_optimizer(args.optimizer, parse_params(args.param))
     starts = jl.starts.grid(surface, args.resolution)
-    result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress)
+    try:
+        result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress,
+                          backend=args.backend)
+    except NotElementwise as error:
+        raise UsageError(f"argument --backend: {error}") from None
 
     import matplotlib
 
@@ -165,16 +170,20 @@ def command_bench(args: argparse.Namespace) -> int:
     if args.json:
         _check_output_path("--json", args.json, (".json",))
     optimizer, hyperparams = build_optimizer(args.optimizer, parse_params(args.param))
-    report = benchmark(
-        optimizer, surface, num_points=args.points, num_steps=args.steps, repeats=args.repeats,
-        backend=args.backend, seed=args.seed,
-    )
+    try:
+        report = benchmark(
+            optimizer, surface, num_points=args.points, num_steps=args.steps,
+            repeats=args.repeats, backend=args.backend, seed=args.seed,
+        )
+    except NotElementwise as error:
+        raise UsageError(f"argument --backend: {error}") from None
     report = {"optimizer": args.optimizer, "hyperparams": hyperparams, **report}
     print(
         f"{args.optimizer} on {surface.name}: P={args.points} T={args.steps} on {report['device']}\n"
         f"  compile {report['compile_seconds']:.2f} s; steady {report['median_seconds']:.4f} s "
         f"(spread {report['min_seconds']:.4f}-{report['max_seconds']:.4f} s over {args.repeats})\n"
-        f"  jl.sweep  {report['point_steps_per_second']:.3e} point-steps/s\n"
+        f"  jl.sweep  {report['point_steps_per_second']:.3e} point-steps/s "
+        f"({report['backend_used']} backend: {report['backend_reason']})\n"
         f"  baseline  {report['baseline_point_steps_per_second']:.3e} point-steps/s "
         f"(hand-written jit(vmap(scan)))\n"
         f"  ratio     {report['ratio']:.2f}"
@@ -249,6 +258,9 @@ def make_parser() -> argparse.ArgumentParser:
                          help="a hyperparameter of the optimizer (repeatable), e.g. learning_rate=0.1")
         sub.add_argument("--surface", required=True, metavar="NAME",
                          help="a surface name from `jaxopt-lab list`")
+        sub.add_argument("--backend", choices=BACKENDS, default="auto",
+                         help="the sweep's engine: auto (fused kernel on a GPU where it compiles, "
+                              "else scan), scan, or fused (interpreted, slow, off a GPU)")
     map_parser.add_argument("--resolution", type=_positive_int("--resolution"), default=256,
                             help="grid points per axis (default 256)")
     map_parser.add_argument("--steps", type=_positive_int("--steps"), default=500,
@@ -265,7 +277,6 @@ def make_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--points", type=_positive_int("--points"), default=65536)
     bench_parser.add_argument("--steps", type=_positive_int("--steps"), default=1000)
     bench_parser.add_argument("--repeats", type=_positive_int("--repeats"), default=3)
-    bench_parser.add_argument("--backend", choices=BACKENDS, default="auto")
     bench_parser.add_argument("--seed", type=int, default=0)
     bench_parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench_parser.set_defaults(run=command_bench)

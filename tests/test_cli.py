@@ -14,6 +14,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab import cli, plotting
+from jaxopt_lab.sweep import SweepResult
 from jaxopt_lab.types import Status
 
 #: A map pixel is given to the basin whose shading line (basin colour blended toward white, up
@@ -47,7 +48,9 @@ BAD_ARGUMENTS = [
     (["map", "--optimizer", "sgd", "--surface", "himmelblau", "--resolution", "-4", "-o", "x.png"],
      "--resolution"),
     (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--points", "0"], "--points"),
-    (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--backend", "fused"], "--backend"),
+    (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--backend", "pallas"], "--backend"),
+    (["map", "--optimizer", "newton", "--surface", "himmelblau", "--backend", "fused", "-o",
+      "x.png"], "--backend"),
     (["map", "--optimizer", "sgd", "--param", "learning_rate", "--surface", "himmelblau", "-o", "x.png"],
      "--param"),
     (["map", "--optimizer", "sgd", "--param", "momentum=0.9", "--surface", "himmelblau", "-o", "x.png"],
@@ -140,6 +143,20 @@ def test_map_writes_png_whose_colours_match_the_saved_result(tmp_path):
         assert abs(pixel_share - cell_share) < BASIN_SHARE_TOLERANCE, (k, pixel_share, cell_share)
 
 
+def test_map_with_the_fused_backend_finds_what_the_scan_finds(tmp_path):
+    outcomes = {}
+    for backend in ("fused", "scan"):
+        completed = run_cli("map", "--optimizer", "sgd", "--param", "learning_rate=0.01",
+                            "--surface", "himmelblau", "--resolution", "8", "--steps", "300",
+                            "--backend", backend, "-o", str(tmp_path / f"{backend}.png"))
+        assert completed.returncode == 0, completed.stderr
+        saved = SweepResult.load(tmp_path / f"{backend}.npz")
+        assert saved.metadata["backend"] == backend
+        outcomes[backend] = (saved.status, saved.basin, saved.steps)
+    for fused, scan in zip(outcomes["fused"], outcomes["scan"]):
+        np.testing.assert_array_equal(fused, scan)
+
+
 def test_map_of_a_diverging_run_is_black(tmp_path):
     image_path = tmp_path / "diverged.svg"
     png_path = tmp_path / "diverged.png"
@@ -157,7 +174,7 @@ def test_map_of_a_diverging_run_is_black(tmp_path):
 
 BENCH_SCHEMA = {
     "optimizer": str, "hyperparams": dict, "surface": str, "num_points": int, "num_steps": int,
-    "repeats": int, "backend": str, "device": str, "jax": str, "jaxlib": str, "optax": str,
+    "repeats": int, "backend": str, "backend_used": str, "backend_reason": str, "device": str, "jax": str, "jaxlib": str, "optax": str,
     "jaxopt_lab": str, "compile_seconds": float, "median_seconds": float, "min_seconds": float,
     "max_seconds": float, "point_steps_per_second": float, "baseline_median_seconds": float,
     "baseline_point_steps_per_second": float, "ratio": float,
@@ -185,8 +202,11 @@ def test_bench_reports_and_writes_json_in_its_schema(tmp_path):
 def test_interrupted_map_leaves_no_output(tmp_path):
     image_path = tmp_path / "map.png"
     process = subprocess.Popen(
-        [sys.executable, "-m", "jaxopt_lab.cli", "map", "--optimizer", "adam", "--surface",
-         "rastrigin", "--resolution", "256", "--steps", "20000", "-o", str(image_path)],
+        # A learning rate so small that no start stops early: the sweep's early exit would
+        # otherwise finish the map before the signal arrives.
+        [sys.executable, "-m", "jaxopt_lab.cli", "map", "--optimizer", "sgd", "--param",
+         "learning_rate=1e-6", "--surface", "rosenbrock", "--resolution", "256", "--steps",
+         "500000", "-o", str(image_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     time.sleep(6.0)  # past start-up, inside the sweep
