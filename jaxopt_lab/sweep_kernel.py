@@ -41,6 +41,9 @@ from jax import lax
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.types import STATUS_DTYPE, Status
 
+#: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
+POINTS_AXIS = "points"
+
 #: Kernels kept alive by the cache; each holds its compiled executables.
 CACHE_SIZE = 32
 _CACHE: collections.OrderedDict = collections.OrderedDict()
@@ -59,6 +62,9 @@ class KernelConfig(NamedTuple):
     record_trajectory: bool
     hyperparam_names: tuple[str, ...]  # empty: ``optimizer`` is a transformation, not a factory
     check_every: int = 1
+    #: Also return ``steps_run``: the steps the batch actually ran (less than ``num_steps`` where
+    #: every point stopped early and the blocks left were skipped). For tests and benchmarks.
+    report_steps_run: bool = False
 
 
 #: Up to this many coordinates a (dim,) vector's sum of squares is written out term by term:
@@ -90,6 +96,17 @@ def _min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     return functools.reduce(jnp.minimum, distances)
 
 
+def _update(tx: optax.GradientTransformation, value_fn: Callable, extra_args: bool, params,
+            state, value: jax.Array | None, grad):
+    """``(params + update, state)`` from the gradient (and, for extra-args ones, the value)."""
+    if extra_args:
+        updates, state = tx.update(grad, state, params, value=value, grad=grad,
+                                   value_fn=value_fn)
+    else:
+        updates, state = tx.update(grad, state, params)
+    return optax.apply_updates(params, updates), state
+
+
 def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
     """The hand-written loop's scan step ``(params, state) -> (params + update, state)``.
 
@@ -103,11 +120,9 @@ def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
         params, state = carry
         if extra_args:
             value, grad = value_and_grad(params)
-            updates, state = tx.update(grad, state, params, value=value, grad=grad,
-                                       value_fn=value_fn)
         else:
-            updates, state = tx.update(jax.grad(value_fn)(params), state, params)
-        return (optax.apply_updates(params, updates), state), None
+            value, grad = None, jax.grad(value_fn)(params)
+        return _update(tx, value_fn, extra_args, params, state, value, grad), None
 
     return step
 
@@ -145,8 +160,12 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
     def run_one(start, hyperparams):
         tx = make_optimizer(hyperparams)
-
+        extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
         plain_step = bare_step(tx, value_fn)
+
+        def any_running(status: jax.Array) -> jax.Array:
+            """Whether some point of the batch still runs: unbatched, so loops can stop."""
+            return lax.psum((status == Status.UNFINISHED).astype(jnp.int32), POINTS_AXIS) > 0
 
         def traced_step(carry, _):
             """`plain_step`, also recording the path (a frozen point's stays where it froze)."""
@@ -156,17 +175,33 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
                 _where(running, params, frozen))
 
         def checked_block(carry, length):
-            """``length`` plain steps, then a check; (carry, path of the block or None)."""
-            params, state, status, steps, t = carry
+            """``length`` plain steps, then a check; (carry, path of the block or None).
+
+            The first step takes the value and gradient the previous check computed at the
+            same params (for a running point; a stopped one's are discarded), so a check costs
+            no gradient of its own.
+            """
+            params, state, value, grad, status, steps, t = carry
             running = status == Status.UNFINISHED
-            unroll = max(min(config.unroll, length), 1)
+            first_params, state = _update(tx, value_fn, extra_args, params, state,
+                                          value if extra_args else None, grad)
+            rest = length - 1
+            path = None
             if config.record_trajectory:
-                ((new_params, state), _), path = lax.scan(
-                    traced_step, ((params, state), (params, running)), None, length=length,
-                    unroll=unroll)
+                path = as_vector(params)[None]
+                if rest:
+                    ((new_params, state), _), rest_path = lax.scan(
+                        traced_step, ((first_params, state), (params, running)), None,
+                        length=rest, unroll=max(min(config.unroll, rest), 1))
+                    path = jnp.concatenate([path, rest_path])
+                else:
+                    new_params = first_params
+            elif rest:
+                (new_params, state), _ = lax.scan(plain_step, (first_params, state), None,
+                                                  length=rest,
+                                                  unroll=max(min(config.unroll, rest), 1))
             else:
-                (new_params, state), path = lax.scan(plain_step, (params, state), None,
-                                                     length=length, unroll=unroll)
+                new_params = first_params
             t = t + length
             value, grad = value_and_grad(new_params)
             ok, converged, finite = judge(new_params, value, grad)
@@ -175,29 +210,47 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
                                jnp.where(running & converged, Status.CONVERGED, status))
             steps = jnp.where(stops, t, steps)
             params = _where(running & finite, new_params, params)
-            return (params, state, status, steps, t), path
+            return (params, state, value, grad, status, steps, t), path
 
         def run_checked(carry, length):
-            """``length`` steps, checked every ``check_every`` and at the end."""
+            """``length`` steps, checked every ``check_every`` and at the end.
+
+            Without a trajectory to record, the blocks stop as soon as no point of the batch
+            runs: a stopped point's params, status and steps never change again, so the blocks
+            left would change none of the outputs.
+            """
             every = config.check_every
+            if not config.record_trajectory:
+                if length // every:
+                    def unfinished(indexed):
+                        index, carry = indexed
+                        return (index < length // every) & any_running(carry[4])
+
+                    _, carry = lax.while_loop(
+                        unfinished, lambda indexed: (indexed[0] + 1,
+                                                     checked_block(indexed[1], every)[0]),
+                        (jnp.array(0, jnp.int32), carry))
+                if length % every:
+                    carry = lax.cond(any_running(carry[4]),
+                                     lambda carry: checked_block(carry, length % every)[0],
+                                     lambda carry: carry, carry)
+                return carry, None
             paths = []
             if length // every:
                 carry, path = lax.scan(lambda c, _: checked_block(c, every), carry, None,
                                        length=length // every)
-                if path is not None:
-                    paths.append(path.reshape((-1,) + path.shape[2:]))
+                paths.append(path.reshape((-1,) + path.shape[2:]))
             if length % every:
                 carry, path = checked_block(carry, length % every)
                 paths.append(path)
-            path = jnp.concatenate(paths) if config.record_trajectory else None
-            return carry, path
+            return carry, jnp.concatenate(paths)
 
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
         status = jnp.where(~ok, Status.DIVERGED,
                            jnp.where(converged, Status.CONVERGED, Status.UNFINISHED))
         steps = jnp.where(~ok | converged, 0, -1).astype(jnp.int32)
-        carry = (start, tx.init(start), status.astype(jnp.int32), steps,
+        carry = (start, tx.init(start), value, grad, status.astype(jnp.int32), steps,
                  jnp.array(0, jnp.int32))
         outputs = {}
         every = config.record_loss_every
@@ -216,7 +269,9 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         else:
             carry, path = run_checked(carry, config.num_steps)
             paths = [path]
-        params, _, status, steps, _ = carry
+        params, _, _, _, status, steps, steps_run = carry
+        if config.report_steps_run:
+            outputs["steps_run"] = steps_run
         vector = as_vector(params)
         value = value_fn(params)
         basin = jnp.array(-1, jnp.int32)
@@ -236,7 +291,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     def run_points(starts, hyperparams):
         if coordinates:
             starts = tuple(starts[:, i] for i in range(starts.shape[1]))
-        return jax.vmap(run_one, in_axes=(0, None))(starts, hyperparams)
+        return jax.vmap(run_one, in_axes=(0, None), axis_name=POINTS_AXIS)(starts, hyperparams)
 
     if config.hyperparam_names:
         run_points = jax.vmap(run_points, in_axes=(None, 0))
