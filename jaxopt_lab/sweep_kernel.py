@@ -63,7 +63,8 @@ class KernelConfig(NamedTuple):
     hyperparam_names: tuple[str, ...]  # empty: ``optimizer`` is a transformation, not a factory
     check_every: int = 1
     #: Also return ``steps_run``: the steps the batch actually ran (less than ``num_steps`` where
-    #: every point stopped early and the blocks left were skipped). For tests and benchmarks.
+    #: every point stopped early and the blocks left were skipped; per configuration of a grid),
+    #: repeated for each point. For tests and benchmarks; `jl.sweep` does not ask for it.
     report_steps_run: bool = False
 
 
