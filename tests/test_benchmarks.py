@@ -1,0 +1,31 @@
+"""The GPU benchmark script runs end to end on the CPU at a tiny size (its checks, not its speed:
+Pallas interprets the fused kernels here), so a GPU session's scarce minutes are not spent on a
+script that fails."""
+import json
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Seconds for a fresh interpreter to import jax and compile the variants on a busy 2-core box.
+CHILD_TIMEOUT = 300
+
+
+def test_fused_benchmark_checks_pass_and_it_prints_its_table(tmp_path):
+    out = tmp_path / "fused.json"
+    environment = dict(os.environ, JAX_PLATFORMS="cpu",
+                       PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    completed = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "fused_gpu.py"), "--points", "256",
+         "--steps", "20", "--repeats", "1", "--optimizers", "adam", "rprop", "--out", str(out)],
+        env=environment, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["interpreted"] and [case["optimizer"] for case in report["cases"]] == [
+        "adam", "rprop"]
+    for case in report["cases"]:
+        assert case["checks"]["passed"], case["checks"]
+        assert case["checks"]["auto_backend"] == "scan"  # no GPU here
+        assert {"jl.sweep fused", "jl.sweep auto", "scan array unroll 1"} <= set(case["timings"])
+    assert "hand-written pallas" in report["cases"][0]["timings"]
+    assert completed.stdout.rstrip().splitlines()[-1].startswith("| rprop | 2^8 |")
