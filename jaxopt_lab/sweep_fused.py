@@ -32,6 +32,7 @@ import numpy as np
 import optax
 from jax import lax
 from jax.experimental import pallas as pl
+from jax.experimental.pallas import triton as pltriton
 
 from jaxopt_lab import scalarize
 from jaxopt_lab.scalarize import Lanes
@@ -43,6 +44,9 @@ from jaxopt_lab.types import STATUS_DTYPE, Status
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
 #: 4-warp program twice. Smaller sweeps use the next power of two of their size.
 BLOCK_POINTS = 256
+#: Triton, not Mosaic GPU (jax's default for Pallas on GPUs here): Mosaic GPU lowers whole
+#: warpgroup arrays and has no rule for ``is_finite``, which every check needs.
+TRITON = pltriton.CompilerParams(num_warps=4, num_stages=1)
 #: Status, steps and basin travel as int32 inside the kernel (GPU kernels load and store 8-bit
 #: integers poorly); `jl.sweep` returns status as `STATUS_DTYPE`.
 _INT = jnp.int32
@@ -220,6 +224,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
             kernel, out_shape=out_shape, grid=(num_configs, padded // lanes),
             in_specs=[point_block] * dim + [config_block] * len(names),
             out_specs=[out_block] * len(out_shape), interpret=interpret,
+            compiler_params=None if interpret else TRITON,
             name=f"sweep_{surface.name}")(*starts.T, *configs)
         outputs = [value[:, :num_points] for value in outputs]
         result = dict(params=jnp.stack(outputs[:dim], axis=-1), loss=outputs[dim],

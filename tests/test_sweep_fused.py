@@ -197,6 +197,38 @@ def test_block_points_is_a_power_of_two_no_larger_than_needed():
         [1, 4, 256, 256, sweep_fused.BLOCK_POINTS]
 
 
+# --- GPU lowering, checked without a GPU ---------------------------------------------------
+# jax lowers for another platform on request (jax.export): the kernel goes through Pallas'
+# Triton lowering rules here, so an operation Triton has no rule for fails on the CPU, long
+# before a GPU session. (Compiling the Triton IR to PTX still needs the GPU.)
+TRITON_CALL = [jax.export.DisabledSafetyCheck.custom_call("__gpu$xla.gpu.triton")]
+LOWERING_CONFIG = sweep_fused.KernelConfig(1000, 3e-4, 3e-4, 0.05, "array", 1, None, False, (),
+                                           25)
+
+
+def _lower_for_cuda(optimizer, surface, config=LOWERING_CONFIG, hyperparams=None):
+    kernel = sweep_fused.build(optimizer, surface, config, interpret=False)
+    starts = jax.ShapeDtypeStruct((1024, surface.dim), jnp.float32)
+    exported = jax.export.export(kernel, platforms=["cuda"], disabled_checks=TRITON_CALL)(
+        starts, hyperparams or {})
+    assert "__gpu$xla.gpu.triton" in exported.mlir_module()
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_fused_kernel_lowers_to_triton_for_every_elementwise_optimizer(name):
+    _lower_for_cuda(OPTIMIZERS[name], SURFACES["rosenbrock"])
+
+
+def test_fused_kernel_lowers_to_triton_on_every_surface_and_for_a_grid():
+    for name in jl.surfaces.names():
+        surface = jl.surfaces.get(name)
+        if surface.dim <= 16:
+            _lower_for_cuda(optax.adam(1e-3), surface)
+    grid = {name: jax.ShapeDtypeStruct((64,), jnp.float32) for name in ("learning_rate", "momentum")}
+    _lower_for_cuda(jl.momentum, SURFACES["himmelblau"],
+                    LOWERING_CONFIG._replace(hyperparam_names=tuple(sorted(grid))), grid)
+
+
 # --- the lane evaluator ------------------------------------------------------------------
 
 
