@@ -279,8 +279,9 @@ def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) 
     `jl.sweep`'s ``backend="auto"`` calls this on a GPU to decide between fused and scan; the
     executable is cached, so a second sweep of the same shapes compiles nothing.
     """
-    shapes = {name: jax.ShapeDtypeStruct(np.shape(value), np.asarray(value).dtype)
+    shapes = {name: jax.ShapeDtypeStruct(np.shape(value), value.dtype,
+                                         sharding=getattr(value, "sharding", None))
               for name, value in hyperparams.items()}
     key = ("compiled", kernel, starts.shape, str(starts.dtype), starts.sharding,
-           tuple((name, s.shape, str(s.dtype)) for name, s in sorted(shapes.items())))
+           tuple((name, s.shape, str(s.dtype), s.sharding) for name, s in sorted(shapes.items())))
     return _cached(key, lambda: kernel.lower(starts, shapes).compile())

@@ -1,5 +1,7 @@
 """The fused backend (one Pallas kernel per block of points), run in Pallas' interpreter on the
 CPU, against the scan backend; and the lane evaluator it stands on (jaxopt_lab.scalarize)."""
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -182,6 +184,28 @@ def test_bad_backend_requests_are_refused_with_the_reason():
         jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="pallas", progress=False)
 
 
+def test_auto_on_a_gpu_falls_back_to_scan_with_a_warning_saying_why(monkeypatch):
+    """Pretend the CPU were a GPU: its Triton compile then fails, and auto must say so."""
+    monkeypatch.setattr(importlib.import_module("jaxopt_lab.sweep"), "FUSED_PLATFORMS", ("cpu",))
+    surface = SURFACES["convex"]
+    with pytest.warns(RuntimeWarning, match="fused kernel does not compile.*scan backend"):
+        result = jl.sweep(jl.sgd(0.1), surface, _starts(surface, 8), 10, progress=False)
+    assert result.metadata["backend"] == "scan"
+    assert "does not compile" in result.metadata["backend_reason"]
+
+
+def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
+    surface = SURFACES["himmelblau"]
+    starts = _starts(surface, 32)
+    config = LOWERING_CONFIG._replace(num_steps=40, check_every=4)
+    kernel = sweep_fused.get_kernel(optax.adam(0.05), surface, config, interpret=True)
+    shape = jax.ShapeDtypeStruct(starts.shape, starts.dtype)
+    executable = sweep_fused.compiled(kernel, shape, {})
+    assert sweep_fused.compiled(kernel, shape, {}) is executable
+    for name, value in executable(starts, {}).items():
+        np.testing.assert_array_equal(value, kernel(starts, {})[name], err_msg=name)
+
+
 def test_trajectories_come_with_a_fused_sweep():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 8)
@@ -260,6 +284,31 @@ def test_lanes_keep_what_all_points_share_as_one_scalar():
     assert int(count.elements[()]) == 2
     want_updates, _ = jax.vmap(two_updates)(points)
     np.testing.assert_allclose(updates.stacked(3).T, want_updates, rtol=LANES_RTOL)
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_step_counters_stay_one_scalar_per_block(name):
+    """Integer state (step counts) is the same for every point: it must not become lanes, so
+    that what depends on it (bias corrections, schedules) is computed once per step."""
+    tx = OPTIMIZERS[name]
+    points = jnp.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]])
+
+    def two_updates(params):
+        state = tx.init(params)
+        for _ in range(2):
+            kwargs = {}
+            if isinstance(tx, optax.GradientTransformationExtraArgs):
+                kwargs = dict(value=jnp.sum(params**2), grad=2 * params,
+                              value_fn=lambda p: jnp.sum(p**2))
+            _, state = tx.update(2 * params, state, params, **kwargs)
+        return state
+
+    state = scalarize.call(two_updates, scalarize.Lanes.of(points.T))
+    leaves = jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, scalarize.Lanes))
+    integers = [leaf for leaf in leaves if np.issubdtype(leaf.dtype, np.integer)]
+    for leaf in integers:
+        for element in leaf.elements.reshape(-1):
+            assert np.shape(element) == (), (name, leaf)
 
 
 def test_lanes_refuse_a_solve_naming_the_primitive():
