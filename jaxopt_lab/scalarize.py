@@ -19,7 +19,7 @@ An element is one of three things, so that work common to all points is done onc
 
 The result is exactly the function's per-point semantics (the jaxpr is evaluated as written, in
 the same order); only primitives without an elementwise meaning (linear solves, loops with a data
-dependent trip count, sorting) are refused with `NotElementwise`, naming the primitive.
+dependent trip count, sorting; ``eigh`` is evaluated in closed form for 2×2 matrices) are refused with `NotElementwise`, naming the primitive.
 
 >>> import jax.numpy as jnp, numpy as np
 >>> f = lambda x: jnp.sum(x**2) + x[0] * x[1]
@@ -236,6 +236,56 @@ def _convert(element, source, dtype):
                  dict(new_dtype=np.dtype(dtype), weak_type=False, sharding=None))
 
 
+def _symmetric_2x2(a, b, c):
+    """Eigenvalues (ascending) and rotation of [[a, b], [b, c]], in elementwise operations.
+
+    λ = (a + c)/2 ∓ √(((a − c)/2)² + b²); the larger one's eigenvector is (cos θ, sin θ) with
+    θ = ½·atan2(b, (a − c)/2), the smaller one's (−sin θ, cos θ).
+    """
+    half_sum, half_difference = (a + c) / 2, (a - c) / 2
+    radius = jnp.sqrt(half_difference**2 + b**2)
+    angle = jnp.arctan2(b, half_difference) / 2
+    return half_sum - radius, half_sum + radius, jnp.cos(angle), jnp.sin(angle)
+
+
+def _eigh(operand: Lanes, params: dict) -> list[Lanes]:
+    """``jnp.linalg.eigh`` of a 1×1 or 2×2 symmetric matrix in closed form: (vectors, values).
+
+    Newton's method on 2-D surfaces needs it; the eigenvectors' signs may differ from LAPACK's
+    (eigh leaves them free), which changes nothing in Q·f(Λ)·Qᵀ.
+    """
+    if params.get("subset_by_index") not in (None, (0, operand.shape[-1])) \
+            or operand.shape not in ((1, 1), (2, 2)):
+        raise NotElementwise(f"primitive 'eigh' of a {operand.shape} matrix (only 1x1 and 2x2 "
+                             "have an elementwise closed form here)")
+    dtype = operand.dtype
+    if operand.shape == (1, 1):
+        vectors = np.empty((1, 1), dtype=object)
+        vectors[0, 0] = np.ones((), dtype)[()]
+        return [Lanes(vectors, dtype), Lanes(operand.elements.reshape(1), dtype)]
+    lower = params.get("lower", True)
+    off_diagonal = operand.elements[1, 0] if lower else operand.elements[0, 1]
+    corners = [Lanes(_element(element), dtype) for element in
+               (operand.elements[0, 0], off_diagonal, operand.elements[1, 1])]
+    scalar = jax.ShapeDtypeStruct((), dtype)
+    closed, out_tree = trace(_symmetric_2x2, scalar, scalar, scalar)
+    low, high, cos, sin = [lanes.elements[()] for lanes in
+                           jax.tree.leaves(call_jaxpr(closed, out_tree, corners),
+                                           is_leaf=lambda x: isinstance(x, Lanes))]
+    negative_sin = _bind(lax.neg_p, [dtype], [sin], {})
+    vectors = np.empty((2, 2), dtype=object)
+    vectors[0, 0], vectors[0, 1], vectors[1, 0], vectors[1, 1] = negative_sin, cos, cos, sin
+    values = np.empty(2, dtype=object)
+    values[0], values[1] = low, high
+    return [Lanes(vectors, dtype), Lanes(values, dtype)]
+
+
+def _element(value) -> np.ndarray:
+    elements = np.empty((), dtype=object)
+    elements[()] = value
+    return elements
+
+
 def _static_index(element) -> int:
     if not _is_constant(element):
         raise NotElementwise("an index computed from the points (a data-dependent slice)")
@@ -330,6 +380,8 @@ def _eval_equation(eqn, operands: list[Lanes]) -> list[Lanes]:
         return [_dot_general(operands[0], operands[1], params["dimension_numbers"], out_aval)]
     if name == "pad":
         return [_pad(operands[0], operands[1], params["padding_config"])]
+    if name == "eigh":
+        return _eigh(operands[0], params)
     raise NotElementwise(f"primitive {name!r} has no elementwise evaluation (a per-point "
                          "solve, loop, sort or gather); use the scan backend")
 

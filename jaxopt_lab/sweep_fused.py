@@ -15,9 +15,10 @@ the block (a step counter, Adam's ``1 - β₁ᵗ``, a hyperparameter) stay scala
 step. The rules are those of the scan backend with the same ``check_every``, so both give the
 same statuses, steps and basins up to floating-point rounding (tests/test_sweep_fused.py compares
 them in Pallas' interpret mode, which is how this backend runs on a CPU: a correctness check, not a
-speed-up). Optimizers that solve linear systems or run line searches per point (Newton, BFGS,
-Levenberg-Marquardt) raise `jaxopt_lab.scalarize.NotElementwise` here; they need the scan
-backend. Loss histories are not recorded by this backend; trajectories of chosen points are (by the
+speed-up). Newton's method and Levenberg-Marquardt run on 1- and 2-D surfaces (their Hessian's
+``eigh`` has an elementwise closed form there); optimizers with per-point loops or indexed
+updates (BFGS's line search, L-BFGS's history) raise `jaxopt_lab.scalarize.NotElementwise`
+here and need the scan backend. Loss histories are not recorded by this backend; trajectories of chosen points are (by the
 scan backend, which `jl.sweep` runs for them anyway).
 """
 from __future__ import annotations

@@ -29,6 +29,9 @@ SHORT_STEPS = 5
 LANES_RTOL = 1e-12
 #: A loose convergence radius, so that some points converge within a short test run.
 XTOL = 1e-2
+#: 2x2 eigen-decompositions in closed form against LAPACK (float64): the closed form's
+#: λ = mean ∓ radius cancels for nearly equal eigenvalues, so compare the inverse to its scale.
+EIGH_ATOL = 1e-12
 NUM_POINTS = 96
 NUM_STEPS = 80
 
@@ -50,13 +53,19 @@ OPTIMIZERS = {
     "optax.nesterov": optax.sgd(0.01, momentum=0.9, nesterov=True),
     "rprop": jl.rprop(0.1, min_step_size=1e-12),
     "quickprop": jl.quickprop(0.01),
+    # 2-D Newton-type steps: eigh of the 2x2 Hessian in closed form (jaxopt_lab.scalarize).
+    "newton": jl.newton(1.0),
+    "saddle-free newton": jl.newton(0.5, saddle_free=True),
+    "levenberg-marquardt": jl.levenberg_marquardt(),
 }
 CASES = [
     ("sgd", "convex"), ("momentum", "convex"), ("adam", "convex"), ("rprop", "convex"),
     ("momentum", "himmelblau"), ("nesterov", "himmelblau"), ("adagrad", "himmelblau"),
     ("adadelta", "himmelblau"), ("rmsprop", "himmelblau"), ("adamw", "himmelblau"),
     ("optax.adam", "rosenbrock"), ("optax.nesterov", "rosenbrock"), ("quickprop", "himmelblau"),
-    ("rprop", "rastrigin"), ("adam", "rastrigin"),
+    ("rprop", "rastrigin"), ("adam", "rastrigin"), ("newton", "himmelblau"),
+    ("saddle-free newton", "himmelblau"), ("levenberg-marquardt", "rosenbrock"),
+    ("newton", "convex"),
 ]
 
 
@@ -94,7 +103,11 @@ def test_fused_agrees_with_scan(optimizer_name, surface_name):
     starts = _starts(surface)
     scan, fused = _both(optimizer, surface, starts)
     _assert_agree(scan, fused, CONVEX_PARAMS_ATOL if surface is CONVEX else None)
-    _assert_agree(*_both(optimizer, surface, starts, SHORT_STEPS), 0.0, PARAMS_RTOL)
+    # Relative to the point and to the starts' scale: a step that lands next to a minimum at 0
+    # (Newton on a quadratic) leaves rounding of the size eps·|start| behind.
+    scale = float(jnp.max(jnp.abs(starts)))
+    _assert_agree(*_both(optimizer, surface, starts, SHORT_STEPS), PARAMS_RTOL * scale,
+                  PARAMS_RTOL)
 
 
 def test_outcomes_are_not_all_alike():
@@ -175,8 +188,8 @@ def test_auto_runs_scan_off_a_gpu_and_says_why():
 def test_bad_backend_requests_are_refused_with_the_reason():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 4)
-    with pytest.raises(scalarize.NotElementwise, match="backend='fused'.*primitive"):
-        jl.sweep(jl.newton(1.0), surface, starts, 5, backend="fused", progress=False)
+    with pytest.raises(scalarize.NotElementwise, match="backend='fused'.*primitive 'while'"):
+        jl.sweep(jl.bfgs(), surface, starts, 5, backend="fused", progress=False)
     with pytest.raises(ValueError, match="record_loss_every"):
         jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="fused", record_loss_every=1,
                  progress=False)
@@ -309,6 +322,25 @@ def test_step_counters_stay_one_scalar_per_block(name):
     for leaf in integers:
         for element in leaf.elements.reshape(-1):
             assert np.shape(element) == (), (name, leaf)
+
+
+def test_lanes_eigh_of_2x2_matrices_matches_lapack():
+    matrices = jax.random.normal(jax.random.PRNGKey(1), (40, 2, 2))
+    matrices = matrices + jnp.swapaxes(matrices, 1, 2)
+    # Ties and both orders of a diagonal: where the closed form's angle is decided by atan2(0, x).
+    matrices = matrices.at[:3].set(jnp.array([jnp.diag(jnp.array(d)) for d in
+                                             ([2.0, 2.0], [1.0, 3.0], [3.0, 1.0])]))
+
+    def eigen_inverse(matrix):  # what Newton computes from eigh: sign-free
+        values, vectors = jnp.linalg.eigh(matrix)
+        return values, vectors @ jnp.diag(1 / values) @ vectors.T
+
+    want_values, want_inverse = jax.vmap(eigen_inverse)(matrices)
+    values, inverse = scalarize.call(eigen_inverse, scalarize.Lanes.of(matrices.transpose(1, 2, 0)))
+    scale = float(jnp.max(jnp.abs(want_inverse)))
+    np.testing.assert_allclose(values.stacked(40).T, want_values, rtol=LANES_RTOL, atol=1e-14)
+    np.testing.assert_allclose(np.moveaxis(np.asarray(inverse.stacked(40)), -1, 0), want_inverse,
+                               rtol=0, atol=EIGH_ATOL * scale)
 
 
 def test_lanes_refuse_a_solve_naming_the_primitive():
