@@ -108,6 +108,24 @@ def _update(tx: optax.GradientTransformation, value_fn: Callable, extra_args: bo
     return optax.apply_updates(params, updates), state
 
 
+def _stop_code(t: jax.Array, diverged: jax.Array) -> jax.Array:
+    """How a point stopped, in one int32 the loop carries instead of two arrays.
+
+    ``-1``: still running; else ``2 t + diverged`` (DIVERGED or CONVERGED at step ``t``). One
+    array to update per check instead of status and steps: one kernel fewer (a few % of a
+    momentum sweep on the 2-core CPU).
+    """
+    return 2 * t + diverged.astype(jnp.int32)
+
+
+def _decode_stop(stop: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(status, steps) of a `_stop_code`: UNFINISHED and -1 for a running point."""
+    running = stop < 0
+    status = jnp.where(running, Status.UNFINISHED,
+                       jnp.where(stop % 2 == 1, Status.DIVERGED, Status.CONVERGED))
+    return status.astype(jnp.int32), jnp.where(running, -1, stop // 2).astype(jnp.int32)
+
+
 def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
     """The hand-written loop's scan step ``(params, state) -> (params + update, state)``.
 
@@ -164,9 +182,9 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
         plain_step = bare_step(tx, value_fn)
 
-        def any_running(status: jax.Array) -> jax.Array:
+        def any_running(stop: jax.Array) -> jax.Array:
             """Whether some point of the batch still runs: unbatched, so loops can stop."""
-            return lax.psum((status == Status.UNFINISHED).astype(jnp.int32), POINTS_AXIS) > 0
+            return lax.psum((stop < 0).astype(jnp.int32), POINTS_AXIS) > 0
 
         def traced_step(carry, _):
             """`plain_step`, also recording the path (a frozen point's stays where it froze)."""
@@ -182,8 +200,8 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             same params (for a running point; a stopped one's are discarded), so a check costs
             no gradient of its own.
             """
-            params, state, value, grad, status, steps, t = carry
-            running = status == Status.UNFINISHED
+            params, state, value, grad, stop, t = carry
+            running = stop < 0
             first_params, state = _update(tx, value_fn, extra_args, params, state,
                                           value if extra_args else None, grad)
             rest = length - 1
@@ -206,12 +224,9 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             t = t + length
             value, grad = value_and_grad(new_params)
             ok, converged, finite = judge(new_params, value, grad)
-            stops = running & (~ok | converged)
-            status = jnp.where(running & ~ok, Status.DIVERGED,
-                               jnp.where(running & converged, Status.CONVERGED, status))
-            steps = jnp.where(stops, t, steps)
+            stop = jnp.where(running & (~ok | converged), _stop_code(t, ~ok), stop)
             params = _where(running & finite, new_params, params)
-            return (params, state, value, grad, status, steps, t), path
+            return (params, state, value, grad, stop, t), path
 
         def run_checked(carry, length):
             """``length`` steps, checked every ``check_every`` and at the end.
@@ -248,11 +263,9 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
-        status = jnp.where(~ok, Status.DIVERGED,
-                           jnp.where(converged, Status.CONVERGED, Status.UNFINISHED))
-        steps = jnp.where(~ok | converged, 0, -1).astype(jnp.int32)
-        carry = (start, tx.init(start), value, grad, status.astype(jnp.int32), steps,
-                 jnp.array(0, jnp.int32))
+        t = jnp.array(0, jnp.int32)
+        stop = jnp.where(~ok | converged, _stop_code(t, ~ok), -1)
+        carry = (start, tx.init(start), value, grad, stop, t)
         outputs = {}
         every = config.record_loss_every
         if every:
@@ -270,7 +283,8 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         else:
             carry, path = run_checked(carry, config.num_steps)
             paths = [path]
-        params, _, _, _, status, steps, steps_run = carry
+        params, _, _, _, stop, steps_run = carry
+        status, steps = _decode_stop(stop)
         if config.report_steps_run:
             outputs["steps_run"] = steps_run
         vector = as_vector(params)
