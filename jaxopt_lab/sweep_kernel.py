@@ -1,4 +1,4 @@
-"""The compiled core of `jl.sweep`: ``jit(vmap(scan over checks(scan of plain optimizer steps)))``.
+"""The compiled core of `jl.sweep`: ``jit(vmap(loop over checks(scan of plain optimizer steps)))``.
 
 Every point runs the loop a user would write by hand, ``params ← params + update(∇f(params))``,
 and is *judged* only at check steps: ``t = 0``, every ``check_every``-th step, and ``num_steps``
@@ -17,11 +17,20 @@ With ``check_every = K`` ``steps`` is the first *check* step meeting a criterion
 (or ``num_steps``), at or after the first step that met one, usually within K of it, later if the
 criterion held only for a while (a point passing through the ``xtol`` ball, a NaN loss that turns
 finite again) — such transients are seen only with K = 1. The K steps between checks are the bare
-loop (one gradient each); a check (one value-and-gradient, the tests, the freeze) costs a few
-steps, mostly XLA's fixed cost per kernel (measured on the 2-core CPU: about 7 momentum steps or
-1.5 Adam steps on Rosenbrock; benchmarks/README.md). A frozen point keeps computing inside a
-block and is put back at each check (masking every step would cost what checking every step
-costs); its optimizer state runs on unused.
+loop (one gradient each). A check's value-and-gradient is the one the next block's first step
+uses (a running point's params are exactly those it was taken at), so a check costs no gradient
+of its own, only the tests, the freeze and one int32 "stop code" per point (status and step in
+one array); what is left is mostly XLA's fixed cost per kernel (measured on the 2-core CPU: about
+2-3 momentum steps, under one Adam step, on Rosenbrock; benchmarks/README.md). A frozen point
+keeps computing inside a block and is put back at each check (masking every step would cost
+what checking every step costs); its optimizer state runs on unused.
+
+**Early exit.** Once no point of the batch runs (every one CONVERGED or DIVERGED), the check
+blocks left are skipped: the loop over blocks is a ``while_loop`` whose condition, a `lax.psum`
+over the named point axis, is the same for the whole batch, so it stays a real loop under
+``vmap`` (per configuration of a hyperparameter grid: there ``vmap`` holds a finished
+configuration's carry). Skipping changes no output, since a stopped point's params, status and
+steps never change again. With a trajectory to record the blocks stay a fixed-length scan.
 Kernels are cached per (optimizer, surface, configuration); jax's own cache then compiles once
 per shape.
 """
