@@ -67,7 +67,7 @@ EXITING_CASES = {
 @pytest.mark.parametrize("case", EXITING_CASES.values(), ids=EXITING_CASES.keys())
 def test_exit_changes_no_output(case):
     optimizer, surface, starts, num_steps, check_every, record_loss_every, hyperparams = case
-    kwargs = dict(record_loss_every=record_loss_every, hyperparams=hyperparams)
+    kwargs = {"record_loss_every": record_loss_every, "hyperparams": hyperparams}
     exiting = run_kernel(optimizer, surface, starts, num_steps, check_every, **kwargs)
     full = run_kernel(optimizer, surface, starts, num_steps, check_every,
                       record_trajectory=True, **kwargs)
@@ -86,7 +86,9 @@ def test_exit_per_hyperparameter_grid_changes_no_output():
     however XLA fuses it, so the two programs (with and without a trajectory) agree bit for bit
     by arithmetic, not by luck of the compiler.
     """
-    factory = lambda learning_rate: optax.sgd(learning_rate)  # noqa: E731
+    def factory(learning_rate):
+        return optax.sgd(learning_rate)
+
     hyperparams = {"learning_rate": jnp.array([0.25, 0.125])}
     starts = np.array([[1.0], [-0.5], [0.25]])
     exiting = run_kernel(factory, BOWL, starts, 80, 6, hyperparams=hyperparams)
