@@ -207,7 +207,13 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
             The first step takes the value and gradient the previous check computed at the
             same params (for a running point; a stopped one's are discarded), so a check costs
-            no gradient of its own.
+            no gradient of its own. Measured against one scan of all ``length`` steps (the
+            previous form): 3-5 % faster on Rosenbrock, 11-15 % on a Himmelblau sweep that
+            exits early (2-core CPU). The step peeled out of the scan is fused differently by
+            XLA, so results agree with the plain loop to float rounding, not always to the bit
+            (float32, 65,536 points: momentum identical; Adam differs in the last bits of
+            5-40 % of the points, and one Himmelblau point in 65,536 stopped one check apart;
+            with a grid's traced learning rate, momentum as well: 7 points in 65,536).
             """
             params, state, value, grad, stop, t = carry
             running = stop < 0
