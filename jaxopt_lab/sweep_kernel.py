@@ -21,7 +21,7 @@ loop (one gradient each). A check's value-and-gradient is the one the next block
 uses (a running point's params are exactly those it was taken at), so a check costs no gradient
 of its own, only the tests, the freeze and one int32 "stop code" per point (status and step in
 one array); what is left is mostly XLA's fixed cost per kernel (measured on the 2-core CPU: about
-2-3 momentum steps, under one Adam step, on Rosenbrock; benchmarks/README.md). A frozen point
+5-8 momentum steps or 2 Adam steps on Rosenbrock; benchmarks/README.md). A frozen point
 keeps computing inside a block and is put back at each check (masking every step would cost
 what checking every step costs); its optimizer state runs on unused.
 
