@@ -187,8 +187,8 @@ def run_case(name: str, surface, num_points: int, num_steps: int, repeats: int,
 
 
 def table(cases: list[dict]) -> str:
-    lines = ["| optimizer | P | best scan (variant) | jl.sweep scan | fused | auto | hand-written "
-             "| auto / best scan | auto / hand | fused = scan | fused = float64 |",
+    lines = [("| optimizer | P | best scan (variant) | jl.sweep scan | fused | auto | hand-written "
+              "| auto / best scan | auto / hand | fused = scan | fused = float64 |"),
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for case in cases:
         rate = {k: v["point_steps_per_second"] for k, v in case["timings"].items()}

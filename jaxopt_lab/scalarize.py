@@ -64,7 +64,7 @@ class Lanes:
         return self.elements.shape
 
     @classmethod
-    def of(cls, array: jax.Array) -> "Lanes":
+    def of(cls, array: jax.Array) -> Lanes:
         """Split ``array`` of shape ``shape + (B,)`` (points last) into lanes of ``shape``."""
         array = jnp.asarray(array)
         elements = np.empty(array.shape[:-1], dtype=object)
@@ -73,12 +73,12 @@ class Lanes:
         return cls(elements, array.dtype)
 
     @classmethod
-    def uniform(cls, value: Any, dtype=None) -> "Lanes":
+    def uniform(cls, value: Any, dtype=None) -> Lanes:
         """The same ``()`` value (or array of them) for every point."""
         value = jnp.asarray(value, dtype)
         return cls.of(value[..., None]).map(lambda element: element[0])
 
-    def map(self, fn: Callable) -> "Lanes":
+    def map(self, fn: Callable) -> Lanes:
         elements = np.empty(self.shape, dtype=object)
         for index in np.ndindex(self.shape):
             elements[index] = fn(self.elements[index])
@@ -117,15 +117,20 @@ def _is_constant(element) -> bool:
 
 
 # Primitives that act on each element independently (same-shape operands, or a scalar literal).
-_ELEMENTWISE = frozenset("""
-abs acos acosh add add_any and asin asinh atan atan2 atanh cbrt ceil clamp convert_element_type
-copy copy_p cos cosh digamma div eq erf erf_inv erfc exp exp2 expm1 floor ge gt igamma
-integer_pow is_finite le lgamma log log1p logistic lt max min mul ne neg nextafter not or pow
-reduce_precision rem round rsqrt select_n shift_left shift_right_arithmetic
-shift_right_logical sign sin sinh sqrt square sub tan tanh xor
-""".split())
+_ELEMENTWISE = frozenset([
+    "abs", "acos", "acosh", "add", "add_any", "and", "asin", "asinh", "atan", "atan2", "atanh",
+    "cbrt", "ceil", "clamp", "convert_element_type", "copy", "copy_p", "cos", "cosh",
+    "digamma", "div", "eq", "erf", "erf_inv", "erfc", "exp", "exp2", "expm1", "floor", "ge",
+    "gt", "igamma", "integer_pow", "is_finite", "le", "lgamma", "log", "log1p", "logistic",
+    "lt", "max", "min", "mul", "ne", "neg", "nextafter", "not", "or", "pow",
+    "reduce_precision", "rem", "round", "rsqrt", "select_n", "shift_left",
+    "shift_right_arithmetic", "shift_right_logical", "sign", "sin", "sinh", "sqrt", "square",
+    "sub", "tan", "tanh", "xor",
+])
 # Primitives that only say where a value lives; per point they are the identity.
-_IDENTITY = frozenset("optimization_barrier sharding_constraint mesh_cast reshard pvary".split())
+_IDENTITY = frozenset([
+    "optimization_barrier", "sharding_constraint", "mesh_cast", "reshard", "pvary",
+])
 _REDUCERS = {"reduce_sum": lax.add_p, "reduce_max": lax.max_p, "reduce_min": lax.min_p,
              "reduce_prod": lax.mul_p, "reduce_and": lax.and_p, "reduce_or": lax.or_p}
 
@@ -233,7 +238,7 @@ def _convert(element, source, dtype):
     if np.dtype(source) == np.dtype(dtype):
         return element
     return _bind(lax.convert_element_type_p, [source], [element],
-                 dict(new_dtype=np.dtype(dtype), weak_type=False, sharding=None))
+                 {"new_dtype": np.dtype(dtype), "weak_type": False, "sharding": None})
 
 
 def _symmetric_2x2(a, b, c):

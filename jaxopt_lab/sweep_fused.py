@@ -228,9 +228,9 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
             compiler_params=None if interpret else TRITON,
             name=f"sweep_{surface.name}")(*starts.T, *configs)
         outputs = [value[:, :num_points] for value in outputs]
-        result = dict(params=jnp.stack(outputs[:dim], axis=-1), loss=outputs[dim],
-                      status=outputs[dim + 1].astype(STATUS_DTYPE), steps=outputs[dim + 2],
-                      basin=outputs[dim + 3])
+        result = {"params": jnp.stack(outputs[:dim], axis=-1), "loss": outputs[dim],
+                  "status": outputs[dim + 1].astype(STATUS_DTYPE), "steps": outputs[dim + 2],
+                  "basin": outputs[dim + 3]}
         if not names:
             result = {name: value[0] for name, value in result.items()}
         return result

@@ -311,8 +311,8 @@ def test_step_counters_stay_one_scalar_per_block(name):
         for _ in range(2):
             kwargs = {}
             if isinstance(tx, optax.GradientTransformationExtraArgs):
-                kwargs = dict(value=jnp.sum(params**2), grad=2 * params,
-                              value_fn=lambda p: jnp.sum(p**2))
+                kwargs = {"value": jnp.sum(params**2), "grad": 2 * params,
+                          "value_fn": lambda p: jnp.sum(p**2)}
             _, state = tx.update(2 * params, state, params, **kwargs)
         return state
 
