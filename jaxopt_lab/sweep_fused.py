@@ -38,7 +38,7 @@ from jax.experimental.pallas import triton as pltriton
 from jaxopt_lab import scalarize
 from jaxopt_lab.scalarize import Lanes
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_kernel import KernelConfig, bare_step
+from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, optimizer_step
 from jaxopt_lab.sweep_rules import make_judge
 from jaxopt_lab.types import STATUS_DTYPE, Status
 
@@ -129,11 +129,19 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         status = jnp.where(~ok, Status.DIVERGED,
                            jnp.where(converged, Status.CONVERGED, Status.UNFINISHED))
         steps = jnp.where(~ok | converged, 0, -1)
-        return make_optimizer(hyperparams).init(start), status.astype(_INT), steps.astype(_INT)
+        state = make_optimizer(hyperparams).init(start)
+        return state, value, grad, status.astype(_INT), steps.astype(_INT)
 
     def step(params, state, hyperparams):
         (params, state), _ = bare_step(make_optimizer(hyperparams), value_fn)((params, state), None)
         return params, state
+
+    def first_step(params, state, value, grad, hyperparams):
+        """A block's first step, from the value and gradient its check computed (as the scan)."""
+        tx = make_optimizer(hyperparams)
+        extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
+        return optimizer_step(tx, value_fn, extra_args, params, state,
+                              value if extra_args else None, grad)
 
     def check(params, new_params, status, steps, t):
         value, grad = value_and_grad(new_params)
@@ -144,7 +152,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
                            jnp.where(running & converged, Status.CONVERGED, status))
         steps = jnp.where(stops, t, steps)
         params = jnp.where(running & finite, new_params, params)
-        return params, status.astype(_INT), steps.astype(_INT)
+        return params, value, grad, status.astype(_INT), steps.astype(_INT)
 
     def finish(params, status):
         basin = jnp.array(-1, _INT)
@@ -170,26 +178,29 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         dtype = start_refs[0].dtype
         start = _lanes([ref[...] for ref in start_refs], dtype)
         hyperparams = {name: _scalar(ref[0], ref.dtype) for name, ref in zip(names, hyper_refs)}
-        state, status, steps = scalarize.call(begin, start, hyperparams)
+        state, value, grad, status, steps = scalarize.call(begin, start, hyperparams)
 
         def one_step(_, carry):
             return scalarize.call(step, *carry, hyperparams)
 
         def block(carry, length):
-            params, state, status, steps, t = carry
-            new_params, state = lax.fori_loop(0, length, one_step, (params, state))
+            params, state, value, grad, status, steps, t = carry
+            new_params, state = scalarize.call(first_step, params, state, value, grad,
+                                               hyperparams)
+            new_params, state = lax.fori_loop(1, length, one_step, (new_params, state))
             t = t + length
-            params, status, steps = scalarize.call(
+            params, value, grad, status, steps = scalarize.call(
                 check, params, new_params, status, steps, Lanes.uniform(t))
-            return params, state, status, steps, t
+            return params, state, value, grad, status, steps, t
 
         params, state = _settle(lambda c: one_step(0, c),
                                 _materialize((start, state), num_lanes), num_lanes)
-        carry = (params, state, *_materialize((status, steps), num_lanes), jnp.array(0, _INT))
+        carry = (params, state, *_materialize((value, grad, status, steps), num_lanes),
+                 jnp.array(0, _INT))
         carry = _settle(lambda c: block(c, config.check_every), carry, num_lanes)
 
         def running(carry) -> jax.Array:
-            status = carry[2].elements[()]
+            status = carry[4].elements[()]
             return jnp.max((status == Status.UNFINISHED).astype(_INT)) > 0
 
         if num_blocks:
@@ -199,7 +210,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
                 (jnp.array(0, _INT), carry))
         if remainder:
             carry = block(carry, remainder)
-        params, _, status, steps, _ = carry
+        params, _, _, _, status, steps, _ = carry
         loss, basin = scalarize.call(finish, params, status)
         for ref, element in zip(params_refs, params.elements):
             ref[...] = jnp.broadcast_to(element, (num_lanes,)).astype(ref.dtype)

@@ -80,8 +80,8 @@ def _where(mask: jax.Array, new, old):
     return jax.tree.map(lambda a, b: jnp.where(mask, a, b), new, old)
 
 
-def _update(tx: optax.GradientTransformation, value_fn: Callable, extra_args: bool, params,
-            state, value: jax.Array | None, grad):
+def optimizer_step(tx: optax.GradientTransformation, value_fn: Callable, extra_args: bool,
+                   params, state, value: jax.Array | None, grad):
     """``(params + update, state)`` from the gradient (and, for extra-args ones, the value)."""
     if extra_args:
         updates, state = tx.update(grad, state, params, value=value, grad=grad,
@@ -124,7 +124,7 @@ def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
             value, grad = value_and_grad(params)
         else:
             value, grad = None, jax.grad(value_fn)(params)
-        return _update(tx, value_fn, extra_args, params, state, value, grad), None
+        return optimizer_step(tx, value_fn, extra_args, params, state, value, grad), None
 
     return step
 
@@ -178,8 +178,8 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             """
             params, state, value, grad, stop, t = carry
             running = stop < 0
-            first_params, state = _update(tx, value_fn, extra_args, params, state,
-                                          value if extra_args else None, grad)
+            first_params, state = optimizer_step(tx, value_fn, extra_args, params, state,
+                                                 value if extra_args else None, grad)
             rest = length - 1
             path = None
             if config.record_trajectory:
