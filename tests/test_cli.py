@@ -49,7 +49,7 @@ BAD_ARGUMENTS = [
      "--resolution"),
     (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--points", "0"], "--points"),
     (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--backend", "pallas"], "--backend"),
-    (["map", "--optimizer", "newton", "--surface", "himmelblau", "--backend", "fused", "-o",
+    (["map", "--optimizer", "bfgs", "--surface", "himmelblau", "--backend", "fused", "-o",
       "x.png"], "--backend"),
     (["map", "--optimizer", "sgd", "--param", "learning_rate", "--surface", "himmelblau", "-o", "x.png"],
      "--param"),
