@@ -183,6 +183,10 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
         if config.record_loss_every:
             raise ValueError("backend='fused' records no loss history: use backend='scan' or "
                              "'auto' with record_loss_every")
+        if surface.dim > sweep_fused.MAX_DIM:
+            raise ValueError(f"backend='fused' takes surfaces of dim <= {sweep_fused.MAX_DIM} "
+                             f"(every number of a point lives in registers), got dim "
+                             f"{surface.dim}: use backend='scan'")
         interpret = platform not in FUSED_PLATFORMS
         kernel = sweep_fused.get_kernel(optimizer, surface, config, interpret=interpret,
                                         mesh=mesh)
@@ -198,6 +202,9 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
         return scan(), "scan", f"fused kernels compile on a GPU; this is {platform}"
     if config.record_loss_every:
         return scan(), "scan", "record_loss_every needs the scan backend"
+    if surface.dim > sweep_fused.MAX_DIM:
+        return scan(), "scan", (f"dim {surface.dim} > {sweep_fused.MAX_DIM}: too many numbers per "
+                                "point for a fused kernel's registers")
     try:
         kernel = sweep_fused.get_kernel(optimizer, surface, config, interpret=False, mesh=mesh)
         return sweep_fused.compiled(kernel, chunk, hyperparams), "fused", \

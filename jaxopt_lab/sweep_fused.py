@@ -45,6 +45,10 @@ from jaxopt_lab.types import STATUS_DTYPE, Status
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
 #: 4-warp program twice. Smaller sweeps use the next power of two of their size.
 BLOCK_POINTS = 256
+#: Largest surface dimension the fused kernel takes: every number of a point's state is a
+#: register per lane, and the lane evaluator writes a (dim, dim) Hessian or dot product out
+#: element by element, so the kernel grows as dim² (a 1,210-parameter MLP would not compile).
+MAX_DIM = 16
 #: Triton, not Mosaic GPU (jax's default for Pallas on GPUs here): Mosaic GPU lowers whole
 #: warpgroup arrays and has no rule for ``is_finite``, which every check needs.
 TRITON = pltriton.CompilerParams(num_warps=4, num_stages=1)

@@ -1,6 +1,7 @@
 """The fused backend (one Pallas kernel per block of points), run in Pallas' interpreter on the
 CPU, against the scan backend; and the lane evaluator it stands on (jaxopt_lab.scalarize)."""
 import importlib
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -193,6 +194,9 @@ def test_bad_backend_requests_are_refused_with_the_reason():
     with pytest.raises(ValueError, match="record_loss_every"):
         jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="fused", record_loss_every=1,
                  progress=False)
+    wide = jl.Surface("wide", lambda x: jnp.sum(x**2), 17, ((-1.0, 1.0),) * 17)
+    with pytest.raises(ValueError, match="dim <= 16.*got dim 17"):
+        jl.sweep(jl.sgd(0.1), wide, jnp.zeros((2, 17)), 5, backend="fused", progress=False)
     with pytest.raises(ValueError, match="backend must be one of 'auto', 'scan', 'fused'"):
         jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="pallas", progress=False)
 
@@ -205,6 +209,12 @@ def test_auto_on_a_gpu_falls_back_to_scan_with_a_warning_saying_why(monkeypatch)
         result = jl.sweep(jl.sgd(0.1), surface, _starts(surface, 8), 10, progress=False)
     assert result.metadata["backend"] == "scan"
     assert "does not compile" in result.metadata["backend_reason"]
+    # Too wide for a fused kernel: auto does not even try (no warning), and says so.
+    wide = jl.Surface("wide", lambda x: jnp.sum(x**2), 17, ((-1.0, 1.0),) * 17)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = jl.sweep(jl.sgd(0.1), wide, jnp.ones((2, 17)), 5, progress=False)
+    assert result.metadata["backend"] == "scan" and "dim 17" in result.metadata["backend_reason"]
 
 
 def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
