@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import time
 import warnings
 
 import jax
@@ -39,7 +37,7 @@ from jax import lax
 from jax.experimental import pallas as pl
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import environment, handwritten_sweep
+from jaxopt_lab.bench import environment, handwritten_sweep, timed
 from jaxopt_lab.sweep_fused import block_points_for
 from jaxopt_lab.sweep_result import atomic_output
 
@@ -104,24 +102,6 @@ def handwritten_kernel(name: str, num_points: int, num_steps: int, interpret: bo
         return jnp.stack([x, y], axis=-1)
 
     return run
-
-
-def timed(calls: dict, repeats: int) -> dict:
-    """Compile (first call minus median) and median seconds; calls take turns each round."""
-    first = {}
-    for label, call in calls.items():
-        begin = time.perf_counter()
-        jax.block_until_ready(call())
-        first[label] = time.perf_counter() - begin
-    times = {label: [] for label in calls}
-    for _ in range(repeats):
-        for label, call in calls.items():
-            begin = time.perf_counter()
-            jax.block_until_ready(call())
-            times[label].append(time.perf_counter() - begin)
-    return {label: {"median_seconds": statistics.median(times[label]),
-                    "compile_seconds": max(first[label] - statistics.median(times[label]), 0.0)}
-            for label in calls}
 
 
 def agreement(a, b) -> float:

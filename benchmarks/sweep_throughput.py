@@ -26,15 +26,13 @@ import argparse
 import functools
 import json
 import os
-import statistics
-import time
 
 import jax
 import jax.numpy as jnp
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import environment, handwritten_sweep
+from jaxopt_lab.bench import environment, handwritten_sweep, timed
 from jaxopt_lab.sweep_result import atomic_output
 
 OPTIMIZERS = {
@@ -45,35 +43,6 @@ OPTIMIZERS = {
 EARLY_EXIT = {"optimizer": "momentum", "make": lambda: optax.sgd(5e-3, momentum=0.9),
               "surface": "himmelblau", "num_steps": 500}
 VARIANTS = [(layout, unroll) for layout in ("array", "coordinates") for unroll in (1, 8)]
-
-
-def timed(calls: dict, repeats: int) -> dict:
-    """Wall and CPU (this process, all threads) seconds of each call; the first call compiles.
-
-    The calls take turns, round after round, so that a change in the machine's load (the CPU
-    runs are on a shared box) hits every variant alike instead of whichever ran at that moment.
-    """
-    first = {}
-    for label, call in calls.items():
-        begin = time.perf_counter()
-        jax.block_until_ready(call())
-        first[label] = time.perf_counter() - begin
-    times = {label: [] for label in calls}
-    cpu_times = {label: [] for label in calls}
-    for _ in range(repeats):
-        for label, call in calls.items():
-            begin, cpu_begin = time.perf_counter(), time.process_time()
-            jax.block_until_ready(call())
-            times[label].append(time.perf_counter() - begin)
-            cpu_times[label].append(time.process_time() - cpu_begin)
-    timings = {}
-    for label in calls:
-        median = statistics.median(times[label])
-        timings[label] = {
-            "compile_seconds": max(first[label] - median, 0.0), "median_seconds": median,
-            "min_seconds": min(times[label]), "max_seconds": max(times[label]),
-            "median_cpu_seconds": statistics.median(cpu_times[label])}
-    return timings
 
 
 def rates(timing: dict, work: float) -> dict:

@@ -75,6 +75,38 @@ def _seconds(call: Callable[[], Any], repeats: int) -> list[float]:
     return times
 
 
+def timed(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[str, float]]:
+    """Wall and CPU (this process, all threads) seconds of each call; the first call compiles.
+
+    Per label: ``compile_seconds`` (first call minus the median), ``median_seconds``,
+    ``min_seconds``, ``max_seconds`` and ``median_cpu_seconds`` of ``repeats`` calls.
+
+    The calls take turns, round after round, so that a change in the machine's load (the CPU
+    runs are on a shared box) hits every variant alike instead of whichever ran at that moment.
+    """
+    first = {}
+    for label, call in calls.items():
+        begin = time.perf_counter()
+        jax.block_until_ready(call())
+        first[label] = time.perf_counter() - begin
+    times = {label: [] for label in calls}
+    cpu_times = {label: [] for label in calls}
+    for _ in range(repeats):
+        for label, call in calls.items():
+            begin, cpu_begin = time.perf_counter(), time.process_time()
+            jax.block_until_ready(call())
+            times[label].append(time.perf_counter() - begin)
+            cpu_times[label].append(time.process_time() - cpu_begin)
+    timings = {}
+    for label in calls:
+        median = statistics.median(times[label])
+        timings[label] = {
+            "compile_seconds": max(first[label] - median, 0.0), "median_seconds": median,
+            "min_seconds": min(times[label]), "max_seconds": max(times[label]),
+            "median_cpu_seconds": statistics.median(cpu_times[label])}
+    return timings
+
+
 def environment() -> dict[str, str]:
     """Device and versions, recorded with every timing so results can be compared honestly."""
     device = jax.devices()[0]
