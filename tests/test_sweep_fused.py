@@ -217,6 +217,28 @@ def test_auto_on_a_gpu_falls_back_to_scan_with_a_warning_saying_why(monkeypatch)
     assert result.metadata["backend"] == "scan" and "dim 17" in result.metadata["backend_reason"]
 
 
+def test_auto_on_a_gpu_runs_the_compiled_fused_kernel_chunk_by_chunk(monkeypatch):
+    """auto's GPU path end to end on the CPU: pretend the CPU compiles fused kernels and let it
+    build interpreted ones; chunks (with a padded last one) and a grid go through the
+    ahead-of-time executable and agree with the scan."""
+    monkeypatch.setattr(importlib.import_module("jaxopt_lab.sweep"), "FUSED_PLATFORMS", ("cpu",))
+    build = sweep_fused.get_kernel
+    monkeypatch.setattr(sweep_fused, "get_kernel",
+                        lambda *args, **kwargs: build(*args, **{**kwargs, "interpret": True}))
+    surface = SURFACES["himmelblau"]
+    starts = _starts(surface, 50)
+    grid = {"learning_rate": np.array([0.002, 0.01])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid, chunk_size=16,
+                        progress=False)
+    assert auto.metadata["backend"] == "fused" and "compiles" in auto.metadata["backend_reason"]
+    scan = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid, backend="scan",
+                    progress=False)
+    assert auto.status.shape == (2, 50)
+    _assert_agree(scan, auto)
+
+
 def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 32)
