@@ -41,7 +41,7 @@ import numpy as np
 from jax import lax
 from jax.extend import core as jex_core
 
-__all__ = ["Lanes", "NotElementwise", "call", "trace"]
+__all__ = ["Lanes", "NotElementwise", "call", "mixing_primitives", "trace"]
 
 
 class NotElementwise(TypeError):
@@ -304,8 +304,7 @@ def _eval_equation(eqn, operands: list[Lanes]) -> list[Lanes]:
         return [_elementwise(eqn.primitive, operands, out_avals[0], params)]
     if name in _IDENTITY:
         return operands[:len(out_avals)]
-    if name in ("jit", "pjit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call",
-                "remat", "checkpoint", "custom_lin"):
+    if name in _CALLS:
         inner = params.get("jaxpr", params.get("call_jaxpr"))
         if inner is None:
             raise NotElementwise(f"primitive {name!r} without a jaxpr")
@@ -421,6 +420,42 @@ def _constant(value, dtype) -> Lanes:
     for index in np.ndindex(array.shape):
         elements[index] = array[index]
     return Lanes(elements, dtype)
+
+
+_CALLS = ("jit", "pjit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call", "remat",
+          "checkpoint", "custom_lin")
+
+
+def mixing_primitives(closed) -> set[str]:
+    """Primitives of a jaxpr that combine different elements of an array (sums, products of
+    matrices, slices, loops, ...): empty when every output element depends only on the
+    same-index elements of the inputs (and on scalars).
+
+    `jl.sweep` asks this of an optimizer's update before it hands the optimizer a tuple of
+    scalars instead of a ``(dim,)`` vector: a per-leaf norm (LAMB's trust ratio, a global-norm
+    clip) would otherwise be taken over one coordinate instead of the whole point.
+
+    >>> mixing_primitives(jax.make_jaxpr(lambda x: 2 * jnp.sqrt(x) + 1)(jnp.ones(3)))
+    set()
+    >>> sorted(mixing_primitives(jax.make_jaxpr(lambda x: x / jnp.linalg.norm(x))(jnp.ones(3))))
+    ['reduce_sum']
+    """
+    jaxpr = getattr(closed, "jaxpr", closed)
+    # Only equations whose results are used: traced code often leaves dead ones behind.
+    live = {var for var in jaxpr.outvars if not isinstance(var, jex_core.Literal)}
+    used = []
+    for eqn in reversed(jaxpr.eqns):
+        if eqn.effects or any(var in live for var in eqn.outvars):
+            used.append(eqn)
+            live |= {var for var in eqn.invars if not isinstance(var, jex_core.Literal)}
+    found: set[str] = set()
+    for eqn in reversed(used):
+        name = eqn.primitive.name
+        if name in _CALLS:
+            found |= mixing_primitives(eqn.params.get("jaxpr", eqn.params.get("call_jaxpr")))
+        elif name not in _ELEMENTWISE and name not in _IDENTITY and name != "broadcast_in_dim":
+            found.add(name)
+    return found
 
 
 def trace(fn: Callable, *example_args) -> tuple[jax.extend.core.ClosedJaxpr, Any]:

@@ -48,7 +48,7 @@ import optax
 
 from jaxopt_lab import sweep_fused, sweep_layout
 from jaxopt_lab.checks import check_choice, check_int, check_tolerance
-from jaxopt_lab.scalarize import NotElementwise
+from jaxopt_lab.scalarize import NotElementwise, mixing_primitives
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import KernelConfig, get_kernel
 from jaxopt_lab.sweep_result import ChunkStore, SweepResult, fingerprint
@@ -125,14 +125,23 @@ def _update_call(probe: optax.GradientTransformation, value_fn: Callable) -> Cal
 
 
 def _takes_coordinates(probe: optax.GradientTransformation, dim: int, dtype) -> bool:
-    """Whether ``probe`` accepts params as a tuple of scalars (some user code wants arrays)."""
+    """Whether ``probe`` may get params as a tuple of scalars instead of a ``(dim,)`` vector.
+
+    It must trace with them (some user code wants arrays), and its update must treat each
+    element on its own: a per-leaf norm (LAMB's or LARS's trust ratio, a global-norm clip,
+    Adafactor's factored moments) over one coordinate is not the same optimizer as over the
+    point. The update is inspected with a constant ``value_fn``, so that using the loss
+    (reduce-on-plateau) does not count, while a Hessian of it (Newton) still does.
+    """
     point = tuple(jax.ShapeDtypeStruct((), dtype) for _ in range(dim))
     value_fn = lambda params: sum(jnp.sum(p) for p in params)
+    constant = lambda params: jnp.zeros((), dtype)
     try:
         jax.eval_shape(_update_call(probe, value_fn), point)
+        vector = jax.ShapeDtypeStruct((dim,), dtype)
+        return not mixing_primitives(jax.make_jaxpr(_update_call(probe, constant))(vector))
     except Exception:  # any failure to trace means: give it the (dim,) array it expects
         return False
-    return True
 
 
 def _optimizer_name(optimizer: Any, probe: optax.GradientTransformation) -> str:

@@ -170,6 +170,27 @@ def test_basins_of_himmelblau():
     assert np.all(np.asarray(result.steps) > 0)
 
 
+#: Optimizers whose update mixes a point's coordinates (per-leaf norms, factored moments).
+MIXING = {"lamb": optax.lamb(0.05), "lars": optax.lars(0.05), "fromage": optax.fromage(0.05),
+          "clipped adam": optax.chain(optax.clip_by_global_norm(1.0), optax.adam(0.05)),
+          "adafactor": optax.adafactor(0.05)}
+
+
+@pytest.mark.parametrize("name", list(MIXING))
+def test_an_optimizer_that_mixes_coordinates_sees_the_whole_point(name):
+    """check_every=1 prefers the per-coordinate layout, which would hand such an optimizer one
+    scalar leaf per coordinate: LAMB's trust ratio ‖θ‖/‖u‖ over x alone is another optimizer.
+    The engine gives it the (dim,) vector, the surface's own parameter."""
+    starts = STARTS * 3.0
+    default = jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, check_every=1, progress=False)
+    array = jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, check_every=1, layout="array",
+                     progress=False)
+    assert default.metadata["layout"] == "array"
+    np.testing.assert_array_equal(default.params, array.params)
+    elementwise = jl.sweep(ADAM, HIMMELBLAU, starts, 30, check_every=1, progress=False)
+    assert elementwise.metadata["layout"] == "coordinates"
+
+
 def test_extra_args_transformation_receives_value_grad_and_value_fn():
     def update(updates, state, params, *, value, grad, value_fn, **extra_args):
         # Equals −η·g exactly when value == value_fn(params) and grad is the gradient passed.
