@@ -31,6 +31,7 @@ dependent trip count, sorting; ``eigh`` is evaluated in closed form for 2×2 mat
 """
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -135,8 +136,19 @@ _REDUCERS = {"reduce_sum": lax.add_p, "reduce_max": lax.max_p, "reduce_min": lax
              "reduce_prod": lax.mul_p, "reduce_and": lax.and_p, "reduce_or": lax.or_p}
 
 
+#: Set by `call(..., reciprocal_division=True)`: see there.
+_RECIPROCAL_DIVISION = contextvars.ContextVar("reciprocal_division", default=False)
+
+
 def _bind(primitive, dtypes: list, elements: list, params: dict):
     """One elementwise primitive on one element of each operand."""
+    if primitive.name == "div" and _RECIPROCAL_DIVISION.get() and np.ndim(elements[1]) == 0 \
+            and np.ndim(elements[0]) == 1 and jnp.issubdtype(dtypes[1], jnp.floating):
+        # A lane vector over a value shared by the block: one division per block, then a
+        # multiplication per lane.
+        reciprocal = _bind(lax.div_p, [dtypes[1], dtypes[1]],
+                           [np.ones((), dtypes[1])[()], elements[1]], {})
+        return _bind(lax.mul_p, dtypes, [elements[0], reciprocal], {})
     if primitive.name in ("add", "add_any", "sub") and len(elements) == 2:
         # Zeros that pad(...) and the transposes of slices leave behind: x + 0 is x.
         other, zero = elements
@@ -464,16 +476,25 @@ def trace(fn: Callable, *example_args) -> tuple[jax.extend.core.ClosedJaxpr, Any
     return closed, jax.tree.structure(out_shape)
 
 
-def call(fn: Callable, *args) -> Any:
+def call(fn: Callable, *args, reciprocal_division: bool = False) -> Any:
     """``fn(*args)`` for every point: ``args`` are pytrees with `Lanes` leaves.
 
     ``fn`` is written for one point; it is traced with the lanes' per-point shapes and dtypes,
     then its jaxpr is evaluated element by element. Returns ``fn``'s output tree of `Lanes`.
+
+    ``reciprocal_division=True`` divides lanes by a value shared by the block (Adam's
+    ``m / (1 − β₁ᵗ)``) as a multiplication by its reciprocal, computed once: on a GPU a
+    correctly rounded division costs many times a multiplication. The result may differ from the
+    division in the last bit.
     """
     leaves, tree = jax.tree.flatten(args, is_leaf=lambda x: isinstance(x, Lanes))
     examples = [jax.ShapeDtypeStruct(leaf.shape, leaf.dtype) for leaf in leaves]
     closed, out_tree = trace(lambda *flat: fn(*jax.tree.unflatten(tree, flat)), *examples)
-    return jax.tree.unflatten(out_tree, _eval_jaxpr(closed, leaves))
+    token = _RECIPROCAL_DIVISION.set(reciprocal_division)
+    try:
+        return jax.tree.unflatten(out_tree, _eval_jaxpr(closed, leaves))
+    finally:
+        _RECIPROCAL_DIVISION.reset(token)
 
 
 def call_jaxpr(closed, out_tree, leaves: list[Lanes]) -> Any:

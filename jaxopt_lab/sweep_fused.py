@@ -185,12 +185,12 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         state, value, grad, status, steps = scalarize.call(begin, start, hyperparams)
 
         def one_step(_, carry):
-            return scalarize.call(step, *carry, hyperparams)
+            return scalarize.call(step, *carry, hyperparams, reciprocal_division=True)
 
         def block(carry, length):
             params, state, value, grad, status, steps, t = carry
             new_params, state = scalarize.call(first_step, params, state, value, grad,
-                                               hyperparams)
+                                               hyperparams, reciprocal_division=True)
             new_params, state = lax.fori_loop(1, length, one_step, (new_params, state))
             t = t + length
             params, value, grad, status, steps = scalarize.call(

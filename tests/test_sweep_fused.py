@@ -1,5 +1,6 @@
 """The fused backend (one Pallas kernel per block of points), run in Pallas' interpreter on the
 CPU, against the scan backend; and the lane evaluator it stands on (jaxopt_lab.scalarize)."""
+import collections
 import importlib
 import warnings
 
@@ -296,6 +297,39 @@ def test_fused_kernel_lowers_to_triton_on_every_surface_and_for_a_grid():
     grid = {name: jax.ShapeDtypeStruct((64,), jnp.float32) for name in ("learning_rate", "momentum")}
     _lower_for_cuda(jl.momentum, SURFACES["himmelblau"],
                     LOWERING_CONFIG._replace(hyperparam_names=tuple(sorted(grid))), grid)
+
+
+def _kernel_primitive_shapes(optimizer, surface, num_points=1024):
+    """{primitive: Counter of output shapes} inside the fused kernel built for ``optimizer``."""
+    kernel = sweep_fused.build(optimizer, surface, LOWERING_CONFIG, interpret=False)
+    closed = jax.make_jaxpr(kernel)(jax.ShapeDtypeStruct((num_points, surface.dim), jnp.float32),
+                                    {})
+    shapes = collections.defaultdict(collections.Counter)
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            for var in eqn.outvars:
+                shapes[eqn.primitive.name][tuple(var.aval.shape)] += 1
+            for value in eqn.params.values():
+                for item in value if isinstance(value, (tuple, list)) else [value]:
+                    inner = getattr(item, "jaxpr", item)
+                    if hasattr(inner, "eqns"):
+                        walk(inner)
+
+    walk(closed.jaxpr)
+    return shapes
+
+
+@pytest.mark.parametrize("name", ["adam", "optax.adam"])
+def test_adam_kernel_computes_bias_corrections_once_per_step(name):
+    """β₁ᵗ and β₂ᵗ are block-wide scalars, and dividing by 1 − βᵗ is one reciprocal per step:
+    the only division per lane and coordinate is the update's m̂ / (√v̂ + ε), once in a block's
+    first step and once in its other steps."""
+    surface = SURFACES["rosenbrock"]
+    shapes = _kernel_primitive_shapes(OPTIMIZERS[name], surface)
+    lanes = (sweep_fused.BLOCK_POINTS,)
+    assert set(shapes["pow"]) == {()}
+    assert shapes["div"][lanes] == 2 * surface.dim
 
 
 # --- the lane evaluator ------------------------------------------------------------------
