@@ -68,7 +68,7 @@ FUSED_PLATFORMS = ("gpu", "cuda", "rocm")
 def _check_starts(starts: Any, dim: int) -> jax.Array:
     points = getattr(starts, "points", starts)
     try:
-        points = jnp.asarray(points)
+        points = points if isinstance(points, jax.Array) else jnp.asarray(points)
     except (TypeError, ValueError) as error:
         raise TypeError(f"starts must be a (P, {dim}) array of points, got {type(starts)}") from error
     if points.ndim != 2 or points.shape[1] != dim or points.shape[0] < 1:
@@ -251,7 +251,9 @@ def _run_chunks(kernel: Callable, starts: jax.Array, hyperparams: dict, chunk_si
             chunk = jnp.concatenate([chunk, padding])
         # Wait for each chunk: jax dispatches asynchronously, and without this the progress bar
         # would race to the end and Ctrl-C would be honoured only after the last chunk.
-        outputs = jax.block_until_ready(kernel(jax.device_put(chunk, sharding), hyperparams))
+        if not chunk.sharding.is_equivalent_to(sharding, chunk.ndim):  # else no copy needed
+            chunk = jax.device_put(chunk, sharding)
+        outputs = jax.block_until_ready(kernel(chunk, hyperparams))
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
         chunks.append(outputs)
