@@ -1,9 +1,11 @@
 """The sweep engine: run an optimizer from many starting points (× hyperparameters) at once.
 
 `sweep` validates its arguments, splits the starts into chunks sized from a memory budget, shards
-each chunk's point axis over the local devices, runs the cached ``jit(vmap(scan))`` kernel of
-`jaxopt_lab.sweep_kernel` on it, optionally checkpoints each finished chunk, and returns a
-`SweepResult`. Layout and unroll follow `jaxopt_lab.sweep_layout`'s measured per-backend defaults.
+each chunk's point axis over the local devices, runs a cached kernel on it, optionally
+checkpoints each finished chunk, and returns a `SweepResult`. Two backends judge points by the
+same rules (`jaxopt_lab.sweep_rules`): the ``jit(vmap(scan))`` of `jaxopt_lab.sweep_kernel`,
+whose layout and unroll follow `jaxopt_lab.sweep_layout`'s measured per-backend defaults, and, on
+a GPU by default, one Pallas kernel per block of points (`jaxopt_lab.sweep_fused`).
 
 Several hosts: a sweep is embarrassingly parallel over points, so under ``jax.distributed`` each
 process runs its own share, sharded over its local devices, and writes its own file::
