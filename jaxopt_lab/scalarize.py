@@ -77,7 +77,11 @@ class Lanes:
     def uniform(cls, value: Any, dtype=None) -> Lanes:
         """The same ``()`` value (or array of them) for every point."""
         value = jnp.asarray(value, dtype)
-        return cls.of(value[..., None]).map(lambda element: element[0])
+        elements = np.empty(value.shape, dtype=object)
+        for index in np.ndindex(value.shape):
+            # A () value is used as it is: inside a GPU kernel even value[()] may not lower.
+            elements[index] = value[index] if value.ndim else value
+        return cls(elements, value.dtype)
 
     def map(self, fn: Callable) -> Lanes:
         elements = np.empty(self.shape, dtype=object)
@@ -157,6 +161,11 @@ def _bind(primitive, dtypes: list, elements: list, params: dict):
         if primitive.name != "sub" and _is_constant(other) and np.all(np.asarray(other) == 0) \
                 and not _is_constant(zero):
             return zero
+    if primitive.name == "is_finite" and not _is_constant(elements[0]):
+        # |x| < inf: false for ±inf and NaN. Some jax versions' Triton lowering has no is_finite.
+        magnitude = _bind(lax.abs_p, dtypes, elements, {})
+        return _bind(lax.lt_p, [dtypes[0], dtypes[0]],
+                     [magnitude, np.asarray(np.inf, dtypes[0])[()]], {})
     if primitive.name == "add_any":
         primitive = lax.add_p
     if primitive.name == "select_n" and _is_constant(elements[0]):
