@@ -40,6 +40,10 @@ CONVERGED_COLOUR = to_rgb("tab:green")
 BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
                       ("blue", "orange", "green", "red", "purple", "brown", "pink", "olive",
                        "cyan"))
+#: Unfinished cells whose final point lies in a minimum's basin (within the sweep's basin radius)
+#: are that basin's colour blended this far towards the unfinished grey: a point still circling a
+#: minimum (RMSProp at a constant learning rate) shows apart from one still far from any.
+NEAR_BASIN_GREYNESS = 0.55
 #: Converged cells are blended towards white by this much at the last step: slow is pale.
 SLOWEST_PALENESS = 0.65
 BOUNDARY_COLOUR = to_rgb("tab:red")
@@ -79,16 +83,23 @@ def _steps_scale(steps: np.ndarray, num_steps: int | None) -> int:
 
 
 def _status_colours(status: np.ndarray, converged: np.ndarray, steps: np.ndarray | None,
-                    num_steps: int | None) -> np.ndarray:
-    """RGB image: converged cells in ``converged`` colours paled by steps, others by status."""
+                    num_steps: int | None, unfinished: np.ndarray | None = None) -> np.ndarray:
+    """RGB image: converged cells in ``converged`` colours paled by steps, others by status
+    (unfinished ones in ``unfinished`` colours where given, else grey)."""
     rgb = np.array(converged, dtype=float)
     if steps is not None:
         scale = _steps_scale(steps, num_steps)
         pale = SLOWEST_PALENESS * np.clip(steps, 0, None)[..., None] / scale
         rgb = rgb * (1.0 - pale) + pale
-    rgb[status == Status.UNFINISHED] = UNFINISHED_COLOUR
+    running = status == Status.UNFINISHED
+    rgb[running] = UNFINISHED_COLOUR if unfinished is None else unfinished[running]
     rgb[status == Status.DIVERGED] = DIVERGED_COLOUR
     return rgb
+
+
+def _greyed(colour) -> np.ndarray:
+    return (1 - NEAR_BASIN_GREYNESS) * np.asarray(colour) + NEAR_BASIN_GREYNESS * np.asarray(
+        UNFINISHED_COLOUR)
 
 
 def _mark_points(ax, surface) -> list:
@@ -115,8 +126,9 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     `jl.starts.grid` the sweep ran from (its ``shape`` and ``extent`` lay the image out).
     ``colour="basin"``: one colour per minimum of ``surface``; ``"status"``: converged green;
     both paled by the steps taken (relative to ``num_steps``, default the slowest cell);
-    ``"steps"``: a viridis scale of steps. Diverged cells are black, unfinished grey. The
-    surface's minima (stars) and saddles (crosses) are marked.
+    ``"steps"``: a viridis scale of steps. Diverged cells are black, unfinished grey; with
+    ``colour="basin"`` an unfinished cell whose point ended in a basin is that basin's colour,
+    greyed (`NEAR_BASIN_GREYNESS`). The surface's minima (stars) and saddles (crosses) are marked.
     """
     check_choice("colour", colour, COLOURINGS)
     status = _pick(result.status, index)
@@ -142,7 +154,9 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     else:
         known = (basin >= 0)[..., None]
         palette = np.asarray(BASIN_COLOURS)[np.maximum(basin, 0) % len(BASIN_COLOURS)]
-        rgb = _status_colours(status, np.where(known, palette, ELSEWHERE_COLOUR), steps, num_steps)
+        near = np.where(known, _greyed(palette), UNFINISHED_COLOUR)
+        rgb = _status_colours(status, np.where(known, palette, ELSEWHERE_COLOUR), steps, num_steps,
+                              unfinished=near)
         minima = surface.minima_array if surface is not None else np.zeros((0, 2))
         for k in np.unique(basin[(status == Status.CONVERGED) & (basin >= 0)]):
             where = f" ({minima[k, 0]:.2f}, {minima[k, 1]:.2f})" if k < len(minima) else ""
@@ -150,6 +164,10 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
                                  label=f"basin {k}{where}"))
         if np.any((status == Status.CONVERGED) & (basin < 0)):
             handles.append(Patch(color=ELSEWHERE_COLOUR, label="converged elsewhere"))
+        circling = np.unique(basin[(status == Status.UNFINISHED) & (basin >= 0)])
+        if len(circling):
+            handles.append(Patch(color=_greyed(BASIN_COLOURS[circling[0] % len(BASIN_COLOURS)]),
+                                 label="unfinished, near that minimum (greyed)"))
     ax.imshow(rgb, origin="lower", extent=starts.extent, interpolation="nearest", aspect="auto")
     handles += [Patch(color=UNFINISHED_COLOUR, label="unfinished"),
                 Patch(color=DIVERGED_COLOUR, label="diverged")]

@@ -51,7 +51,8 @@ RESOLUTION = 40
 @pytest.fixture(scope="module")
 def himmelblau_map():
     """A synthetic sweep on Himmelblau's grid: basin = nearest minimum, diverged for w₁ > 3.9,
-    unfinished for w₂ > 4.4, steps growing with the distance to the minimum."""
+    unfinished for w₂ > 4.4 (ended near no minimum for w₁ < -2), steps growing with the
+    distance to the minimum."""
     surface = jl.surfaces.get("himmelblau")
     starts = jl.starts.grid(surface, RESOLUTION)
     points = np.asarray(starts.points)
@@ -60,6 +61,7 @@ def himmelblau_map():
     status = np.full(points.shape[0], Status.CONVERGED, dtype=np.int8)
     status[points[:, 1] > 4.4] = Status.UNFINISHED
     status[points[:, 0] > 3.9] = Status.DIVERGED
+    basin[(status == Status.UNFINISHED) & (points[:, 0] < -2.0)] = -1
     steps = np.round(40 * distances.min(axis=-1)).astype(int)
     steps[status != Status.CONVERGED] = -1
     result = SimpleNamespace(status=status, steps=steps, basin=basin)
@@ -76,8 +78,16 @@ def test_convergence_map_puts_each_outcome_where_it_happened(himmelblau_map, col
     # diverged cells: black, wherever they are
     for x, y in [(4.5, -4.0), (4.5, 0.0), (4.2, 3.0)]:
         assert_colour(figure, ax, x, y, plotting.DIVERGED_COLOUR)
-    assert_colour(figure, ax, -1.0, 4.8, plotting.UNFINISHED_COLOUR)
+    assert_colour(figure, ax, -3.0, 4.8, plotting.UNFINISHED_COLOUR)  # near no minimum
+    # unfinished but ended in a basin: greyed basin colour in the basin map, grey otherwise
+    near = np.argmin(np.linalg.norm(points - (1.0, 4.8), axis=-1))
+    greyed = ((1 - plotting.NEAR_BASIN_GREYNESS) * np.asarray(
+        plotting.BASIN_COLOURS[result.basin[near]])
+        + plotting.NEAR_BASIN_GREYNESS * np.asarray(plotting.UNFINISHED_COLOUR))
+    assert_colour(figure, ax, *points[near],
+                  greyed if colour == "basin" else plotting.UNFINISHED_COLOUR)
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert ("unfinished, near that minimum (greyed)" in labels) == (colour == "basin")
     assert "diverged" in labels and "minimum" in labels and "saddle" in labels
     if colour == "basin":
         for k, minimum in enumerate(surface.minima_array):
