@@ -34,6 +34,10 @@ XTOL = 1e-2
 #: 2x2 eigen-decompositions in closed form against LAPACK (float64): the closed form's
 #: λ = mean ∓ radius cancels for nearly equal eigenvalues, so compare the inverse to its scale.
 EIGH_ATOL = 1e-12
+#: The tests of what auto does off a GPU, and with the CPU posing as one, only hold on a CPU;
+#: on a GPU (benchmarks/gpu_session.sh) the rest of this file checks the compiled kernels.
+ON_CPU = jax.default_backend() == "cpu"
+cpu_only = pytest.mark.skipif(not ON_CPU, reason="describes auto's behaviour on a CPU")
 NUM_POINTS = 96
 NUM_STEPS = 80
 
@@ -180,6 +184,7 @@ def test_compiles_once_per_shape():
     assert not np.array_equal(np.asarray(first.params), np.asarray(again.params))
 
 
+@cpu_only
 def test_auto_runs_scan_off_a_gpu_and_says_why():
     surface = SURFACES["convex"]
     result = jl.sweep(jl.sgd(0.1), surface, _starts(surface, 8), 10, progress=False)
@@ -202,6 +207,7 @@ def test_bad_backend_requests_are_refused_with_the_reason():
         jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="pallas", progress=False)
 
 
+@cpu_only
 def test_auto_on_a_gpu_falls_back_to_scan_with_a_warning_saying_why(monkeypatch):
     """Pretend the CPU were a GPU: its Triton compile then fails, and auto must say so."""
     monkeypatch.setattr(importlib.import_module("jaxopt_lab.sweep"), "FUSED_PLATFORMS", ("cpu",))
@@ -218,6 +224,7 @@ def test_auto_on_a_gpu_falls_back_to_scan_with_a_warning_saying_why(monkeypatch)
     assert result.metadata["backend"] == "scan" and "dim 17" in result.metadata["backend_reason"]
 
 
+@cpu_only
 def test_auto_on_a_gpu_runs_the_compiled_fused_kernel_chunk_by_chunk(monkeypatch):
     """auto's GPU path end to end on the CPU: pretend the CPU compiles fused kernels and let it
     build interpreted ones; chunks (with a padded last one) and a grid go through the
