@@ -83,6 +83,19 @@ class Lanes:
             elements[index] = value[index] if value.ndim else value
         return cls(elements, value.dtype)
 
+    @classmethod
+    def from_elements(cls, elements: list | Any, dtype) -> Lanes:
+        """A ``(len(elements),)`` per-point vector from a list of elements, or a ``()`` one from
+        a single element (each a NumPy constant, a ``()`` or a ``(B,)`` jax value)."""
+        if not isinstance(elements, list):
+            array = np.empty((), dtype=object)
+            array[()] = elements
+            return cls(array, dtype)
+        array = np.empty(len(elements), dtype=object)
+        for index, element in enumerate(elements):  # one by one: NumPy would convert arrays
+            array[index] = element
+        return cls(array, dtype)
+
     def map(self, fn: Callable) -> Lanes:
         elements = np.empty(self.shape, dtype=object)
         for index in np.ndindex(self.shape):
@@ -103,10 +116,8 @@ class Lanes:
     @classmethod
     def tree_unflatten(cls, aux, children):
         shape, dtype = aux
-        elements = np.empty(len(children), dtype=object)
-        for index, child in enumerate(children):  # one by one: NumPy would convert arrays
-            elements[index] = child
-        return cls(elements.reshape(shape), dtype)
+        flat = cls.from_elements(list(children), dtype).elements
+        return cls(flat.reshape(shape), dtype)
 
     def __repr__(self) -> str:
         return f"Lanes(shape={self.shape}, dtype={self.dtype})"
@@ -291,7 +302,7 @@ def _eigh(operand: Lanes, params: dict) -> list[Lanes]:
         return [Lanes(vectors, dtype), Lanes(operand.elements.reshape(1), dtype)]
     lower = params.get("lower", True)
     off_diagonal = operand.elements[1, 0] if lower else operand.elements[0, 1]
-    corners = [Lanes(_element(element), dtype) for element in
+    corners = [Lanes.from_elements(element, dtype) for element in
                (operand.elements[0, 0], off_diagonal, operand.elements[1, 1])]
     scalar = jax.ShapeDtypeStruct((), dtype)
     closed, out_tree = trace(_symmetric_2x2, scalar, scalar, scalar)
@@ -304,12 +315,6 @@ def _eigh(operand: Lanes, params: dict) -> list[Lanes]:
     values = np.empty(2, dtype=object)
     values[0], values[1] = low, high
     return [Lanes(vectors, dtype), Lanes(values, dtype)]
-
-
-def _element(value) -> np.ndarray:
-    elements = np.empty((), dtype=object)
-    elements[()] = value
-    return elements
 
 
 def _static_index(element) -> int:

@@ -66,19 +66,6 @@ def block_points_for(num_points: int, block_points: int = BLOCK_POINTS) -> int:
     return int(min(block_points, pl.next_power_of_2(max(int(num_points), 1))))
 
 
-def _lanes(values: list, dtype) -> Lanes:
-    elements = np.empty(len(values), dtype=object)
-    for index, value in enumerate(values):
-        elements[index] = value
-    return Lanes(elements, dtype)
-
-
-def _scalar(value, dtype) -> Lanes:
-    elements = np.empty((), dtype=object)
-    elements[()] = value
-    return Lanes(elements, dtype)
-
-
 def _materialize(tree, num_lanes: int):
     """Every element as a jax value (loop carries cannot hold NumPy constants)."""
     def one(lanes):
@@ -180,8 +167,9 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
             refs[dim + num_names:2 * dim + num_names], refs[2 * dim + num_names:])
         num_lanes = start_refs[0].shape[0]
         dtype = start_refs[0].dtype
-        start = _lanes([ref[...] for ref in start_refs], dtype)
-        hyperparams = {name: _scalar(ref[0], ref.dtype) for name, ref in zip(names, hyper_refs)}
+        start = Lanes.from_elements([ref[...] for ref in start_refs], dtype)
+        hyperparams = {name: Lanes.from_elements(ref[0], ref.dtype)
+                       for name, ref in zip(names, hyper_refs)}
         state, value, grad, status, steps = scalarize.call(begin, start, hyperparams)
 
         def one_step(_, carry):
