@@ -15,11 +15,14 @@ the block (a step counter, Adam's ``1 - β₁ᵗ``, a hyperparameter) stay scala
 step. The rules are those of the scan backend with the same ``check_every``, so both give the
 same statuses, steps and basins up to floating-point rounding (tests/test_sweep_fused.py compares
 them in Pallas' interpret mode, which is how this backend runs on a CPU: a correctness check, not a
-speed-up). Newton's method and Levenberg-Marquardt run on 1- and 2-D surfaces (their Hessian's
-``eigh`` has an elementwise closed form there); optimizers with per-point loops or indexed
-updates (BFGS's line search, L-BFGS's history) raise `jaxopt_lab.scalarize.NotElementwise`
-here and need the scan backend. Loss histories are not recorded by this backend; trajectories of chosen points are (by the
-scan backend, which `jl.sweep` runs for them anyway).
+speed-up; tests also lower every kernel for CUDA through Pallas' Triton rules, on the CPU).
+Newton's method and Levenberg-Marquardt run on 1- and 2-D surfaces (their Hessian's ``eigh``
+has an elementwise closed form there); optimizers with per-point loops or indexed updates
+(BFGS's line search, L-BFGS's history) raise `jaxopt_lab.scalarize.NotElementwise` here and
+need the scan backend. As in the scan, a block's first step reuses the gradient its check
+computed, and lanes divided by a block-wide value are multiplied by its reciprocal (one
+division per step). Loss histories are not recorded by this backend; trajectories of chosen
+points are (by the scan backend, which `jl.sweep` runs for them anyway).
 """
 from __future__ import annotations
 
@@ -49,8 +52,8 @@ BLOCK_POINTS = 256
 #: register per lane, and the lane evaluator writes a (dim, dim) Hessian or dot product out
 #: element by element, so the kernel grows as dim² (a 1,210-parameter MLP would not compile).
 MAX_DIM = 16
-#: Triton, not Mosaic GPU (jax's default for Pallas on GPUs here): Mosaic GPU lowers whole
-#: warpgroup arrays and has no rule for ``is_finite``, which every check needs.
+#: Triton, not Mosaic GPU (jax 0.10's default for Pallas on GPUs), whose lowering this kernel
+#: was never checked against (it had no rule for ``is_finite`` when that was still emitted).
 TRITON = pltriton.CompilerParams(num_warps=4, num_stages=1)
 #: Status, steps and basin travel as int32 inside the kernel (GPU kernels load and store 8-bit
 #: integers poorly); `jl.sweep` returns status as `STATUS_DTYPE`.
