@@ -259,6 +259,22 @@ def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
         np.testing.assert_array_equal(value, kernel(starts, {})[name], err_msg=name)
 
 
+def test_a_fused_sweep_checkpoints_and_resumes(tmp_path):
+    surface = SURFACES["himmelblau"]
+    starts, optimizer = _starts(surface, 40), jl.momentum(0.01, 0.9)
+    run = lambda: jl.sweep(optimizer, surface, starts, 50, backend="fused", chunk_size=16,
+                           checkpoint=str(tmp_path), progress=False)
+    first, again = run(), run()
+    assert (first.metadata["chunks_loaded"], again.metadata["chunks_loaded"]) == (0, 3)
+    for name in ("params", "status", "steps", "basin"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name), err_msg=name)
+    # The scan backend's sweep of the same starts is another sweep: its chunks may differ in
+    # the last bit, so it does not resume from the fused one's directory.
+    with pytest.raises(ValueError, match="holds a different sweep"):
+        jl.sweep(optimizer, surface, starts, 50, backend="scan", chunk_size=16,
+                 checkpoint=str(tmp_path), progress=False)
+
+
 def test_trajectories_come_with_a_fused_sweep():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 8)
