@@ -310,7 +310,9 @@ def sweep(
       record_loss_every: record the loss every k steps (and at the end) in ``loss_history``.
       trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
       layout, unroll: ``"array"`` ((P, dim)) or ``"coordinates"`` (one (P,) array per coordinate)
-        and the scan unroll; default per backend, see `jaxopt_lab.sweep_layout`.
+        and the scan unroll; default per backend, see `jaxopt_lab.sweep_layout`. The default
+        is ``"array"`` for an optimizer whose update mixes a point's coordinates (a per-leaf
+        norm, as in LAMB): given coordinates, it would take that norm over one coordinate.
       check_every: judge points (status, steps, freezing) only every this many steps, at step 0
         and at ``num_steps`` (and at each ``record_loss_every`` step); the steps between are the
         bare optimizer loop. ``steps`` is then the first *check* step meeting a criterion, and a
