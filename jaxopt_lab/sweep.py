@@ -378,6 +378,10 @@ def sweep(
             layout = "array"
     if layout not in sweep_layout.LAYOUTS:
         raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
+    if layout == "coordinates" and not takes_coordinates:
+        raise ValueError("layout='coordinates' does not fit this optimizer: its update mixes a "
+                         "point's coordinates (e.g. a norm) or needs the (dim,) array; use "
+                         "layout='array' or the default")
     unroll = sweep_layout.choose_unroll(platform) if unroll is None else check_int("unroll", unroll, 1)
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1

@@ -189,6 +189,8 @@ def test_an_optimizer_that_mixes_coordinates_sees_the_whole_point(name):
     np.testing.assert_array_equal(default.params, array.params)
     elementwise = jl.sweep(ADAM, HIMMELBLAU, starts, 30, check_every=1, progress=False)
     assert elementwise.metadata["layout"] == "coordinates"
+    with pytest.raises(ValueError, match="layout='coordinates' does not fit this optimizer"):
+        jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, layout="coordinates", progress=False)
 
 
 def test_extra_args_transformation_receives_value_grad_and_value_fn():
