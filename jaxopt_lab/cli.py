@@ -161,7 +161,8 @@ def command_map(args: argparse.Namespace) -> int:
         figure.savefig(partial_image, dpi=args.dpi, format=image_format)
         result.save(result_path)
     counts = {status.name.lower(): int((result.status == status.value).sum()) for status in jl.Status}
-    print(f"wrote {image_path} and {result_path}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    print(f"wrote {image_path} and {result_path}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+          + f" ({result.metadata['backend']} backend)")
     return 0
 
 
