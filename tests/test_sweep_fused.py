@@ -21,9 +21,10 @@ MIN_AGREEMENT = 0.999
 #: Issue 10's bar for final params on a convex quadratic (float64 here, so far inside it).
 CONVEX_PARAMS_ATOL = 1e-5
 #: Final params after `SHORT_STEPS` steps, float64, relative: the same per-point program, so only
-#: last-bit rounding (a contracted multiply-add) may differ. Over `NUM_STEPS` such differences can grow
-#: without bound where the dynamics amplify them (RMSProp circling a Himmelblau minimum turns
-#: 1e-16 at step 40 into 1e-2 at step 80), so long runs are compared by outcome, as issue 10 asks.
+#: last-bit rounding may differ (a contracted multiply-add; a division by a block-wide value done
+#: as a multiplication by its reciprocal). Over `NUM_STEPS` such differences can grow without
+#: bound where the dynamics amplify them (RMSProp circling a Himmelblau minimum turns 1e-16 at
+#: step 40 into 1e-2 at step 80), so long runs are compared by outcome, as issue 10 asks.
 PARAMS_RTOL = 1e-12
 SHORT_STEPS = 5
 #: The lane evaluator runs the same jaxpr as jax.vmap, element by element; only the order of a
