@@ -200,6 +200,7 @@ def main() -> None:
                                                       f"fused_{platform}.json"))
     args = parser.parse_args()
     surface = jl.surfaces.get("rosenbrock")
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     cases = []
     for name in args.optimizers:
         for num_points in args.points:
@@ -207,11 +208,11 @@ def main() -> None:
                             interpret=not on_gpu)
             cases.append(case)
             print(f"{name} P={num_points}: checks {case['checks']}", flush=True)
-    report = {**environment(), "surface": surface.name, "dtype": "float32",
-              "interpreted": not on_gpu, "cases": cases}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with atomic_output(args.out) as partial, open(partial, "w") as handle:
-        json.dump(report, handle, indent=2)
+            # Written after every case: a run cut short by a time limit keeps what it measured.
+            report = {**environment(), "surface": surface.name, "dtype": "float32",
+                      "interpreted": not on_gpu, "cases": cases}
+            with atomic_output(args.out) as partial, open(partial, "w") as handle:
+                json.dump(report, handle, indent=2)
     print(f"\nwrote {args.out}\n")
     print(table(cases))
 
