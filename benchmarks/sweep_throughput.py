@@ -114,22 +114,28 @@ def main() -> None:
     device = jax.devices()[0]
     points = args.points or ([65536] if device.platform == "cpu" else [2**18, 2**20, 2**23])
     surface = jl.surfaces.get("rosenbrock")
-    rows = []
-    for name in args.optimizers:
-        for num_points in points:
-            rows.append(measure(name, OPTIMIZERS[name](), surface, num_points, args.steps,
-                                args.repeats, "issue"))
-    if args.early_exit:
-        for num_points in points:
-            rows.append(measure(EARLY_EXIT["optimizer"], EARLY_EXIT["make"](),
-                                jl.surfaces.get(EARLY_EXIT["surface"]), num_points,
-                                EARLY_EXIT["num_steps"], args.repeats, "early_exit"))
-    report = {**environment(), "num_devices": jax.device_count(), "cpu_count": os.cpu_count(),
-              "dtype": str(jnp.zeros(()).dtype), "results": rows}
     output = args.output or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
                                          f"sweep_throughput_{device.platform}.json")
-    with atomic_output(output) as partial, open(partial, "w") as handle:
-        json.dump(report, handle, indent=2)
+    rows = []
+
+    def record(row: dict) -> None:
+        """Keep ``row`` and rewrite the JSON: a run cut short by a time limit keeps its rows."""
+        rows.append(row)
+        report = {**environment(), "num_devices": jax.device_count(),
+                  "cpu_count": os.cpu_count(), "dtype": str(jnp.zeros(()).dtype),
+                  "results": rows}
+        with atomic_output(output) as partial, open(partial, "w") as handle:
+            json.dump(report, handle, indent=2)
+
+    for name in args.optimizers:
+        for num_points in points:
+            record(measure(name, OPTIMIZERS[name](), surface, num_points, args.steps,
+                           args.repeats, "issue"))
+    if args.early_exit:
+        for num_points in points:
+            record(measure(EARLY_EXIT["optimizer"], EARLY_EXIT["make"](),
+                           jl.surfaces.get(EARLY_EXIT["surface"]), num_points,
+                           EARLY_EXIT["num_steps"], args.repeats, "early_exit"))
     print(f"wrote {output}")
 
 
