@@ -191,9 +191,6 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
     if requested == "scan":
         return scan(), "scan", "backend='scan' was asked for"
     if requested == "fused":
-        if config.record_loss_every:
-            raise ValueError("backend='fused' records no loss history: use backend='scan' or "
-                             "'auto' with record_loss_every")
         if surface.dim > sweep_fused.MAX_DIM:
             raise ValueError(f"backend='fused' takes surfaces of dim <= {sweep_fused.MAX_DIM} "
                              f"(every number of a point lives in registers), got dim "
@@ -211,8 +208,6 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
         return kernel, "fused", why
     if platform not in FUSED_PLATFORMS:
         return scan(), "scan", f"fused kernels compile on a GPU; this is {platform}"
-    if config.record_loss_every:
-        return scan(), "scan", "record_loss_every needs the scan backend"
     if surface.dim > sweep_fused.MAX_DIM:
         return scan(), "scan", (f"dim {surface.dim} > {sweep_fused.MAX_DIM}: too many numbers per "
                                 "point for a fused kernel's registers")
@@ -332,8 +327,7 @@ def sweep(
       metadata: extra JSON-serializable entries for ``result.metadata``.
       backend: ``"scan"`` (``jit(vmap(scan))``, `jaxopt_lab.sweep_kernel`), ``"fused"`` (each
         block of points runs every step inside one Pallas kernel, `jaxopt_lab.sweep_fused`;
-        elementwise optimizers only, no ``record_loss_every``; interpreted, hence slow, off a
-        GPU) or ``"auto"``: fused on a GPU where the combination compiles, scan otherwise.
+        elementwise optimizers only, surfaces up to 16-D; interpreted, hence slow, off a GPU) or ``"auto"``: fused on a GPU where the combination compiles, scan otherwise.
         ``result.metadata["backend"]`` says which ran and ``["backend_reason"]`` why; on a GPU
         a fallback to scan also warns.
 

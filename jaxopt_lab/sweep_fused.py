@@ -21,8 +21,8 @@ has an elementwise closed form there); optimizers with per-point loops or indexe
 (BFGS's line search, L-BFGS's history) raise `jaxopt_lab.scalarize.NotElementwise` here and
 need the scan backend. As in the scan, a block's first step reuses the gradient its check
 computed, and lanes divided by a block-wide value are multiplied by its reciprocal (one
-division per step). Loss histories are not recorded by this backend; trajectories of chosen
-points are (by the scan backend, which `jl.sweep` runs for them anyway).
+division per step). Loss histories are recorded as the scan records them; trajectories of chosen
+points come from the scan backend, which `jl.sweep` runs for them anyway.
 """
 from __future__ import annotations
 
@@ -102,16 +102,17 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
     ``status``, ``steps``, ``basin``, with a leading C axis when ``config.hyperparam_names``.
     ``interpret`` runs the kernel in Pallas' interpreter (CPU); ``mesh`` shards the point axis.
     """
-    if config.record_loss_every or config.record_trajectory:
-        raise ValueError("the fused backend records no loss history or trajectory; use "
-                         "backend='scan' for record_loss_every")
+    if config.record_trajectory:
+        raise ValueError("the fused backend records no trajectories (jl.sweep runs the scan "
+                         "backend for the chosen points)")
     names = config.hyperparam_names
     minima = surface.minima_array
     basin_squared = config.basin_radius**2
     value_fn = surface.fn
     value_and_grad = jax.value_and_grad(value_fn)
     judge = make_judge(surface, config.gtol, config.xtol, "array")
-    num_blocks, remainder = divmod(config.num_steps, config.check_every)
+    every = config.record_loss_every
+    num_records = config.num_steps // every + 1 if every else 0
 
     def make_optimizer(hyperparams: dict) -> optax.GradientTransformation:
         return optimizer(**hyperparams) if names else optimizer
@@ -166,8 +167,9 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
     def kernel(*refs):
         dim, num_names = surface.dim, len(names)
         start_refs, hyper_refs = refs[:dim], refs[dim:dim + num_names]
-        params_refs, (loss_ref, status_ref, steps_ref, basin_ref) = (
-            refs[dim + num_names:2 * dim + num_names], refs[2 * dim + num_names:])
+        params_refs = refs[dim + num_names:2 * dim + num_names]
+        loss_ref, status_ref, steps_ref, basin_ref = refs[2 * dim + num_names:][:4]
+        history_ref = refs[-1] if every else None
         num_lanes = start_refs[0].shape[0]
         dtype = start_refs[0].dtype
         start = Lanes.from_elements([ref[...] for ref in start_refs], dtype)
@@ -198,15 +200,39 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
             status = carry[4].elements[()]
             return jnp.max((status == Status.UNFINISHED).astype(_INT)) > 0
 
-        if num_blocks:
-            _, carry = lax.while_loop(
-                lambda ic: (ic[0] < num_blocks) & running(ic[1]),
-                lambda ic: (ic[0] + 1, block(ic[1], config.check_every)),
-                (jnp.array(0, _INT), carry))
-        if remainder:
-            carry = block(carry, remainder)
+        def run_checked(carry, length: int):
+            """``length`` steps, checked every ``check_every`` and at the end; the blocks stop
+            once no point of this block runs (nothing they would do changes an output)."""
+            full, rest = divmod(length, config.check_every)
+            if full:
+                _, carry = lax.while_loop(
+                    lambda ic: (ic[0] < full) & running(ic[1]),
+                    lambda ic: (ic[0] + 1, block(ic[1], config.check_every)),
+                    (jnp.array(0, _INT), carry))
+            if rest:
+                carry = block(carry, rest)
+            return carry
+
+        def store_loss(row, params):
+            loss = scalarize.call(value_fn, params).elements[()]
+            history_ref[row, :] = jnp.broadcast_to(loss, (num_lanes,)).astype(history_ref.dtype)
+
+        if every:
+            # As the scan: the loss every `every` steps (a stopped point's at its frozen params),
+            # the check interval counted afresh in each recorded stretch.
+            def record(row, carry):
+                store_loss(row, carry[0])
+                return run_checked(carry, every)
+
+            carry = lax.fori_loop(0, config.num_steps // every, record, carry)
+            if config.num_steps % every:
+                carry = run_checked(carry, config.num_steps % every)
+        else:
+            carry = run_checked(carry, config.num_steps)
         params, _, _, _, status, steps, _ = carry
         loss, basin = scalarize.call(finish, params, status)
+        if every:
+            store_loss(num_records - 1, params)
         for ref, element in zip(params_refs, params.elements):
             ref[...] = jnp.broadcast_to(element, (num_lanes,)).astype(ref.dtype)
         for ref, lanes in ((loss_ref, loss), (status_ref, status), (steps_ref, steps),
@@ -227,16 +253,25 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         out_block = pl.BlockSpec((pl.squeezed, lanes), lambda c, i: (c, i))
         out_shape = ([jax.ShapeDtypeStruct((num_configs, padded), starts.dtype)] * (dim + 1)
                      + [jax.ShapeDtypeStruct((num_configs, padded), _INT)] * 3)
+        out_specs = [out_block] * len(out_shape)
+        if every:  # rows padded to a power of two, as Triton's blocks are; cut below
+            rows = pl.next_power_of_2(num_records)
+            out_shape.append(jax.ShapeDtypeStruct((num_configs, rows, padded), starts.dtype))
+            out_specs.append(pl.BlockSpec((pl.squeezed, rows, lanes), lambda c, i: (c, 0, i)))
         outputs = pl.pallas_call(
             kernel, out_shape=out_shape, grid=(num_configs, padded // lanes),
             in_specs=[point_block] * dim + [config_block] * len(names),
-            out_specs=[out_block] * len(out_shape), interpret=interpret,
+            out_specs=out_specs, interpret=interpret,
             compiler_params=None if interpret else TRITON,
             name=f"sweep_{surface.name}")(*starts.T, *configs)
+        outputs = list(outputs)
+        history = outputs.pop() if every else None
         outputs = [value[:, :num_points] for value in outputs]
         result = {"params": jnp.stack(outputs[:dim], axis=-1), "loss": outputs[dim],
                   "status": outputs[dim + 1].astype(STATUS_DTYPE), "steps": outputs[dim + 2],
                   "basin": outputs[dim + 3]}
+        if every:
+            result["loss_history"] = jnp.swapaxes(history[:, :num_records, :num_points], 1, 2)
         if not names:
             result = {name: value[0] for name, value in result.items()}
         return result
@@ -250,7 +285,8 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         run_points = jax.shard_map(
             run_points, mesh=mesh, in_specs=(points, everywhere),
             out_specs={name: out_points for name in
-                       ("params", "loss", "status", "steps", "basin")}, check_vma=False)
+                       ("params", "loss", "status", "steps", "basin")
+                       + (("loss_history",) if every else ())}, check_vma=False)
     return jax.jit(run_points)
 
 

@@ -198,9 +198,6 @@ def test_bad_backend_requests_are_refused_with_the_reason():
     starts = _starts(surface, 4)
     with pytest.raises(scalarize.NotElementwise, match="backend='fused'.*primitive 'while'"):
         jl.sweep(jl.bfgs(), surface, starts, 5, backend="fused", progress=False)
-    with pytest.raises(ValueError, match="record_loss_every"):
-        jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="fused", record_loss_every=1,
-                 progress=False)
     wide = jl.Surface("wide", lambda x: jnp.sum(x**2), 17, ((-1.0, 1.0),) * 17)
     with pytest.raises(ValueError, match="dim <= 16.*got dim 17"):
         jl.sweep(jl.sgd(0.1), wide, jnp.zeros((2, 17)), 5, backend="fused", progress=False)
@@ -258,6 +255,38 @@ def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
     assert sweep_fused.compiled(kernel, shape, {}) is executable
     for name, value in executable(starts, {}).items():
         np.testing.assert_array_equal(value, kernel(starts, {})[name], err_msg=name)
+
+
+RECORDINGS = [(1, None), (7, None), (10, 3), (60, None)]  # (record_loss_every, check_every)
+
+
+@pytest.mark.parametrize("every,check_every", RECORDINGS)
+def test_loss_history_is_recorded_as_the_scan_records_it(every, check_every):
+    surface, optimizer = SURFACES["himmelblau"], jl.momentum(0.01, 0.9)
+    starts = _starts(surface, 40)
+    kwargs = {"record_loss_every": every, "check_every": check_every}
+    scan, fused = _both(optimizer, surface, starts, 60, **kwargs)
+    _assert_agree(scan, fused)
+    assert fused.loss_history.shape == scan.loss_history.shape == (40, 60 // every + 1)
+    np.testing.assert_array_equal(fused.loss_steps, scan.loss_steps)
+    # the first entry is the loss at the start (evaluated lane by lane), the last the final loss
+    np.testing.assert_allclose(fused.loss_history[:, 0], jax.vmap(surface.fn)(starts),
+                               rtol=LANES_RTOL)
+    np.testing.assert_array_equal(fused.loss_history[:, -1], fused.loss)
+    # and in between the scan's values, up to rounding, over a short run
+    short_scan, short_fused = _both(optimizer, surface, starts, SHORT_STEPS,
+                                    record_loss_every=1)
+    np.testing.assert_allclose(short_fused.loss_history, short_scan.loss_history,
+                               rtol=PARAMS_RTOL)
+
+
+def test_loss_history_of_a_grid():
+    surface = SURFACES["himmelblau"]
+    grid = {"learning_rate": np.array([0.001, 0.02])}
+    scan, fused = _both(jl.sgd, surface, _starts(surface, 24), 40, hyperparams=grid,
+                        record_loss_every=5)
+    assert fused.loss_history.shape == scan.loss_history.shape == (2, 24, 9)
+    _assert_agree(scan, fused)
 
 
 def test_a_fused_sweep_checkpoints_and_resumes(tmp_path):
@@ -321,6 +350,9 @@ def test_fused_kernel_lowers_to_triton_on_every_surface_and_for_a_grid():
     grid = {name: jax.ShapeDtypeStruct((64,), jnp.float32) for name in ("learning_rate", "momentum")}
     _lower_for_cuda(jl.momentum, SURFACES["himmelblau"],
                     LOWERING_CONFIG._replace(hyperparam_names=tuple(sorted(grid))), grid)
+    # recording the loss: a row stored at a traced index
+    _lower_for_cuda(optax.adam(1e-3), SURFACES["rosenbrock"],
+                    LOWERING_CONFIG._replace(record_loss_every=10))
 
 
 def _kernel_primitive_shapes(optimizer, surface, num_points=1024):
