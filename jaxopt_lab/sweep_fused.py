@@ -42,7 +42,7 @@ from jaxopt_lab import scalarize
 from jaxopt_lab.scalarize import Lanes
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, optimizer_step
-from jaxopt_lab.sweep_rules import make_judge
+from jaxopt_lab.sweep_rules import decode_stop, make_judge, stop_code
 from jaxopt_lab.types import STATUS_DTYPE, Status
 
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
@@ -69,14 +69,14 @@ def block_points_for(num_points: int, block_points: int = BLOCK_POINTS) -> int:
     return int(min(block_points, pl.next_power_of_2(max(int(num_points), 1))))
 
 
-def _materialize(tree, num_lanes: int):
+def _materialize(tree):
     """Every element as a jax value (loop carries cannot hold NumPy constants)."""
     def one(lanes):
         return lanes.map(lambda element: jnp.asarray(element, lanes.dtype))
     return jax.tree.map(one, tree, is_leaf=lambda x: isinstance(x, Lanes))
 
 
-def _settle(body: Callable, carry, num_lanes: int):
+def _settle(body: Callable, carry):
     """``carry`` with every element that ``body`` turns into lanes made lanes from the start.
 
     An optimizer's state starts uniform (zeros) and becomes per-point after a step; a loop needs
@@ -121,11 +121,8 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
     def begin(start, hyperparams):
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
-        status = jnp.where(~ok, Status.DIVERGED,
-                           jnp.where(converged, Status.CONVERGED, Status.UNFINISHED))
-        steps = jnp.where(~ok | converged, 0, -1)
-        state = make_optimizer(hyperparams).init(start)
-        return state, value, grad, status.astype(_INT), steps.astype(_INT)
+        stop = jnp.where(~ok | converged, stop_code(jnp.array(0, _INT), ~ok), -1)
+        return make_optimizer(hyperparams).init(start), value, grad, stop
 
     def step(params, state, hyperparams):
         (params, state), _ = bare_step(make_optimizer(hyperparams), value_fn)((params, state), None)
@@ -138,18 +135,16 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         return optimizer_step(tx, value_fn, extra_args, params, state,
                               value if extra_args else None, grad)
 
-    def check(params, new_params, status, steps, t):
+    def check(params, new_params, stop, t):
         value, grad = value_and_grad(new_params)
         ok, converged, finite = judge(new_params, value, grad)
-        running = status == Status.UNFINISHED
-        stops = running & (~ok | converged)
-        status = jnp.where(running & ~ok, Status.DIVERGED,
-                           jnp.where(running & converged, Status.CONVERGED, status))
-        steps = jnp.where(stops, t, steps)
+        running = stop < 0
+        stop = jnp.where(running & (~ok | converged), stop_code(t, ~ok), stop)
         params = jnp.where(running & finite, new_params, params)
-        return params, value, grad, status.astype(_INT), steps.astype(_INT)
+        return params, value, grad, stop
 
-    def finish(params, status):
+    def finish(params, stop):
+        status, steps = decode_stop(stop)
         basin = jnp.array(-1, _INT)
         if len(minima):
             # argmin written out: the first nearest minimum, as jnp.argmin picks it.
@@ -162,7 +157,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
                 best = jnp.where(closer, distance, best)
             near = (best <= basin_squared) & (status != Status.DIVERGED)
             basin = jnp.where(near, index, basin)
-        return value_fn(params), basin
+        return value_fn(params), status, steps, basin
 
     def kernel(*refs):
         dim, num_names = surface.dim, len(names)
@@ -175,30 +170,28 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         start = Lanes.from_elements([ref[...] for ref in start_refs], dtype)
         hyperparams = {name: Lanes.from_elements(ref[0], ref.dtype)
                        for name, ref in zip(names, hyper_refs)}
-        state, value, grad, status, steps = scalarize.call(begin, start, hyperparams)
+        state, value, grad, stop = scalarize.call(begin, start, hyperparams)
 
         def one_step(_, carry):
             return scalarize.call(step, *carry, hyperparams, reciprocal_division=True)
 
         def block(carry, length):
-            params, state, value, grad, status, steps, t = carry
+            params, state, value, grad, stop, t = carry
             new_params, state = scalarize.call(first_step, params, state, value, grad,
                                                hyperparams, reciprocal_division=True)
             new_params, state = lax.fori_loop(1, length, one_step, (new_params, state))
             t = t + length
-            params, value, grad, status, steps = scalarize.call(
-                check, params, new_params, status, steps, Lanes.uniform(t))
-            return params, state, value, grad, status, steps, t
+            params, value, grad, stop = scalarize.call(
+                check, params, new_params, stop, Lanes.uniform(t))
+            return params, state, value, grad, stop, t
 
-        params, state = _settle(lambda c: one_step(0, c),
-                                _materialize((start, state), num_lanes), num_lanes)
-        carry = (params, state, *_materialize((value, grad, status, steps), num_lanes),
-                 jnp.array(0, _INT))
-        carry = _settle(lambda c: block(c, config.check_every), carry, num_lanes)
+        params, state = _settle(lambda c: one_step(0, c), _materialize((start, state)))
+        carry = (params, state, *_materialize((value, grad, stop)), jnp.array(0, _INT))
+        carry = _settle(lambda c: block(c, config.check_every), carry)
 
         def running(carry) -> jax.Array:
-            status = carry[4].elements[()]
-            return jnp.max((status == Status.UNFINISHED).astype(_INT)) > 0
+            stop = carry[4].elements[()]
+            return jnp.max((stop < 0).astype(_INT)) > 0
 
         def run_checked(carry, length: int):
             """``length`` steps, checked every ``check_every`` and at the end; the blocks stop
@@ -229,8 +222,8 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
                 carry = run_checked(carry, config.num_steps % every)
         else:
             carry = run_checked(carry, config.num_steps)
-        params, _, _, _, status, steps, _ = carry
-        loss, basin = scalarize.call(finish, params, status)
+        params, _, _, _, stop, _ = carry
+        loss, status, steps, basin = scalarize.call(finish, params, stop)
         if every:
             store_loss(num_records - 1, params)
         for ref, element in zip(params_refs, params.elements):

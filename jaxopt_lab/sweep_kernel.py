@@ -46,7 +46,7 @@ import optax
 from jax import lax
 
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_rules import make_judge, sum_squares
+from jaxopt_lab.sweep_rules import decode_stop, make_judge, stop_code, sum_squares
 from jaxopt_lab.types import STATUS_DTYPE, Status
 
 #: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
@@ -89,24 +89,6 @@ def optimizer_step(tx: optax.GradientTransformation, value_fn: Callable, extra_a
     else:
         updates, state = tx.update(grad, state, params)
     return optax.apply_updates(params, updates), state
-
-
-def _stop_code(t: jax.Array, diverged: jax.Array) -> jax.Array:
-    """How a point stopped, in one int32 the loop carries instead of two arrays.
-
-    ``-1``: still running; else ``2 t + diverged`` (DIVERGED or CONVERGED at step ``t``). One
-    array to update per check instead of status and steps: one kernel fewer (a few % of a
-    momentum sweep on the 2-core CPU).
-    """
-    return 2 * t + diverged.astype(jnp.int32)
-
-
-def _decode_stop(stop: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(status, steps) of a `_stop_code`: UNFINISHED and -1 for a running point."""
-    running = stop < 0
-    status = jnp.where(running, Status.UNFINISHED,
-                       jnp.where(stop % 2 == 1, Status.DIVERGED, Status.CONVERGED))
-    return status.astype(jnp.int32), jnp.where(running, -1, stop // 2).astype(jnp.int32)
 
 
 def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
@@ -200,7 +182,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             t = t + length
             value, grad = value_and_grad(new_params)
             ok, converged, finite = judge(new_params, value, grad)
-            stop = jnp.where(running & (~ok | converged), _stop_code(t, ~ok), stop)
+            stop = jnp.where(running & (~ok | converged), stop_code(t, ~ok), stop)
             params = _where(running & finite, new_params, params)
             return (params, state, value, grad, stop, t), path
 
@@ -240,7 +222,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
         t = jnp.array(0, jnp.int32)
-        stop = jnp.where(~ok | converged, _stop_code(t, ~ok), -1)
+        stop = jnp.where(~ok | converged, stop_code(t, ~ok), -1)
         carry = (start, tx.init(start), value, grad, stop, t)
         outputs = {}
         every = config.record_loss_every
@@ -260,7 +242,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             carry, path = run_checked(carry, config.num_steps)
             paths = [path]
         params, _, _, _, stop, steps_run = carry
-        status, steps = _decode_stop(stop)
+        status, steps = decode_stop(stop)
         if config.report_steps_run:
             outputs["steps_run"] = steps_run
         vector = as_vector(params)

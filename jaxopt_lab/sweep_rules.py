@@ -7,7 +7,9 @@ At a check, a point at ``params`` with value ``f(params)`` and gradient ``∇f(p
 - *converges* if ``‖∇f(params)‖ <= gtol`` or ``params`` is within ``xtol`` of a listed minimum.
 
 `make_judge` returns these tests for one point, in either of the engine's layouts: a ``(dim,)``
-vector (``"array"``) or a tuple of scalars (``"coordinates"``).
+vector (``"array"``) or a tuple of scalars (``"coordinates"``). A point that fails or converges
+stops (DIVERGED wins over CONVERGED); `stop_code` packs how and when into one integer, which
+`decode_stop` turns back into status and steps.
 
 >>> import jax.numpy as jnp, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
@@ -28,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.types import Status
 
 #: Up to this many coordinates a (dim,) vector's sum of squares is written out term by term:
 #: XLA's CPU backend vectorizes those elementwise ops over points far better than a short
@@ -74,3 +77,27 @@ def make_judge(surface: Surface, gtol: float, xtol: float, layout: str) -> Calla
         return ok, converged, finite
 
     return judge
+
+
+def stop_code(t: jax.Array, diverged: jax.Array) -> jax.Array:
+    """How a point stopped, in one int32 the loop carries instead of two arrays.
+
+    ``-1``: still running; else ``2 t + diverged`` (DIVERGED or CONVERGED at step ``t``). One
+    array to update per check instead of status and steps: one kernel fewer in the scan (a few %
+    of a momentum sweep on the 2-core CPU), one lane fewer in the fused kernel's registers.
+
+    >>> [int(stop_code(jnp.int32(t), jnp.bool_(d))) for t, d in ((0, True), (25, False))]
+    [1, 50]
+    >>> [s.tolist() for s in decode_stop(jnp.array([-1, 1, 50]))]  # (status, steps)
+    [[0, 2, 1], [-1, 0, 25]]
+    """
+    return 2 * t + diverged.astype(jnp.int32)
+
+
+def decode_stop(stop: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(status, steps) of a `stop_code`: UNFINISHED and -1 for a running point."""
+    running = stop < 0
+    # Bits, not % and //: in a GPU kernel an integer division is a long instruction sequence.
+    status = jnp.where(running, Status.UNFINISHED,
+                       jnp.where((stop & 1) == 1, Status.DIVERGED, Status.CONVERGED))
+    return status.astype(jnp.int32), jnp.where(running, -1, stop >> 1).astype(jnp.int32)
