@@ -42,8 +42,8 @@ from jaxopt_lab import scalarize
 from jaxopt_lab.scalarize import Lanes
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, optimizer_step
-from jaxopt_lab.sweep_rules import decode_stop, make_judge, stop_code
-from jaxopt_lab.types import STATUS_DTYPE, Status
+from jaxopt_lab.sweep_rules import decode_stop, make_judge, nearest_basin, stop_code
+from jaxopt_lab.types import STATUS_DTYPE
 
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
 #: 4-warp program twice. Smaller sweeps use the next power of two of their size.
@@ -107,7 +107,6 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
                          "backend for the chosen points)")
     names = config.hyperparam_names
     minima = surface.minima_array
-    basin_squared = config.basin_radius**2
     value_fn = surface.fn
     value_and_grad = jax.value_and_grad(value_fn)
     judge = make_judge(surface, config.gtol, config.xtol, "array")
@@ -145,18 +144,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
 
     def finish(params, stop):
         status, steps = decode_stop(stop)
-        basin = jnp.array(-1, _INT)
-        if len(minima):
-            # argmin written out: the first nearest minimum, as jnp.argmin picks it.
-            best = jnp.sum(jnp.square(params - minima[0].astype(params.dtype)))
-            index = jnp.array(0, _INT)
-            for k, minimum in enumerate(minima[1:], start=1):
-                distance = jnp.sum(jnp.square(params - minimum.astype(params.dtype)))
-                closer = distance < best
-                index = jnp.where(closer, k, index)
-                best = jnp.where(closer, distance, best)
-            near = (best <= basin_squared) & (status != Status.DIVERGED)
-            basin = jnp.where(near, index, basin)
+        basin = nearest_basin(params, status, minima, config.basin_radius)
         return value_fn(params), status, steps, basin
 
     def kernel(*refs):

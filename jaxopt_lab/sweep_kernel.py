@@ -46,8 +46,8 @@ import optax
 from jax import lax
 
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_rules import decode_stop, make_judge, stop_code, sum_squares
-from jaxopt_lab.types import STATUS_DTYPE, Status
+from jaxopt_lab.sweep_rules import decode_stop, make_judge, nearest_basin, stop_code
+from jaxopt_lab.types import STATUS_DTYPE
 
 #: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
 POINTS_AXIS = "points"
@@ -113,7 +113,6 @@ def bare_step(tx: optax.GradientTransformation, value_fn: Callable) -> Callable:
 
 def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     minima = surface.minima_array
-    basin_squared = config.basin_radius**2
     coordinates = config.layout == "coordinates"
     value_fn = (lambda p: surface.fn(jnp.stack(p))) if coordinates else surface.fn
     value_and_grad = jax.value_and_grad(value_fn)
@@ -247,12 +246,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             outputs["steps_run"] = steps_run
         vector = as_vector(params)
         value = value_fn(params)
-        basin = jnp.array(-1, jnp.int32)
-        if len(minima):
-            distances = jnp.stack([sum_squares(vector - minimum.astype(vector.dtype))
-                                   for minimum in minima])
-            near = (jnp.min(distances) <= basin_squared) & (status != Status.DIVERGED)
-            basin = jnp.where(near, jnp.argmin(distances).astype(jnp.int32), basin)
+        basin = nearest_basin(vector, status, minima, config.basin_radius)
         if config.record_trajectory:
             outputs["trajectory"] = jnp.concatenate(paths + [vector[None]], axis=0)
         if every:

@@ -101,3 +101,29 @@ def decode_stop(stop: jax.Array) -> tuple[jax.Array, jax.Array]:
     status = jnp.where(running, Status.UNFINISHED,
                        jnp.where((stop & 1) == 1, Status.DIVERGED, Status.CONVERGED))
     return status.astype(jnp.int32), jnp.where(running, -1, stop >> 1).astype(jnp.int32)
+
+
+def nearest_basin(vector: jax.Array, status: jax.Array, minima: np.ndarray,
+                  basin_radius: float) -> jax.Array:
+    """Index of the listed minimum nearest to a point's final ``vector`` if within
+    ``basin_radius`` and the point did not diverge, else -1 (int32).
+
+    The argmin is written out (the first nearest minimum, as ``jnp.argmin`` picks it) so that
+    the fused backend's kernels, which have no argmin over a short axis, compute it the same way.
+
+    >>> int(nearest_basin(jnp.array([0.9, 1.0]), jnp.int32(1), np.array([[0.0, 0.0], [1.0, 1.0]]),
+    ...                   0.5))
+    1
+    """
+    basin = jnp.array(-1, jnp.int32)
+    if not len(minima):
+        return basin
+    best = sum_squares(vector - minima[0].astype(vector.dtype))
+    index = jnp.array(0, jnp.int32)
+    for k, minimum in enumerate(minima[1:], start=1):
+        distance = sum_squares(vector - minimum.astype(vector.dtype))
+        closer = distance < best
+        index = jnp.where(closer, k, index)
+        best = jnp.where(closer, distance, best)
+    near = (best <= basin_radius**2) & (status != Status.DIVERGED)
+    return jnp.where(near, index, basin)
