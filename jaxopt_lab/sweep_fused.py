@@ -42,7 +42,7 @@ from jaxopt_lab import scalarize
 from jaxopt_lab.scalarize import Lanes
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, optimizer_step
-from jaxopt_lab.sweep_rules import decode_stop, make_judge, nearest_basin, stop_code
+from jaxopt_lab.sweep_rules import decode_stop, judged_stop, make_judge, nearest_basin
 from jaxopt_lab.types import STATUS_DTYPE
 
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
@@ -120,7 +120,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
     def begin(start, hyperparams):
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
-        stop = jnp.where(~ok | converged, stop_code(jnp.array(0, _INT), ~ok), -1)
+        stop = judged_stop(jnp.array(-1, _INT), ok, converged, jnp.array(0, _INT))
         return make_optimizer(hyperparams).init(start), value, grad, stop
 
     def step(params, state, hyperparams):
@@ -138,7 +138,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         value, grad = value_and_grad(new_params)
         ok, converged, finite = judge(new_params, value, grad)
         running = stop < 0
-        stop = jnp.where(running & (~ok | converged), stop_code(t, ~ok), stop)
+        stop = judged_stop(stop, ok, converged, t)
         params = jnp.where(running & finite, new_params, params)
         return params, value, grad, stop
 

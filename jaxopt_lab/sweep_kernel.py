@@ -46,7 +46,7 @@ import optax
 from jax import lax
 
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_rules import decode_stop, make_judge, nearest_basin, stop_code
+from jaxopt_lab.sweep_rules import decode_stop, judged_stop, make_judge, nearest_basin
 from jaxopt_lab.types import STATUS_DTYPE
 
 #: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
@@ -181,7 +181,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
             t = t + length
             value, grad = value_and_grad(new_params)
             ok, converged, finite = judge(new_params, value, grad)
-            stop = jnp.where(running & (~ok | converged), stop_code(t, ~ok), stop)
+            stop = judged_stop(stop, ok, converged, t)
             params = _where(running & finite, new_params, params)
             return (params, state, value, grad, stop, t), path
 
@@ -221,7 +221,7 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
         t = jnp.array(0, jnp.int32)
-        stop = jnp.where(~ok | converged, stop_code(t, ~ok), -1)
+        stop = judged_stop(jnp.array(-1, jnp.int32), ok, converged, t)
         carry = (start, tx.init(start), value, grad, stop, t)
         outputs = {}
         every = config.record_loss_every

@@ -94,6 +94,17 @@ def stop_code(t: jax.Array, diverged: jax.Array) -> jax.Array:
     return 2 * t + diverged.astype(jnp.int32)
 
 
+def judged_stop(stop: jax.Array, ok: jax.Array, converged: jax.Array, t: jax.Array) -> jax.Array:
+    """The stop code after a check at step ``t``: a running point (``stop < 0``) that failed
+    (``~ok``) or converged stops there, DIVERGED winning; a stopped one keeps its code.
+
+    >>> judged_stop(jnp.array([-1, -1, -1, 7]), jnp.array([True, False, True, False]),
+    ...             jnp.array([False, True, True, True]), jnp.int32(10)).tolist()
+    [-1, 21, 20, 7]
+    """
+    return jnp.where((stop < 0) & (~ok | converged), stop_code(t, ~ok), stop)
+
+
 def decode_stop(stop: jax.Array) -> tuple[jax.Array, jax.Array]:
     """(status, steps) of a `stop_code`: UNFINISHED and -1 for a running point."""
     running = stop < 0
