@@ -8,8 +8,9 @@ At a check, a point at ``params`` with value ``f(params)`` and gradient ``∇f(p
 
 `make_judge` returns these tests for one point, in either of the engine's layouts: a ``(dim,)``
 vector (``"array"``) or a tuple of scalars (``"coordinates"``). A point that fails or converges
-stops (DIVERGED wins over CONVERGED); `stop_code` packs how and when into one integer, which
-`decode_stop` turns back into status and steps.
+stops (DIVERGED wins over CONVERGED): `judged_stop` applies that, `stop_code` packs how and when
+into one integer, `decode_stop` turns it back into status and steps, and `nearest_basin` names
+the minimum a final point lies in.
 
 >>> import jax.numpy as jnp, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
