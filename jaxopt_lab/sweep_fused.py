@@ -26,7 +26,6 @@ points come from the scan backend, which `jl.sweep` runs for them anyway.
 """
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +40,7 @@ from jax.experimental.pallas import triton as pltriton
 from jaxopt_lab import scalarize
 from jaxopt_lab.scalarize import Lanes
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, optimizer_step
+from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, cached, optimizer_step
 from jaxopt_lab.sweep_rules import decode_stop, judged_stop, make_judge, nearest_basin
 from jaxopt_lab.types import STATUS_DTYPE
 
@@ -271,29 +270,10 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
     return jax.jit(run_points)
 
 
-#: Fused kernels (and their compiled executables) kept alive, as in `jaxopt_lab.sweep_kernel`.
-CACHE_SIZE = 32
-_CACHE: collections.OrderedDict = collections.OrderedDict()
-
-
-def _cached(key, make: Callable):
-    try:
-        hash(key)
-    except TypeError:  # an unhashable optimizer or surface: no cache
-        return make()
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    value = _CACHE[key] = make()
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return value
-
-
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: bool,
                mesh: jax.sharding.Mesh | None = None) -> Callable:
     """`build`, cached per (optimizer, surface, config, interpret, mesh)."""
-    return _cached((optimizer, surface, config, interpret, mesh),
+    return cached(("fused", optimizer, surface, config, interpret, mesh),
                    lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))
 
 
@@ -308,4 +288,4 @@ def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) 
               for name, value in hyperparams.items()}
     key = ("compiled", kernel, starts.shape, str(starts.dtype), starts.sharding,
            tuple((name, s.shape, str(s.dtype), s.sharding) for name, s in sorted(shapes.items())))
-    return _cached(key, lambda: kernel.lower(starts, shapes).compile())
+    return cached(key, lambda: kernel.lower(starts, shapes).compile())

@@ -52,7 +52,7 @@ from jaxopt_lab.types import STATUS_DTYPE
 #: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
 POINTS_AXIS = "points"
 
-#: Kernels kept alive by the cache; each holds its compiled executables.
+#: Kernels (and the fused backend's compiled executables) kept alive by `cached`.
 CACHE_SIZE = 32
 _CACHE: collections.OrderedDict = collections.OrderedDict()
 
@@ -265,20 +265,25 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     return jax.jit(run_points)
 
 
-def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
-    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached.
+def cached(key: Any, make: Callable[[], Any]) -> Any:
+    """``make()``, kept under ``key`` among the `CACHE_SIZE` most recently used kernels.
 
-    An optimizer or surface that cannot be hashed gets a fresh kernel (and a fresh compile).
+    A key that cannot be hashed (an unhashable optimizer or surface) gets a fresh ``make()``
+    (and a fresh compile). The fused backend keeps its kernels and executables here too.
     """
-    key = (optimizer, surface, config)
     try:
         hash(key)
     except TypeError:
-        return _build(optimizer, surface, config)
+        return make()
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    kernel = _CACHE[key] = _build(optimizer, surface, config)
+    value = _CACHE[key] = make()
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)
-    return kernel
+    return value
+
+
+def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
+    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached."""
+    return cached((optimizer, surface, config), lambda: _build(optimizer, surface, config))
