@@ -19,7 +19,7 @@ import optax
 from jax import lax
 
 import jaxopt_lab as jl
-from jaxopt_lab.checks import check_choice
+from jaxopt_lab.checks import check_choice, check_int
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.sweep import BACKENDS as SWEEP_BACKENDS
 from jaxopt_lab.sweep_kernel import bare_step
@@ -137,10 +137,9 @@ def benchmark(
     ``backend`` is passed to `jl.sweep`; the report's ``backend_used`` and ``backend_reason``
     say which engine ran (``"auto"`` picks the fused kernel only on a GPU).
     """
-    if num_points < 1 or num_steps < 1 or repeats < 1:
-        raise ValueError(
-            f"num_points, num_steps and repeats must be >= 1, got {num_points}, {num_steps}, {repeats}"
-        )
+    for name, value in (("num_points", num_points), ("num_steps", num_steps),
+                        ("repeats", repeats)):
+        check_int(name, value, 1)
     check_choice("backend", backend, BACKENDS)
     starts = jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
 
