@@ -19,7 +19,8 @@ An element is one of three things, so that work common to all points is done onc
 
 The result is exactly the function's per-point semantics (the jaxpr is evaluated as written, in
 the same order); only primitives without an elementwise meaning (linear solves, loops with a data
-dependent trip count, sorting; ``eigh`` is evaluated in closed form for 2×2 matrices) are refused with `NotElementwise`, naming the primitive.
+dependent trip count, sorting) are refused with `NotElementwise`, naming the primitive; ``eigh``
+is evaluated in closed form for 2×2 matrices.
 
 >>> import jax.numpy as jnp, numpy as np
 >>> f = lambda x: jnp.sum(x**2) + x[0] * x[1]

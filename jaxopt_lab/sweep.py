@@ -327,7 +327,8 @@ def sweep(
       metadata: extra JSON-serializable entries for ``result.metadata``.
       backend: ``"scan"`` (``jit(vmap(scan))``, `jaxopt_lab.sweep_kernel`), ``"fused"`` (each
         block of points runs every step inside one Pallas kernel, `jaxopt_lab.sweep_fused`;
-        elementwise optimizers only, surfaces up to 16-D; interpreted, hence slow, off a GPU) or ``"auto"``: fused on a GPU where the combination compiles, scan otherwise.
+        elementwise optimizers only, surfaces up to 16-D; interpreted, hence slow, off a GPU)
+        or ``"auto"``: fused on a GPU where the combination compiles, scan otherwise.
         ``result.metadata["backend"]`` says which ran and ``["backend_reason"]`` why; on a GPU
         a fallback to scan also warns.
 
@@ -376,7 +377,8 @@ def sweep(
         raise ValueError("layout='coordinates' does not fit this optimizer: its update mixes a "
                          "point's coordinates (e.g. a norm) or needs the (dim,) array; use "
                          "layout='array' or the default")
-    unroll = sweep_layout.choose_unroll(platform) if unroll is None else check_int("unroll", unroll, 1)
+    unroll = (sweep_layout.choose_unroll(platform) if unroll is None
+              else check_int("unroll", unroll, 1))
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
     if chunk_size is None:

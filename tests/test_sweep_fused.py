@@ -347,7 +347,8 @@ def test_fused_kernel_lowers_to_triton_on_every_surface_and_for_a_grid():
         surface = jl.surfaces.get(name)
         if surface.dim <= 16:
             _lower_for_cuda(optax.adam(1e-3), surface)
-    grid = {name: jax.ShapeDtypeStruct((64,), jnp.float32) for name in ("learning_rate", "momentum")}
+    grid = {name: jax.ShapeDtypeStruct((64,), jnp.float32)
+            for name in ("learning_rate", "momentum")}
     _lower_for_cuda(jl.momentum, SURFACES["himmelblau"],
                     LOWERING_CONFIG._replace(hyperparam_names=tuple(sorted(grid))), grid)
     # recording the loss: a row stored at a traced index
