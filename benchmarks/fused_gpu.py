@@ -38,6 +38,7 @@ from jax.experimental import pallas as pl
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import environment, handwritten_sweep, timed
+from jaxopt_lab.sweep import FUSED_PLATFORMS
 from jaxopt_lab.sweep_fused import block_points_for
 from jaxopt_lab.sweep_result import atomic_output
 
@@ -188,7 +189,7 @@ def table(cases: list[dict]) -> str:
 
 def main() -> None:
     platform = jax.devices()[0].platform
-    on_gpu = platform in ("gpu", "cuda", "rocm")
+    on_gpu = platform in FUSED_PLATFORMS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, nargs="+",
                         default=[2**18, 2**20, 2**23] if on_gpu else [4096])
