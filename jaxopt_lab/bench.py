@@ -148,7 +148,8 @@ def benchmark(
     def run_sweep():
         result = jl.sweep(optimizer, surface, starts, num_steps, progress=False, backend=backend)
         used.update(backend_used=result.metadata["backend"],
-                    backend_reason=result.metadata["backend_reason"])
+                    backend_reason=result.metadata["backend_reason"],
+                    batches=result.metadata["batches"])
         return result.params
 
     first = _seconds(run_sweep, 1)[0]

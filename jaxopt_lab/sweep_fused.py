@@ -31,7 +31,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax import lax
 from jax.experimental import pallas as pl
@@ -275,17 +274,3 @@ def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig, *, interp
     """`build`, cached per (optimizer, surface, config, interpret, mesh)."""
     return cached(("fused", optimizer, surface, config, interpret, mesh),
                    lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))
-
-
-def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) -> Callable:
-    """``kernel`` compiled ahead of time for these shapes: raises where it does not lower.
-
-    `jl.sweep`'s ``backend="auto"`` calls this on a GPU to decide between fused and scan; the
-    executable is cached, so a second sweep of the same shapes compiles nothing.
-    """
-    shapes = {name: jax.ShapeDtypeStruct(np.shape(value), value.dtype,
-                                         sharding=getattr(value, "sharding", None))
-              for name, value in hyperparams.items()}
-    key = ("compiled", kernel, starts.shape, str(starts.dtype), starts.sharding,
-           tuple((name, s.shape, str(s.dtype), s.sharding) for name, s in sorted(shapes.items())))
-    return cached(key, lambda: kernel.lower(starts, shapes).compile())

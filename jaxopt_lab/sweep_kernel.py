@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import lax
 
@@ -287,3 +288,18 @@ def cached(key: Any, make: Callable[[], Any]) -> Any:
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached."""
     return cached((optimizer, surface, config), lambda: _build(optimizer, surface, config))
+
+
+def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) -> Callable:
+    """``kernel`` compiled ahead of time for these shapes: raises where it does not lower.
+
+    `jl.sweep` calls this on a GPU to decide between fused and scan (``backend="auto"``), and
+    before running batches side by side on a CPU (so threads never race to compile the same
+    shapes). The executable is cached: a second sweep of the same shapes compiles nothing.
+    """
+    shapes = {name: jax.ShapeDtypeStruct(np.shape(value), value.dtype,
+                                         sharding=getattr(value, "sharding", None))
+              for name, value in hyperparams.items()}
+    key = ("compiled", kernel, starts.shape, str(starts.dtype), starts.sharding,
+           tuple((name, s.shape, str(s.dtype), s.sharding) for name, s in sorted(shapes.items())))
+    return cached(key, lambda: kernel.lower(starts, shapes).compile())

@@ -18,7 +18,13 @@ the fastest bare layout is also the engine's. Checking every step is another mat
 sums over coordinates and the freeze mask broadcast back over ``(P, dim)`` cost several times a
 step on a CPU in the array layout, much less in the coordinates one (benchmarks/README.md).
 `choose_layout`, `choose_unroll` and `choose_check_every` return these measured defaults;
-``jl.sweep(..., layout=..., unroll=..., check_every=...)`` overrides them. Extra-args optimizers
+``jl.sweep(..., layout=..., unroll=..., check_every=...)`` overrides them.
+
+How the cores share the work matters as much on a CPU. XLA spreads one large fused loop over its
+thread pool, which costs a fork and a join per kernel, several per step; a loop over a small
+array it runs on one thread. So on a CPU `choose_batches` cuts each chunk into batches of about
+`CPU_BATCH_NUMBERS` numbers, at least one per core, that run side by side, each on one thread
+(``jl.sweep(..., batches=...)`` overrides it). Extra-args optimizers
 (Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim`` systems on whole parameter vectors, so
 they always default to the array layout.
 
@@ -32,6 +38,8 @@ they always default to the array layout.
 100
 """
 from __future__ import annotations
+
+import os
 
 import jax
 import numpy as np
@@ -91,6 +99,89 @@ def choose_layout(backend: str, check_every: int = 1, dim: int = 2) -> str:
 def choose_unroll(backend: str) -> int:
     """Scan unroll: 8 on accelerators (fuses the steps), 1 on CPU (measured fastest there)."""
     return 8 if backend in ACCELERATORS else 1
+
+
+#: Numbers (points × configurations × coordinates) per batch on a CPU. XLA's CPU backend splits a
+#: fused loop over its thread pool only above about this size, and then every kernel of every
+#: step forks and joins its threads. Below it each batch's loop runs on one thread, so batches
+#: run side by side (one per core) keep every core busy without that per-kernel cost. Measured on
+#: the 2-core CPU against one call (Rosenbrock, P = 65,536, T = 1,000): Adam 1.2x, momentum
+#: 1.2x; a 100-D quadratic 3x; a learning-rate grid 1.5x (benchmarks/README.md).
+CPU_BATCH_NUMBERS = 16384
+#: Batch sizes are multiples of this many points: XLA's CPU code walks a (points, dim) array in
+#: blocks of rows, and a 100-D sweep cut into batches of 64 · k points matched one call to the
+#: bit except at the call's own ragged end (other sizes moved the last bits of 7 % of the points).
+CPU_BATCH_ALIGN = 64
+
+
+def cpu_workers() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+#: Below this much work per chunk (numbers × steps: points × configurations × coordinates ×
+#: steps; 8M steps of a 2-D point take a few ms on the 2-core CPU) batches do not pay for their
+#: dispatch (about 0.2 ms per chunk): one call runs it.
+MIN_BATCHED_WORK = 2**24
+
+
+def choose_batches(backend: str, num_devices: int, chunk_points: int, numbers_per_point: int,
+                   num_steps: int, workers: int | None = None) -> int:
+    """How many batches of points a chunk runs as, side by side (1: one call).
+
+    ``numbers_per_point`` counts a point's coordinates in every configuration of a grid. On a
+    CPU with one device and several cores, for a chunk of at least `MIN_BATCHED_WORK`: enough
+    batches that each holds about `CPU_BATCH_NUMBERS` numbers, and at least one per core (a
+    chunk XLA would run on one thread otherwise uses them all), with `CPU_BATCH_ALIGN` points
+    or more each. Accelerators and sharded sweeps run whole chunks.
+
+    >>> choose_batches("cpu", 1, 65536, 2, 1000, workers=2)
+    8
+    >>> choose_batches("cpu", 1, 16384, 2, 1000, workers=2)
+    2
+    >>> choose_batches("cpu", 1, 1000, 2, 10**5, workers=4)  # one per core
+    4
+    >>> choose_batches("cpu", 1, 200, 2, 10**5, workers=4)  # 3 would be 3 × 128 points: 2 do
+    2
+    >>> choose_batches("cpu", 1, 4096, 2, 100, workers=2), choose_batches("gpu", 1, 65536, 2, 1000)
+    (1, 1)
+    >>> choose_batches("cpu", 1, 4096, 100, 500, workers=2)  # 100-D: 22 batches of 192 points
+    22
+    """
+    workers = cpu_workers() if workers is None else workers
+    if backend in ACCELERATORS or num_devices > 1 or workers < 2 \
+            or chunk_points * numbers_per_point * num_steps < MIN_BATCHED_WORK:
+        return 1
+    by_size = -(-chunk_points * numbers_per_point // CPU_BATCH_NUMBERS)
+    return whole_batches(chunk_points,
+                         max(1, min(max(by_size, workers), chunk_points // CPU_BATCH_ALIGN)))
+
+
+def whole_batches(chunk_points: int, batches: int) -> int:
+    """``batches`` lowered where batches of `batch_points` leave some batch with padding alone.
+
+    4,096 points in 25 batches would be 25 × 192 points (17 % padding); 22 batches of 192 hold
+    them with 3 %.
+
+    >>> whole_batches(4096, 25), whole_batches(200, 3), whole_batches(300, 3)
+    (22, 2, 3)
+    """
+    return int(-(-chunk_points // batch_points(chunk_points, batches)))
+
+
+def batch_points(chunk_points: int, batches: int) -> int:
+    """Points per batch: the chunk shared out evenly, rounded up to `CPU_BATCH_ALIGN` when split.
+
+    >>> batch_points(65536, 8), batch_points(10000, 2), batch_points(100, 1)
+    (8192, 5056, 100)
+    """
+    if batches == 1:
+        return chunk_points
+    share = -(-chunk_points // batches)
+    return -(-share // CPU_BATCH_ALIGN) * CPU_BATCH_ALIGN
 
 
 def default_memory_budget(device: jax.Device) -> int:

@@ -11,7 +11,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab import scalarize, sweep_fused
+from jaxopt_lab import scalarize, sweep_fused, sweep_kernel
 from jaxopt_lab.types import Status
 
 #: Issue 10's bar: status and basin identical on at least 99.9 % of points. The two backends
@@ -251,8 +251,8 @@ def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
     config = LOWERING_CONFIG._replace(num_steps=40, check_every=4)
     kernel = sweep_fused.get_kernel(optax.adam(0.05), surface, config, interpret=True)
     shape = jax.ShapeDtypeStruct(starts.shape, starts.dtype)
-    executable = sweep_fused.compiled(kernel, shape, {})
-    assert sweep_fused.compiled(kernel, shape, {}) is executable
+    executable = sweep_kernel.compiled(kernel, shape, {})
+    assert sweep_kernel.compiled(kernel, shape, {}) is executable
     for name, value in executable(starts, {}).items():
         np.testing.assert_array_equal(value, kernel(starts, {})[name], err_msg=name)
 

@@ -1,0 +1,141 @@
+"""jl.sweep's batches on a CPU: a chunk cut into batches run side by side gives the results of
+one call (bit for bit up to 8 coordinates), compiles once, and reports failures instead of
+hanging."""
+import importlib
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+import jaxopt_lab as jl
+from jaxopt_lab import sweep_layout
+
+#: The module (``jaxopt_lab.sweep`` the attribute is the function).
+sweep_module = importlib.import_module("jaxopt_lab.sweep")
+
+FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
+#: A 100-D quadratic's value is a reduction over the coordinates; XLA's CPU loop computes the
+#: last few points of a call in its scalar tail and the others in vector lanes, which round the
+#: sum differently in the last bits (points 296-299 of 300 moved by 1e-13 relative). Surfaces of
+#: up to 8 coordinates have their sums written out term by term: bit-identical.
+REDUCTION_RTOL = 1e-12
+#: Not a multiple of the batch alignment (64): the last batch is padded and cut (2 batches of
+#: 192 points, or 3 of 128).
+NUM_POINTS = 300
+
+CASES = {
+    "sgd-himmelblau": (optax.sgd(0.01), "himmelblau", {}),
+    "momentum-rosenbrock-recorded": (optax.sgd(2e-4, momentum=0.9), "rosenbrock",
+                                     dict(record_loss_every=7)),
+    "adam-grid-himmelblau": (optax.adam, "himmelblau",
+                             dict(hyperparams={"learning_rate": [0.01, 0.1, 1.0]})),
+    "rprop-every-step-rastrigin": (jl.rprop(), "rastrigin", dict(check_every=1)),
+    "adam-100d-reduction": (optax.adam(0.01), "deep_learning_spectrum", {}),
+    "newton-saddle": (jl.newton(), "saddle", {}),
+}
+
+
+def _starts(surface: jl.Surface) -> np.ndarray:
+    starts = np.array(jl.starts.uniform(jax.random.PRNGKey(0), surface, NUM_POINTS))
+    starts[5] = np.nan  # a failure in the middle of a batch: DIVERGED at step 0
+    return starts
+
+
+@pytest.mark.parametrize("batches", [2, 3])
+@pytest.mark.parametrize("case", CASES)
+def test_batches_give_the_results_of_one_call(case, batches):
+    optimizer, name, kwargs = CASES[case]
+    surface = jl.surfaces.get(name)
+    starts = _starts(surface)
+    one = jl.sweep(optimizer, surface, starts, 40, batches=1, progress=False, **kwargs)
+    split = jl.sweep(optimizer, surface, starts, 40, batches=batches, progress=False, **kwargs)
+    assert split.metadata["batches"] == batches and one.metadata["batches"] == 1
+    for field in FIELDS:
+        if getattr(one, field) is None:
+            continue
+        if case.endswith("reduction"):
+            np.testing.assert_allclose(getattr(split, field), getattr(one, field),
+                                       rtol=REDUCTION_RTOL, atol=0, err_msg=field)
+        else:
+            np.testing.assert_array_equal(getattr(split, field), getattr(one, field),
+                                          err_msg=field)
+
+
+def test_batches_work_within_chunks_and_with_checkpoints(tmp_path):
+    surface = jl.surfaces.get("himmelblau")
+    starts = _starts(surface)
+    one = jl.sweep(optax.adam(0.05), surface, starts, 30, batches=1, progress=False)
+    for _ in range(2):  # the second run loads every chunk from the checkpoint
+        split = jl.sweep(optax.adam(0.05), surface, starts, 30, chunk_size=128, batches=2,
+                         checkpoint=str(tmp_path), progress=False)
+        for field in ("params", "loss", "status", "steps", "basin"):
+            np.testing.assert_array_equal(getattr(split, field), getattr(one, field))
+    assert split.metadata["chunks_loaded"] == 3
+    # Another count of batches (another machine's cores) resumes the same checkpoint.
+    resumed = jl.sweep(optax.adam(0.05), surface, starts, 30, chunk_size=128, batches=1,
+                       checkpoint=str(tmp_path), progress=False)
+    assert resumed.metadata["chunks_loaded"] == 3
+
+
+def test_batches_compile_once_however_many_threads_run_them():
+    def make_surface(traces):
+        def counted(w):
+            traces.append(1)  # runs only while jax traces, i.e. when it compiles
+            return (w[0] - 1.0) ** 2 + 3.0 * w[1] ** 2
+
+        return jl.Surface("counted", counted, 2, ((-2.0, 2.0), (-2.0, 2.0)))
+
+    starts = jl.starts.uniform(jax.random.PRNGKey(1), ((-2.0, 2.0), (-2.0, 2.0)), NUM_POINTS)
+    optimizer = optax.sgd(0.1)  # one object: kernels are cached per optimizer
+    one_call, batched = [], []
+    jl.sweep(optimizer, make_surface(one_call), starts, 5, batches=1, progress=False)
+    surface = make_surface(batched)
+    jl.sweep(optimizer, surface, starts, 5, batches=3, progress=False)
+    assert len(batched) == len(one_call) > 0  # one trace, not one per thread or batch
+    jl.sweep(optimizer, surface, starts + 0.5, 5, batches=3, progress=False)
+    assert len(batched) == len(one_call)
+
+
+def test_a_failing_batch_raises_and_the_next_sweep_runs(monkeypatch):
+    surface = jl.surfaces.get("himmelblau")
+    starts = _starts(surface)
+
+    def broken(kernel, shape, hyperparams):
+        def run(part, hyperparams):
+            raise RuntimeError("batch failed")
+        return run
+
+    monkeypatch.setattr(sweep_module, "compiled", broken)
+    with pytest.raises(RuntimeError, match="batch failed"):
+        jl.sweep(optax.sgd(0.01), surface, starts, 10, batches=4, progress=False)
+    monkeypatch.undo()
+    result = jl.sweep(optax.sgd(0.01), surface, starts, 10, batches=4, progress=False)
+    assert result.params.shape == (NUM_POINTS, 2)
+
+
+def test_default_batches_follow_the_cores_and_the_work(monkeypatch):
+    surface = jl.surfaces.get("himmelblau")
+    starts = _starts(surface)
+
+    def batches(num_steps: int) -> int:
+        return jl.sweep(optax.sgd(0.01), surface, starts, num_steps,
+                        progress=False).metadata["batches"]
+
+    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 3)
+    assert batches(5) == 1  # 1,000 point-steps: not worth a dispatch per batch
+    monkeypatch.setattr(sweep_layout, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
+    assert batches(5) == 3  # one batch per core
+    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 1)
+    assert batches(5) == 1
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(batches=0), r"batches must be an integer in \[1, inf\], got 0"),
+    (dict(batches=2.0), "batches must be an integer"),
+    (dict(batches=2, backend="fused"), "batches=2 splits chunks for the scan backend"),
+])
+def test_bad_batches_name_the_argument(kwargs, match):
+    surface = jl.surfaces.get("himmelblau")
+    with pytest.raises(ValueError, match=match):
+        jl.sweep(optax.sgd(0.01), surface, _starts(surface), 5, progress=False, **kwargs)
