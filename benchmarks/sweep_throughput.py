@@ -2,8 +2,9 @@
 
 The hand-written variants are {(P, dim) array, tuple of (P,) coordinates} × {unroll 1, 8} of
 ``jax.jit(jax.vmap(lax.scan(optax update)))`` with no bookkeeping at all; `jl.sweep` also tracks
-status, steps and basin, freezes stopped points and chunks (at its default ``check_every``, and
-once more with ``check_every=1``). All run in this process on the same
+status, steps and basin, freezes stopped points and chunks (at its defaults; once more as one
+call per chunk, ``batches=1``, which shows what running batches side by side on the cores
+brings; and once with ``check_every=1``). All run in this process on the same
 starts, taking turns round after round; compile time (first call minus the steady median) is
 reported separately. Ratios are medians of wall time (and, beside them, of this process's CPU
 time, steadier on a shared machine).
@@ -62,11 +63,12 @@ def measure(name: str, optimizer: optax.GradientTransformation, surface: jl.Surf
     for layout, unroll in VARIANTS:
         run = handwritten_sweep(optimizer, surface, num_steps, layout=layout, unroll=unroll)
         calls[f"{layout}-unroll{unroll}"] = functools.partial(run, starts)
-    for label, check_every in (("sweep", None), ("sweep_check_every_1", 1)):
+    for label, options in (("sweep", {}), ("sweep_one_call", dict(batches=1)),
+                           ("sweep_check_every_1", dict(check_every=1))):
         calls[label] = functools.partial(
-            lambda tx, points, k: jl.sweep(tx, surface, points, num_steps, check_every=k,
-                                           progress=False).params,
-            optimizer, starts, check_every)
+            lambda tx, points, kwargs: jl.sweep(tx, surface, points, num_steps, progress=False,
+                                                **kwargs).params,
+            optimizer, starts, options)
     timings = {label: rates(timing, work)
                for label, timing in timed(calls, repeats).items()}
     for layout, unroll in VARIANTS:
@@ -74,8 +76,10 @@ def measure(name: str, optimizer: optax.GradientTransformation, surface: jl.Surf
             timings[f"{layout}-unroll{unroll}"]
         print(f"[{case}] {name} {surface.name} P={num_points} {layout:11s} unroll {unroll}: "
               f"{timing['point_steps_per_second']:.3e} point-steps/s", flush=True)
-    row["sweep"], row["sweep_check_every_1"] = timings["sweep"], timings["sweep_check_every_1"]
+    for label in ("sweep", "sweep_one_call", "sweep_check_every_1"):
+        row[label] = timings[label]
     result = jl.sweep(optimizer, surface, starts, num_steps, progress=False)
+    row["batches"] = result.metadata["batches"]
     # The step after which no point ran (the sweep's blocks stop there); num_steps if some run.
     running = bool((result.status == jl.Status.UNFINISHED).any())
     row["all_stopped_at_step"] = None if running else int(result.steps.max())
@@ -89,13 +93,16 @@ def measure(name: str, optimizer: optax.GradientTransformation, surface: jl.Surf
         / row["handwritten"][best]["point_steps_per_second"],
         ratio_cpu_time=row["sweep"]["point_steps_per_cpu_second"]
         / row["handwritten"][best_cpu]["point_steps_per_cpu_second"],
+        ratio_one_call=row["sweep_one_call"]["point_steps_per_second"]
+        / row["handwritten"][best]["point_steps_per_second"],
         ratio_check_every_1=row["sweep_check_every_1"]["point_steps_per_second"]
         / row["handwritten"][best]["point_steps_per_second"])
     stopped = ("points still running at the end" if running
                else f"all points stopped by step {row['all_stopped_at_step']} of {num_steps}")
     print(f"[{case}] {name} {surface.name} P={num_points} jl.sweep: "
           f"{row['sweep']['point_steps_per_second']:.3e} point-steps/s, ratio {row['ratio']:.2f} "
-          f"vs {best} (CPU time: {row['ratio_cpu_time']:.2f}); check_every=1: "
+          f"vs {best} (CPU time: {row['ratio_cpu_time']:.2f}; {row['batches']} batches); "
+          f"one call: {row['ratio_one_call']:.2f}; check_every=1: "
           f"{row['ratio_check_every_1']:.2f}; {stopped}", flush=True)
     return row
 

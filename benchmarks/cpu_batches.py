@@ -1,0 +1,104 @@
+"""What running a chunk as batches side by side brings on a CPU: `jl.sweep` against itself.
+
+For each case (optimizer × surface × points × steps, a hyperparameter grid among them), times
+`jl.sweep` as one call per chunk (``batches=1``), with one batch per core, with the default of
+`jaxopt_lab.sweep_layout.choose_batches` (batches of about ``CPU_BATCH_NUMBERS`` numbers, at least
+one per core), and with half and twice the default's batch size; all in this process, taking
+turns round after round (`jaxopt_lab.bench.timed`). Reports point-steps per second and the
+speed-up over one call, and checks that every variant's results equal one call's, bit for bit.
+
+    PYTHONPATH=. python benchmarks/cpu_batches.py                 # the cases below, ~2 minutes
+    PYTHONPATH=. python benchmarks/cpu_batches.py --repeats 3 --scale 0.0625    # a quick look
+
+Writes ``benchmarks/results/cpu_batches_<platform>.json`` (device and versions included).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+
+import jax
+import numpy as np
+import optax
+
+import jaxopt_lab as jl
+from jaxopt_lab import sweep_layout
+from jaxopt_lab.bench import environment, timed
+from jaxopt_lab.sweep_result import atomic_output
+
+#: (label, optimizer, surface, points, steps, hyperparams).
+CASES = [
+    ("adam-rosenbrock", optax.adam(1e-3), "rosenbrock", 65536, 1000, None),
+    ("momentum-rosenbrock", optax.sgd(1e-4, momentum=0.9), "rosenbrock", 65536, 1000, None),
+    ("momentum-himmelblau-early-exit", optax.sgd(5e-3, momentum=0.9), "himmelblau", 65536, 500,
+     None),
+    ("momentum-long-canyon", optax.sgd(1e-3, momentum=0.9), "long_canyon", 65536, 1000, None),
+    ("adam-100d-quadratic", optax.adam(1e-2), "deep_learning_spectrum", 4096, 500, None),
+    ("sgd-learning-rate-grid", optax.sgd, "rosenbrock", 1024, 1000,
+     {"learning_rate": np.geomspace(1e-5, 1e-3, 64).astype(np.float32)}),
+]
+FIELDS = ("params", "loss", "status", "steps", "basin")
+
+
+def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, repeats):
+    surface = jl.surfaces.get(surface_name)
+    starts = jl.starts.uniform(jax.random.PRNGKey(0), surface, num_points)
+    run = functools.partial(jl.sweep, optimizer, surface, starts, num_steps,
+                            hyperparams=hyperparams, progress=False)
+    default = run().metadata["batches"]
+    variants = {"one call": 1, "one per core": sweep_layout.cpu_workers(), "default": default,
+                "half-size batches": 2 * default, "double-size batches": max(default // 2, 1)}
+    reference = run(batches=1)
+    identical = {}
+    for name, batches in variants.items():
+        result = run(batches=batches)
+        identical[name] = all(np.array_equal(np.asarray(getattr(result, field)),
+                                             np.asarray(getattr(reference, field)))
+                              for field in FIELDS)
+    calls = {name: functools.partial(lambda b: run(batches=b).params, batches)
+             for name, batches in variants.items()}
+    timings = timed(calls, repeats)
+    configs = len(next(iter(hyperparams.values()))) if hyperparams else 1
+    work = float(num_points) * num_steps * configs
+    one_call = timings["one call"]["median_seconds"]
+    row = {"case": label, "surface": surface_name, "dim": surface.dim,
+           "num_points": num_points, "num_steps": num_steps, "num_configs": configs,
+           "variants": {}}
+    for name, batches in variants.items():
+        timing = timings[name]
+        row["variants"][name] = {
+            "batches": batches, "identical_to_one_call": identical[name], **timing,
+            "point_steps_per_second": work / timing["median_seconds"],
+            "speedup_over_one_call": one_call / timing["median_seconds"]}
+        print(f"{label}: {name:20s} ({batches:3d} batches) "
+              f"{work / timing['median_seconds']:.3e} point-steps/s, "
+              f"{one_call / timing['median_seconds']:.2f}x one call, "
+              f"identical: {identical[name]}", flush=True)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply every case's number of points (at least 64)")
+    parser.add_argument("--output", default=None)
+    args = parser.parse_args()
+    device = jax.devices()[0]
+    output = args.output or os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                         f"cpu_batches_{device.platform}.json")
+    rows = []
+    for label, optimizer, surface, num_points, num_steps, hyperparams in CASES:
+        rows.append(measure(label, optimizer, surface, max(int(num_points * args.scale), 64),
+                            num_steps, hyperparams, args.repeats))
+        report = {**environment(), "cpu_workers": sweep_layout.cpu_workers(),
+                  "cpu_batch_numbers": sweep_layout.CPU_BATCH_NUMBERS, "results": rows}
+        with atomic_output(output) as partial, open(partial, "w") as handle:
+            json.dump(report, handle, indent=2)
+    print(f"wrote {output}")
+
+
+if __name__ == "__main__":
+    main()
