@@ -9,6 +9,7 @@ speed-up over one call, and checks that every variant's results equal one call's
 
     PYTHONPATH=. python benchmarks/cpu_batches.py                 # the cases below, ~2 minutes
     PYTHONPATH=. python benchmarks/cpu_batches.py --repeats 3 --scale 0.0625    # a quick look
+    PYTHONPATH=. python benchmarks/cpu_batches.py --cases adam-rosenbrock --steps 100
 
 Writes ``benchmarks/results/cpu_batches_<platform>.json`` (device and versions included).
 """
@@ -84,6 +85,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiply every case's number of points (at least 64)")
+    parser.add_argument("--steps", type=int, default=None, help="every case's steps (a quick run)")
+    parser.add_argument("--cases", nargs="+", default=[case[0] for case in CASES],
+                        choices=[case[0] for case in CASES])
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
     device = jax.devices()[0]
@@ -91,8 +95,10 @@ def main() -> None:
                                          f"cpu_batches_{device.platform}.json")
     rows = []
     for label, optimizer, surface, num_points, num_steps, hyperparams in CASES:
+        if label not in args.cases:
+            continue
         rows.append(measure(label, optimizer, surface, max(int(num_points * args.scale), 64),
-                            num_steps, hyperparams, args.repeats))
+                            args.steps or num_steps, hyperparams, args.repeats))
         report = {**environment(), "cpu_workers": sweep_layout.cpu_workers(),
                   "cpu_batch_numbers": sweep_layout.CPU_BATCH_NUMBERS, "results": rows}
         with atomic_output(output) as partial, open(partial, "w") as handle:

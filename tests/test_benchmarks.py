@@ -1,6 +1,6 @@
-"""The GPU benchmark script runs end to end on the CPU at a tiny size (its checks, not its speed:
-Pallas interprets the fused kernels here), so a GPU session's scarce minutes are not spent on a
-script that fails."""
+"""Benchmark scripts run end to end at a tiny size (their checks, not their speed): the GPU one on
+the CPU (Pallas interprets the fused kernels here), so a GPU session's scarce minutes are not
+spent on a script that fails, and the CPU batches one, whose record must stay reproducible."""
 import json
 import os
 import subprocess
@@ -29,3 +29,23 @@ def test_fused_benchmark_checks_pass_and_it_prints_its_table(tmp_path):
         assert {"jl.sweep fused", "jl.sweep auto", "scan array unroll 1"} <= set(case["timings"])
     assert "hand-written pallas" in report["cases"][0]["timings"]
     assert completed.stdout.rstrip().splitlines()[-1].startswith("| rprop | 2^8 |")
+
+
+def test_cpu_batches_benchmark_finds_every_variant_identical_to_one_call(tmp_path):
+    out = tmp_path / "batches.json"
+    environment = dict(os.environ, JAX_PLATFORMS="cpu",
+                       PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cases = ["adam-rosenbrock", "sgd-learning-rate-grid"]
+    completed = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "cpu_batches.py"), "--scale", "0.004",
+         "--steps", "20", "--repeats", "1", "--cases", *cases, "--output", str(out)],
+        env=environment, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert [row["case"] for row in report["results"]] == cases
+    for row in report["results"]:
+        assert set(row["variants"]) == {"one call", "one per core", "default",
+                                        "half-size batches", "double-size batches"}
+        for name, variant in row["variants"].items():
+            assert variant["identical_to_one_call"], (row["case"], name)
+            assert variant["point_steps_per_second"] > 0
