@@ -37,6 +37,7 @@ per shape.
 from __future__ import annotations
 
 import collections
+import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -56,6 +57,9 @@ POINTS_AXIS = "points"
 #: Kernels (and the fused backend's compiled executables) kept alive by `cached`.
 CACHE_SIZE = 32
 _CACHE: collections.OrderedDict = collections.OrderedDict()
+#: Sweeps may run from several threads: one at a time reads or fills the cache (and a kernel two
+#: threads ask for at once is built and compiled once).
+_CACHE_LOCK = threading.RLock()
 
 
 class KernelConfig(NamedTuple):
@@ -271,17 +275,19 @@ def cached(key: Any, make: Callable[[], Any]) -> Any:
 
     A key that cannot be hashed (an unhashable optimizer or surface) gets a fresh ``make()``
     (and a fresh compile). The fused backend keeps its kernels and executables here too.
+    Thread-safe.
     """
     try:
         hash(key)
     except TypeError:
         return make()
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    value = _CACHE[key] = make()
-    while len(_CACHE) > CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        value = _CACHE[key] = make()
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return value
 
 

@@ -1,6 +1,7 @@
 """jl.sweep's batches on a CPU: a chunk cut into batches run side by side gives the results of
 one call (bit for bit up to 8 coordinates), compiles once, and reports failures instead of
 hanging."""
+import concurrent.futures
 import importlib
 
 import jax
@@ -95,6 +96,28 @@ def test_batches_compile_once_however_many_threads_run_them():
     assert len(batched) == len(one_call) > 0  # one trace, not one per thread or batch
     jl.sweep(optimizer, surface, starts + 0.5, 5, batches=3, progress=False)
     assert len(batched) == len(one_call)
+
+
+def test_sweeps_from_several_threads_compile_once_and_agree():
+    def make_surface(traces):
+        def counted(w):
+            traces.append(1)  # runs only while jax traces, i.e. when it compiles
+            return (w[0] + 0.5) ** 2 + 2.0 * w[1] ** 2
+
+        return jl.Surface("counted-threads", counted, 2, ((-2.0, 2.0), (-2.0, 2.0)))
+
+    starts = jl.starts.uniform(jax.random.PRNGKey(2), ((-2.0, 2.0), (-2.0, 2.0)), NUM_POINTS)
+    optimizer = optax.sgd(0.1)
+    alone, together = [], []
+    single = jl.sweep(optimizer, make_surface(alone), starts, 5, batches=3, progress=False)
+    surface = make_surface(together)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(
+            lambda _: jl.sweep(optimizer, surface, starts, 5, batches=3, progress=False),
+            range(3)))
+    assert len(together) == len(alone) > 0  # three threads, one compile
+    for result in results:
+        np.testing.assert_array_equal(result.params, single.params)
 
 
 def test_a_failing_batch_raises_and_the_next_sweep_runs(monkeypatch):
