@@ -162,8 +162,17 @@ def command_map(args: argparse.Namespace) -> int:
         result.save(result_path)
     counts = {status.name.lower(): int((result.status == status.value).sum()) for status in jl.Status}
     print(f"wrote {image_path} and {result_path}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-          + f" ({result.metadata['backend']} backend)")
+          + f" ({_engine(result.metadata['backend'], result.metadata['batches'])})")
     return 0
+
+
+def _engine(backend: str, batches: int) -> str:
+    """How a sweep ran, for a report.
+
+    >>> _engine("scan", 8), _engine("fused", 1)
+    ('scan backend, 8 batches side by side', 'fused backend')
+    """
+    return f"{backend} backend" + (f", {batches} batches side by side" if batches > 1 else "")
 
 
 def command_bench(args: argparse.Namespace) -> int:
@@ -184,7 +193,7 @@ def command_bench(args: argparse.Namespace) -> int:
         f"  compile {report['compile_seconds']:.2f} s; steady {report['median_seconds']:.4f} s "
         f"(spread {report['min_seconds']:.4f}-{report['max_seconds']:.4f} s over {args.repeats})\n"
         f"  jl.sweep  {report['point_steps_per_second']:.3e} point-steps/s "
-        f"({report['backend_used']} backend: {report['backend_reason']})\n"
+        f"({_engine(report['backend_used'], report['batches'])}: {report['backend_reason']})\n"
         f"  baseline  {report['baseline_point_steps_per_second']:.3e} point-steps/s "
         f"(hand-written jit(vmap(scan)))\n"
         f"  ratio     {report['ratio']:.2f}"

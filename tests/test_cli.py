@@ -174,7 +174,7 @@ def test_map_of_a_diverging_run_is_black(tmp_path):
 
 BENCH_SCHEMA = {
     "optimizer": str, "hyperparams": dict, "surface": str, "num_points": int, "num_steps": int,
-    "repeats": int, "backend": str, "backend_used": str, "backend_reason": str, "device": str, "jax": str, "jaxlib": str, "optax": str,
+    "repeats": int, "backend": str, "backend_used": str, "backend_reason": str, "batches": int, "device": str, "jax": str, "jaxlib": str, "optax": str,
     "jaxopt_lab": str, "compile_seconds": float, "median_seconds": float, "min_seconds": float,
     "max_seconds": float, "point_steps_per_second": float, "baseline_median_seconds": float,
     "baseline_point_steps_per_second": float, "ratio": float,
