@@ -248,48 +248,72 @@ if hasattr(os, "register_at_fork"):
 
 
 @functools.partial(jax.jit, static_argnums=1)
-def _split(chunk: jax.Array, batches: int) -> list[jax.Array]:
-    """``chunk`` cut into ``batches`` equal parts, in one dispatch rather than one per slice."""
-    return jnp.split(chunk, batches)
+def _split(tree: Any, batches: int) -> list:
+    """Every leaf of ``tree`` cut along its first axis into ``batches`` equal parts, in one
+    dispatch rather than one per slice: a list of ``batches`` trees."""
+    pieces = jax.tree.map(lambda leaf: jnp.split(leaf, batches), tree)
+    return [jax.tree.map(lambda leaf_pieces: leaf_pieces[index], pieces,
+                         is_leaf=lambda node: isinstance(node, list))
+            for index in range(batches)]
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _join(parts: list[dict], point_axis: int, num_points: int) -> dict:
-    """The parts' outputs end to end along the point axis, cut to ``num_points``: one dispatch."""
-    cut = (slice(None),) * point_axis + (slice(0, num_points),)
-    return {name: jnp.concatenate([part[name] for part in parts], axis=point_axis)[cut]
+def _join(parts: list[dict], axis: int, length: int) -> dict:
+    """The parts' outputs end to end along ``axis``, cut to ``length``: one dispatch."""
+    cut = (slice(None),) * axis + (slice(0, length),)
+    return {name: jnp.concatenate([part[name] for part in parts], axis=axis)[cut]
             for name in parts[0]}
 
 
-def _chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int, batches: int,
-                  point_axis: int) -> tuple[Callable[[jax.Array], dict], int]:
+def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
+    """``call(*pair)`` for every pair, on `_pool`'s threads; on an error or an interrupt the
+    calls not yet started are cancelled (those running finish first) and it is raised."""
+    futures = [_pool().submit(lambda pair: jax.block_until_ready(call(*pair)), pair)
+               for pair in pairs]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
+                  plan: sweep_layout.BatchPlan) -> tuple[Callable[[jax.Array], dict], int]:
     """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
 
-    With ``batches > 1`` (on a CPU, `jaxopt_lab.sweep_layout.choose_batches`) a chunk is cut
-    into that many batches of `jaxopt_lab.sweep_layout.batch_points` points, run side by side on
-    `_pool`'s threads by one executable compiled beforehand (threads never race to compile), and
-    joined: every point is computed as in one call (see ``batches`` in `sweep`), only more cores
-    are busy. On an interrupt the batches not yet started are cancelled; those running finish
-    first.
+    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.sweep_layout.choose_batches`) each chunk
+    runs as that many batches side by side on `_pool`'s threads, by one executable compiled
+    beforehand (threads never race to compile), and their outputs are joined: batches of
+    ``plan.size`` points, or, for a grid of many configurations over few points, of
+    ``plan.size`` configurations (padded with the first). Every point is computed as in one
+    call, up to the rounding described under ``batches`` in `sweep`; only more cores are busy.
     """
-    if batches == 1:
+    if plan.batches == 1:
         return lambda chunk: jax.block_until_ready(kernel(chunk, hyperparams)), chunk_size
-    size = sweep_layout.batch_points(chunk_size, batches)
+    if plan.axis == "points":
+        def run(chunk: jax.Array) -> dict:
+            executable = compiled(
+                kernel, jax.ShapeDtypeStruct((plan.size, chunk.shape[1]), chunk.dtype),
+                hyperparams)
+            parts = _side_by_side(executable, [(part, hyperparams)
+                                               for part in _split(chunk, plan.batches)])
+            return _join(parts, 1 if hyperparams else 0, chunk_size)
 
-    def run(chunk: jax.Array) -> dict:
-        executable = compiled(kernel, jax.ShapeDtypeStruct((size, chunk.shape[1]), chunk.dtype),
-                              hyperparams)
-        futures = [_pool().submit(lambda part: jax.block_until_ready(executable(part, hyperparams)),
-                                  part) for part in _split(chunk, batches)]
-        try:
-            parts = [future.result() for future in futures]
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-        return _join(parts, point_axis, chunk_size)
+        return run, plan.batches * plan.size
+    num_configs = len(next(iter(hyperparams.values())))
+    padded = {name: jnp.concatenate([value, jnp.repeat(
+                  value[:1], plan.batches * plan.size - num_configs)])
+              for name, value in hyperparams.items()}
+    settings = _split(padded, plan.batches)
 
-    return run, batches * size
+    def run_configs(chunk: jax.Array) -> dict:
+        executable = compiled(kernel, jax.ShapeDtypeStruct(chunk.shape, chunk.dtype),
+                              settings[0])
+        parts = _side_by_side(executable, [(chunk, part) for part in settings])
+        return _join(parts, 0, num_configs)
+
+    return run_configs, chunk_size
 
 
 def _run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts: jax.Array,
@@ -390,16 +414,19 @@ def sweep(
         device memory, or 1 GiB where the device does not say) and, on a CPU, about a second
         of work per chunk (`jaxopt_lab.sweep_layout.responsive_points`), so the progress bar
         moves and Ctrl-C is honoured between chunks.
-      batches: on a CPU, run each chunk as this many batches of points side by side, one
-        thread per core; results equal one call's bit for bit on surfaces of up to 8
-        coordinates (beyond, a sum over coordinates may round a few points differently in the
-        last bits, as another ``chunk_size`` would). Default
-        `jaxopt_lab.sweep_layout.choose_batches`: batches of about 8,192 2-D points, at least
-        one per core (XLA runs such a batch's loop on one thread, with no per-kernel
-        fork-join; measured 1.2-3x one call). ``1`` runs each chunk as one call, as on
-        accelerators, on several devices and with the fused backend, where it is the only
-        choice. Lowered where a batch would hold padding only (``result.metadata["batches"]``
-        says how many ran).
+      batches: on a CPU, run each chunk as this many batches side by side, one thread per
+        core. Batches of points give one call's results bit for bit on surfaces of up to 8
+        coordinates; beyond, and for batches of a grid's settings in float32, XLA may round a
+        few numbers differently in the last bits, as a call on part of the points or of the
+        grid already does (chaotic paths can amplify that; statuses agreed in every measured
+        case). Default
+        `jaxopt_lab.sweep_layout.choose_batches`: batches of about 8,192 2-D points (or, for
+        a large hyperparameter grid over few starts, of its configurations), at least one per
+        core (XLA runs such a batch's loop on one thread, with no per-kernel fork-join;
+        measured 1.2-3x one call). ``1`` runs each chunk as one call, as on accelerators, on
+        several devices and with the fused backend, where it is the only choice. Lowered
+        where a batch would hold padding only; ``result.metadata["batches"]`` and
+        ``["batch_axis"]`` say what ran.
       devices: devices to shard the point axis over (default all local devices).
       progress: tqdm bar over chunks; default only on a terminal with several chunks.
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
@@ -483,16 +510,17 @@ def sweep(
     placed_hyperparams = jax.device_put(hyperparam_arrays, sweep_layout.replicated(sharding))
     kernel, backend, backend_reason = _select_kernel(
         backend, optimizer, surface, config, sharding, chunk, placed_hyperparams)
-    numbers_per_point = surface.dim * num_configs
     if batches is None:
-        batches = 1 if backend == "fused" else sweep_layout.choose_batches(
-            platform, len(devices), chunk_size, numbers_per_point, num_steps)
+        plan = sweep_layout.plan_batches(chunk_size, num_configs, 1) if backend == "fused" \
+            else sweep_layout.choose_batches(platform, len(devices), chunk_size, surface.dim,
+                                             num_configs, num_steps)
     elif (batches := check_int("batches", batches, 1)) > 1 and (backend == "fused"
                                                                  or len(devices) > 1):
         raise ValueError(f"batches={batches} splits chunks for the scan backend on one device; "
                          f"this sweep runs the {backend} backend on {len(devices)} device(s): "
                          f"use batches=1 or the default")
-    batches = sweep_layout.whole_batches(chunk_size, batches)
+    else:
+        plan = sweep_layout.plan_batches(chunk_size, num_configs, batches)
     description = {
         "optimizer": _optimizer_name(optimizer, probe),
         "hyperparams": list(names),
@@ -503,18 +531,19 @@ def sweep(
         "num_points": num_points, "num_steps": num_steps, "gtol": gtol, "xtol": xtol,
         "basin_radius": basin_radius, "record_loss_every": record_loss_every,
         "layout": layout, "unroll": unroll, "check_every": check_every, "chunk_size": chunk_size,
-        "batches": batches, "dtype": str(starts.dtype), "backend": backend,
+        "batches": plan.batches, "batch_axis": plan.axis, "dtype": str(starts.dtype),
+        "backend": backend,
     }
     store = None
     if checkpoint is not None:
         # Not the batches: they change no result, and their default follows the machine's cores.
-        parts = {**{key: value for key, value in description.items() if key != "batches"},
+        parts = {**{key: value for key, value in description.items()
+                    if key not in ("batches", "batch_axis")},
                  "update": _update_jaxpr(probe, surface.dim, starts.dtype)}
         arrays = {"starts": np.asarray(starts), **hyperparam_arrays}
         store = ChunkStore(checkpoint, fingerprint(parts, arrays))
     point_axis = 1 if names else 0
-    run_chunk, padded_size = _chunk_runner(kernel, placed_hyperparams, chunk_size, batches,
-                                           point_axis)
+    run_chunk, padded_size = _chunk_runner(kernel, placed_hyperparams, chunk_size, plan)
     outputs, loaded = _run_chunks(run_chunk, padded_size, starts, chunk_size, point_axis, sharding,
                                   store, progress)
     fields = {name: outputs.get(name) for name in POINT_FIELDS}

@@ -23,8 +23,9 @@ step on a CPU in the array layout, much less in the coordinates one (benchmarks/
 How the cores share the work matters as much on a CPU. XLA spreads one large fused loop over its
 thread pool, which costs a fork and a join per kernel, several per step; a loop over a small
 array it runs on one thread. So on a CPU `choose_batches` cuts each chunk into batches of about
-`CPU_BATCH_NUMBERS` numbers, at least one per core, that run side by side, each on one thread
-(``jl.sweep(..., batches=...)`` overrides it). Extra-args optimizers
+`CPU_BATCH_NUMBERS` numbers, at least one per core, that run side by side, each on one thread:
+batches of points, or, for a large hyperparameter grid over a few starts, of its settings
+(``jl.sweep(..., batches=...)`` overrides the count). Extra-args optimizers
 (Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim`` systems on whole parameter vectors, so
 they always default to the array layout.
 
@@ -40,6 +41,7 @@ they always default to the array layout.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -105,8 +107,8 @@ def choose_unroll(backend: str) -> int:
 #: fused loop over its thread pool only above about this size, and then every kernel of every
 #: step forks and joins its threads. Below it each batch's loop runs on one thread, so batches
 #: run side by side (one per core) keep every core busy without that per-kernel cost. Measured on
-#: the 2-core CPU against one call (Rosenbrock, P = 65,536, T = 1,000): Adam 1.2x, momentum
-#: 1.2x; a 100-D quadratic 3x; a learning-rate grid 1.5x (benchmarks/README.md).
+#: the 2-core CPU against one call (benchmarks/cpu_batches.py): Adam and momentum on Rosenbrock
+#: (P = 65,536, T = 1,000) 1.35x, a 100-D quadratic 3.4x, hyperparameter grids 1.4-1.6x.
 CPU_BATCH_NUMBERS = 16384
 #: Batch sizes are multiples of this many points: XLA's CPU code walks a (points, dim) array in
 #: blocks of rows, and a 100-D sweep cut into batches of 64 · k points matched one call to the
@@ -128,60 +130,66 @@ def cpu_workers() -> int:
 MIN_BATCHED_WORK = 2**24
 
 
-def choose_batches(backend: str, num_devices: int, chunk_points: int, numbers_per_point: int,
-                   num_steps: int, workers: int | None = None) -> int:
-    """How many batches of points a chunk runs as, side by side (1: one call).
+class BatchPlan(NamedTuple):
+    """How a chunk runs: as ``batches`` calls side by side, each over ``size`` of its points
+    (``axis="points"``) or of a grid's configurations (``axis="configs"``), padded to that."""
 
-    ``numbers_per_point`` counts a point's coordinates in every configuration of a grid. On a
-    CPU with one device and several cores, for a chunk of at least `MIN_BATCHED_WORK`: enough
-    batches that each holds about `CPU_BATCH_NUMBERS` numbers, and at least one per core (a
-    chunk XLA would run on one thread otherwise uses them all), with `CPU_BATCH_ALIGN` points
-    or more each. Accelerators and sharded sweeps run whole chunks.
+    batches: int
+    axis: str
+    size: int
 
-    >>> choose_batches("cpu", 1, 65536, 2, 1000, workers=2)
-    8
-    >>> choose_batches("cpu", 1, 16384, 2, 1000, workers=2)
-    2
-    >>> choose_batches("cpu", 1, 1000, 2, 10**5, workers=4)  # one per core
+
+def plan_batches(chunk_points: int, num_configs: int, batches: int) -> BatchPlan:
+    """``batches`` batches of a chunk: points, in whole blocks of `CPU_BATCH_ALIGN`, where the
+    chunk has a block per batch; else the configurations of a grid (a few starts × a large
+    grid of hyperparameters). Lowered where a batch would hold padding only.
+
+    >>> plan_batches(65536, 1, 8), plan_batches(4096, 1, 25)  # 22 × 192 points: 3 % padding
+    (BatchPlan(batches=8, axis='points', size=8192), BatchPlan(batches=22, axis='points', size=192))
+    >>> plan_batches(200, 1, 3)  # 3 × 128 points would leave the third batch padding only
+    BatchPlan(batches=2, axis='points', size=128)
+    >>> plan_batches(16, 4096, 8), plan_batches(16, 1, 8)
+    (BatchPlan(batches=8, axis='configs', size=512), BatchPlan(batches=1, axis='points', size=16))
+    """
+    if batches > 1 and chunk_points // CPU_BATCH_ALIGN < batches and num_configs > 1:
+        size = -(-num_configs // min(batches, num_configs))
+        return BatchPlan(-(-num_configs // size), "configs", size)
+    if batches == 1 or chunk_points <= CPU_BATCH_ALIGN:
+        return BatchPlan(1, "points", chunk_points)
+    size = -(-chunk_points // batches)
+    size = -(-size // CPU_BATCH_ALIGN) * CPU_BATCH_ALIGN
+    return BatchPlan(-(-chunk_points // size), "points", size)
+
+
+def choose_batches(backend: str, num_devices: int, chunk_points: int, dim: int,
+                   num_configs: int, num_steps: int, workers: int | None = None) -> BatchPlan:
+    """How a chunk runs by default: one call, or batches side by side (`plan_batches`).
+
+    On a CPU with one device and several cores, for a chunk of at least `MIN_BATCHED_WORK`:
+    enough batches that each holds about `CPU_BATCH_NUMBERS` numbers (points × coordinates ×
+    configurations), and at least one per core (a chunk XLA would run on one thread otherwise
+    uses them all). Accelerators and sharded sweeps run whole chunks.
+
+    >>> [choose_batches("cpu", 1, points, 2, 1, 1000, workers=2).batches
+    ...  for points in (65536, 16384, 4096)]  # 4,096 × 1,000 steps: too little work
+    [8, 2, 1]
+    >>> choose_batches("cpu", 1, 1000, 2, 1, 10**5, workers=4).batches  # one per core
     4
-    >>> choose_batches("cpu", 1, 200, 2, 10**5, workers=4)  # 3 would be 3 × 128 points: 2 do
-    2
-    >>> choose_batches("cpu", 1, 4096, 2, 100, workers=2), choose_batches("gpu", 1, 65536, 2, 1000)
-    (1, 1)
-    >>> choose_batches("cpu", 1, 4096, 100, 500, workers=2)  # 100-D: 22 batches of 192 points
-    22
+    >>> choose_batches("cpu", 1, 4096, 100, 1, 500, workers=2)  # 100-D: 25 wanted, 22 do
+    BatchPlan(batches=22, axis='points', size=192)
+    >>> choose_batches("cpu", 1, 16, 2, 4096, 300, workers=2)  # 64 × 64 hyperparameters
+    BatchPlan(batches=8, axis='configs', size=512)
+    >>> [choose_batches(backend, 1, points, 2, 1, steps, workers=2).batches
+    ...  for backend, points, steps in (("cpu", 4096, 100), ("gpu", 65536, 1000))]
+    [1, 1]
     """
     workers = cpu_workers() if workers is None else workers
+    numbers = chunk_points * dim * num_configs
     if backend in ACCELERATORS or num_devices > 1 or workers < 2 \
-            or chunk_points * numbers_per_point * num_steps < MIN_BATCHED_WORK:
-        return 1
-    by_size = -(-chunk_points * numbers_per_point // CPU_BATCH_NUMBERS)
-    return whole_batches(chunk_points,
-                         max(1, min(max(by_size, workers), chunk_points // CPU_BATCH_ALIGN)))
-
-
-def whole_batches(chunk_points: int, batches: int) -> int:
-    """``batches`` lowered where batches of `batch_points` leave some batch with padding alone.
-
-    4,096 points in 25 batches would be 25 × 192 points (17 % padding); 22 batches of 192 hold
-    them with 3 %.
-
-    >>> whole_batches(4096, 25), whole_batches(200, 3), whole_batches(300, 3)
-    (22, 2, 3)
-    """
-    return int(-(-chunk_points // batch_points(chunk_points, batches)))
-
-
-def batch_points(chunk_points: int, batches: int) -> int:
-    """Points per batch: the chunk shared out evenly, rounded up to `CPU_BATCH_ALIGN` when split.
-
-    >>> batch_points(65536, 8), batch_points(10000, 2), batch_points(100, 1)
-    (8192, 5056, 100)
-    """
-    if batches == 1:
-        return chunk_points
-    share = -(-chunk_points // batches)
-    return -(-share // CPU_BATCH_ALIGN) * CPU_BATCH_ALIGN
+            or numbers * num_steps < MIN_BATCHED_WORK:
+        return plan_batches(chunk_points, num_configs, 1)
+    return plan_batches(chunk_points, num_configs,
+                        max(-(-numbers // CPU_BATCH_NUMBERS), workers))
 
 
 def default_memory_budget(device: jax.Device) -> int:

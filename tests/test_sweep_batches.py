@@ -1,6 +1,6 @@
-"""jl.sweep's batches on a CPU: a chunk cut into batches run side by side gives the results of
-one call (bit for bit up to 8 coordinates), compiles once, and reports failures instead of
-hanging."""
+"""jl.sweep's batches on a CPU: a chunk cut into batches run side by side (of points, or of a
+grid's settings) gives the results of one call (bit for bit up to 8 coordinates, in float64),
+compiles once, and reports failures instead of hanging."""
 import concurrent.futures
 import importlib
 
@@ -31,14 +31,17 @@ CASES = {
                                      dict(record_loss_every=7)),
     "adam-grid-himmelblau": (optax.adam, "himmelblau",
                              dict(hyperparams={"learning_rate": [0.01, 0.1, 1.0]})),
+    # 8 starts × 40 settings: too few points for a batch each, so the settings are split.
+    "momentum-settings-long-canyon": (jl.momentum, "long_canyon", dict(hyperparams={
+        "learning_rate": np.linspace(0.001, 0.05, 40), "momentum": np.linspace(0.0, 0.99, 40)})),
     "rprop-every-step-rastrigin": (jl.rprop(), "rastrigin", dict(check_every=1)),
     "adam-100d-reduction": (optax.adam(0.01), "deep_learning_spectrum", {}),
     "newton-saddle": (jl.newton(), "saddle", {}),
 }
 
 
-def _starts(surface: jl.Surface) -> np.ndarray:
-    starts = np.array(jl.starts.uniform(jax.random.PRNGKey(0), surface, NUM_POINTS))
+def _starts(surface: jl.Surface, num_points: int = NUM_POINTS) -> np.ndarray:
+    starts = np.array(jl.starts.uniform(jax.random.PRNGKey(0), surface, num_points))
     starts[5] = np.nan  # a failure in the middle of a batch: DIVERGED at step 0
     return starts
 
@@ -48,10 +51,12 @@ def _starts(surface: jl.Surface) -> np.ndarray:
 def test_batches_give_the_results_of_one_call(case, batches):
     optimizer, name, kwargs = CASES[case]
     surface = jl.surfaces.get(name)
-    starts = _starts(surface)
+    settings = case.startswith("momentum-settings")
+    starts = _starts(surface, 8 if settings else NUM_POINTS)
     one = jl.sweep(optimizer, surface, starts, 40, batches=1, progress=False, **kwargs)
     split = jl.sweep(optimizer, surface, starts, 40, batches=batches, progress=False, **kwargs)
     assert split.metadata["batches"] == batches and one.metadata["batches"] == 1
+    assert split.metadata["batch_axis"] == ("configs" if settings else "points")
     for field in FIELDS:
         if getattr(one, field) is None:
             continue
@@ -146,11 +151,21 @@ def test_default_batches_follow_the_cores_and_the_work(monkeypatch):
                         progress=False).metadata["batches"]
 
     monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 3)
-    assert batches(5) == 1  # 1,000 point-steps: not worth a dispatch per batch
+    assert batches(5) == 1  # 1,500 point-steps: not worth a dispatch per batch
     monkeypatch.setattr(sweep_layout, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
     assert batches(5) == 3  # one batch per core
     monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 1)
     assert batches(5) == 1
+
+
+def test_a_large_grid_over_few_starts_is_split_by_settings(monkeypatch):
+    surface = jl.surfaces.get("himmelblau")
+    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 2)
+    rates = np.geomspace(1e-4, 0.05, 4096)  # 8 × 4,096 × 2 numbers: 4 batches of 16,384
+    result = jl.sweep(optax.sgd, surface, _starts(surface, 8), 400,
+                      hyperparams={"learning_rate": rates}, progress=False)
+    assert (result.metadata["batches"], result.metadata["batch_axis"]) == (4, "configs")
+    assert result.params.shape == (4096, 8, 2)
 
 
 @pytest.mark.parametrize("kwargs,match", [
