@@ -536,7 +536,8 @@ def sweep(
     }
     store = None
     if checkpoint is not None:
-        # Not the batches: they change no result, and their default follows the machine's cores.
+        # Not the batches: they change no status (at most the last bits of a float32 grid's
+        # points), and their default follows the cores, so another machine resumes the run.
         parts = {**{key: value for key, value in description.items()
                     if key not in ("batches", "batch_axis")},
                  "update": _update_jaxpr(probe, surface.dim, starts.dtype)}
