@@ -131,11 +131,13 @@ def benchmark(
     repeats: int = 3,
     backend: str = "auto",
     seed: int = 0,
+    batches: int | None = None,
 ) -> dict[str, Any]:
     """Compile time, steady-state times and point-steps/s of `jl.sweep` and of the baseline.
 
-    ``backend`` is passed to `jl.sweep`; the report's ``backend_used`` and ``backend_reason``
-    say which engine ran (``"auto"`` picks the fused kernel only on a GPU).
+    ``backend`` and ``batches`` are passed to `jl.sweep`; the report's ``backend_used``,
+    ``backend_reason`` and ``batches`` say how it ran (``"auto"`` picks the fused kernel only
+    on a GPU; batches side by side run only on a CPU).
     """
     for name, value in (("num_points", num_points), ("num_steps", num_steps),
                         ("repeats", repeats)):
@@ -146,7 +148,8 @@ def benchmark(
     used = {}
 
     def run_sweep():
-        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False, backend=backend)
+        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False, backend=backend,
+                          batches=batches)
         used.update(backend_used=result.metadata["backend"],
                     backend_reason=result.metadata["backend_reason"],
                     batches=result.metadata["batches"])

@@ -183,10 +183,14 @@ def command_bench(args: argparse.Namespace) -> int:
     try:
         report = benchmark(
             optimizer, surface, num_points=args.points, num_steps=args.steps,
-            repeats=args.repeats, backend=args.backend, seed=args.seed,
+            repeats=args.repeats, backend=args.backend, seed=args.seed, batches=args.batches,
         )
     except NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
+    except ValueError as error:
+        if not str(error).startswith("batches="):
+            raise
+        raise UsageError(f"argument --batches: {error}") from None
     report = {"optimizer": args.optimizer, "hyperparams": hyperparams, **report}
     print(
         f"{args.optimizer} on {surface.name}: P={args.points} T={args.steps} on {report['device']}\n"
@@ -288,6 +292,9 @@ def make_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--steps", type=_positive_int("--steps"), default=1000)
     bench_parser.add_argument("--repeats", type=_positive_int("--repeats"), default=3)
     bench_parser.add_argument("--seed", type=int, default=0)
+    bench_parser.add_argument("--batches", type=_positive_int("--batches"), default=None,
+                              help="run each chunk as this many batches side by side (CPU; "
+                                   "default: the sweep's choice, see jl.sweep; 1: one call)")
     bench_parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench_parser.set_defaults(run=command_bench)
 

@@ -49,6 +49,9 @@ BAD_ARGUMENTS = [
      "--resolution"),
     (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--points", "0"], "--points"),
     (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--backend", "pallas"], "--backend"),
+    (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--batches", "0"], "--batches"),
+    (["bench", "--optimizer", "sgd", "--surface", "rosenbrock", "--points", "256", "--steps", "2",
+      "--backend", "fused", "--batches", "2"], "--batches"),
     (["map", "--optimizer", "bfgs", "--surface", "himmelblau", "--backend", "fused", "-o",
       "x.png"], "--backend"),
     (["map", "--optimizer", "sgd", "--param", "learning_rate", "--surface", "himmelblau", "-o", "x.png"],
@@ -184,13 +187,15 @@ BENCH_SCHEMA = {
 def test_bench_reports_and_writes_json_in_its_schema(tmp_path):
     json_path = tmp_path / "bench.json"
     completed = run_cli("bench", "--optimizer", "adam", "--surface", "rosenbrock", "--points",
-                        "256", "--steps", "20", "--repeats", "2", "--json", str(json_path))
+                        "256", "--steps", "20", "--repeats", "2", "--batches", "2",
+                        "--json", str(json_path))
     assert completed.returncode == 0, completed.stderr
     assert "point-steps/s" in completed.stdout and "ratio" in completed.stdout
     report = json.loads(json_path.read_text())
     for key, kind in BENCH_SCHEMA.items():
         assert isinstance(report[key], kind), (key, report.get(key))
-    assert report["num_points"] == 256 and report["num_steps"] == 20
+    assert report["num_points"] == 256 and report["num_steps"] == 20 and report["batches"] == 2
+    assert "2 batches side by side" in completed.stdout
     assert report["min_seconds"] <= report["median_seconds"] <= report["max_seconds"]
     expected_rate = 256 * 20 / report["median_seconds"]
     assert report["point_steps_per_second"] == pytest.approx(expected_rate)
