@@ -1,8 +1,9 @@
 """The sweep engine: run an optimizer from many starting points (× hyperparameters) at once.
 
 `sweep` validates its arguments, splits the starts into chunks sized from a memory budget, shards
-each chunk's point axis over the local devices, runs a cached kernel on it, optionally
-checkpoints each finished chunk, and returns a `SweepResult`. Two backends judge points by the
+each chunk's point axis over the local devices, runs a cached kernel on it (on a CPU as batches
+side by side, `jaxopt_lab.sweep_chunks`), optionally checkpoints each finished chunk, and
+returns a `SweepResult`. Two backends judge points by the
 same rules (`jaxopt_lab.sweep_rules`): the ``jit(vmap(scan))`` of `jaxopt_lab.sweep_kernel`,
 whose layout and unroll follow `jaxopt_lab.sweep_layout`'s measured per-backend defaults, and, on
 a GPU by default, one Pallas kernel per block of points (`jaxopt_lab.sweep_fused`).
@@ -34,13 +35,9 @@ No step needs communication between hosts; join the parts afterwards.
 """
 from __future__ import annotations
 
-import concurrent.futures
-import functools
 import inspect
 import json
 import math
-import os
-import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -55,6 +52,7 @@ from jaxopt_lab import sweep_fused, sweep_layout
 from jaxopt_lab.checks import check_choice, check_int, check_tolerance
 from jaxopt_lab.scalarize import NotElementwise, mixing_primitives
 from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.sweep_chunks import chunk_runner, run_chunks
 from jaxopt_lab.sweep_kernel import KernelConfig, compiled, get_kernel
 from jaxopt_lab.sweep_result import ChunkStore, SweepResult, fingerprint
 
@@ -223,139 +221,6 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
         why = f"the fused kernel does not compile here ({type(error).__name__}: {message[:200]})"
         warnings.warn(f"jl.sweep: {why}; running the scan backend", RuntimeWarning, stacklevel=3)
         return scan(), "scan", why
-
-
-_POOL: concurrent.futures.ThreadPoolExecutor | None = None
-
-
-def _pool() -> concurrent.futures.ThreadPoolExecutor:
-    """Threads that run a chunk's batches side by side on a CPU, one per core, made once."""
-    global _POOL
-    if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(sweep_layout.cpu_workers(),
-                                                      thread_name_prefix="jaxopt_lab-sweep")
-    return _POOL
-
-
-def _forget_pool() -> None:
-    """A forked child has none of its parent's threads: it must not wait on the old pool."""
-    global _POOL
-    _POOL = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-@functools.partial(jax.jit, static_argnums=1)
-def _split(tree: Any, batches: int) -> list:
-    """Every leaf of ``tree`` cut along its first axis into ``batches`` equal parts, in one
-    dispatch rather than one per slice: a list of ``batches`` trees."""
-    pieces = jax.tree.map(lambda leaf: jnp.split(leaf, batches), tree)
-    return [jax.tree.map(lambda leaf_pieces: leaf_pieces[index], pieces,
-                         is_leaf=lambda node: isinstance(node, list))
-            for index in range(batches)]
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _join(parts: list[dict], axis: int, length: int) -> dict:
-    """The parts' outputs end to end along ``axis``, cut to ``length``: one dispatch."""
-    cut = (slice(None),) * axis + (slice(0, length),)
-    return {name: jnp.concatenate([part[name] for part in parts], axis=axis)[cut]
-            for name in parts[0]}
-
-
-def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
-    """``call(*pair)`` for every pair, on `_pool`'s threads; on an error or an interrupt the
-    calls not yet started are cancelled (those running finish first) and it is raised."""
-    futures = [_pool().submit(lambda pair: jax.block_until_ready(call(*pair)), pair)
-               for pair in pairs]
-    try:
-        return [future.result() for future in futures]
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-
-
-def _chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
-                  plan: sweep_layout.BatchPlan) -> tuple[Callable[[jax.Array], dict], int]:
-    """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
-
-    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.sweep_layout.choose_batches`) each chunk
-    runs as that many batches side by side on `_pool`'s threads, by one executable compiled
-    beforehand (threads never race to compile), and their outputs are joined: batches of
-    ``plan.size`` points, or, for a grid of many configurations over few points, of
-    ``plan.size`` configurations (padded with the first). Every point is computed as in one
-    call, up to the rounding described under ``batches`` in `sweep`; only more cores are busy.
-    """
-    if plan.batches == 1:
-        return lambda chunk: jax.block_until_ready(kernel(chunk, hyperparams)), chunk_size
-    if plan.axis == "points":
-        def run(chunk: jax.Array) -> dict:
-            executable = compiled(
-                kernel, jax.ShapeDtypeStruct((plan.size, chunk.shape[1]), chunk.dtype),
-                hyperparams)
-            parts = _side_by_side(executable, [(part, hyperparams)
-                                               for part in _split(chunk, plan.batches)])
-            return _join(parts, 1 if hyperparams else 0, chunk_size)
-
-        return run, plan.batches * plan.size
-    num_configs = len(next(iter(hyperparams.values())))
-    padded = {name: jnp.concatenate([value, jnp.repeat(
-                  value[:1], plan.batches * plan.size - num_configs)])
-              for name, value in hyperparams.items()}
-    settings = _split(padded, plan.batches)
-
-    def run_configs(chunk: jax.Array) -> dict:
-        executable = compiled(kernel, jax.ShapeDtypeStruct(chunk.shape, chunk.dtype),
-                              settings[0])
-        parts = _side_by_side(executable, [(chunk, part) for part in settings])
-        return _join(parts, 0, num_configs)
-
-    return run_configs, chunk_size
-
-
-def _run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts: jax.Array,
-                chunk_size: int, point_axis: int, sharding, store: ChunkStore | None,
-                progress: bool | None) -> tuple[dict, int]:
-    num_points = starts.shape[0]
-    num_chunks = -(-num_points // chunk_size)
-    show = progress if progress is not None else (num_chunks > 1 and sys.stderr.isatty())
-    chunks, loaded = [], 0
-    indices = range(num_chunks)
-    if show:
-        from tqdm.auto import tqdm
-
-        indices = tqdm(indices, desc="sweep", unit="chunk")
-    for index in indices:
-        saved = store.load_chunk(index) if store is not None else None
-        if saved is not None:
-            chunks.append({name: jnp.asarray(value) for name, value in saved.items()})
-            loaded += 1
-            continue
-        # One whole chunk: no slice (a copy of every start).
-        chunk = starts if num_chunks == 1 else starts[index * chunk_size:(index + 1) * chunk_size]
-        if chunk.shape[0] < padded_size:  # pad with the first point: one shape, one compile
-            padding = jnp.broadcast_to(chunk[:1], (padded_size - chunk.shape[0], chunk.shape[1]))
-            chunk = jnp.concatenate([chunk, padding])
-        if not chunk.sharding.is_equivalent_to(sharding, chunk.ndim):  # else no copy needed
-            chunk = jax.device_put(chunk, sharding)
-        # Each chunk is waited for: jax dispatches asynchronously, and without this the progress
-        # bar would race to the end and Ctrl-C would be honoured only after the last chunk.
-        outputs = run_chunk(chunk)
-        if store is not None:
-            store.save_chunk(index, jax.device_get(outputs))
-        chunks.append(outputs)
-    if len(chunks) == 1:
-        joined = chunks[0]
-    else:
-        joined = {name: jnp.concatenate([chunk[name] for chunk in chunks], axis=point_axis)
-                  for name in chunks[0]}
-    if num_chunks * chunk_size != num_points:
-        cut = (slice(None),) * point_axis + (slice(0, num_points),)
-        joined = {name: value[cut] for name, value in joined.items()}
-    return joined, loaded
 
 
 def sweep(
@@ -544,8 +409,8 @@ def sweep(
         arrays = {"starts": np.asarray(starts), **hyperparam_arrays}
         store = ChunkStore(checkpoint, fingerprint(parts, arrays))
     point_axis = 1 if names else 0
-    run_chunk, padded_size = _chunk_runner(kernel, placed_hyperparams, chunk_size, plan)
-    outputs, loaded = _run_chunks(run_chunk, padded_size, starts, chunk_size, point_axis, sharding,
+    run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, chunk_size, plan)
+    outputs, loaded = run_chunks(run_chunk, padded_size, starts, chunk_size, point_axis, sharding,
                                   store, progress)
     fields = {name: outputs.get(name) for name in POINT_FIELDS}
     loss_steps = None

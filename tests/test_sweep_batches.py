@@ -2,7 +2,6 @@
 grid's settings) gives the results of one call (bit for bit up to 8 coordinates, in float64),
 compiles once, and reports failures instead of hanging."""
 import concurrent.futures
-import importlib
 
 import jax
 import numpy as np
@@ -10,10 +9,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab import sweep_layout
-
-#: The module (``jaxopt_lab.sweep`` the attribute is the function).
-sweep_module = importlib.import_module("jaxopt_lab.sweep")
+from jaxopt_lab import sweep_chunks, sweep_layout
 
 FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
 #: A 100-D quadratic's value is a reduction over the coordinates; XLA's CPU loop computes the
@@ -134,7 +130,7 @@ def test_a_failing_batch_raises_and_the_next_sweep_runs(monkeypatch):
             raise RuntimeError("batch failed")
         return run
 
-    monkeypatch.setattr(sweep_module, "compiled", broken)
+    monkeypatch.setattr(sweep_chunks, "compiled", broken)
     with pytest.raises(RuntimeError, match="batch failed"):
         jl.sweep(optax.sgd(0.01), surface, starts, 10, batches=4, progress=False)
     monkeypatch.undo()
