@@ -168,10 +168,11 @@ def _optimizer_facts(optimizer: Any, probe: optax.GradientTransformation, names:
     """(takes a tuple of coordinates, state numbers per point), traced once per optimizer."""
     key = (optimizer, names, dim, str(dtype))
     try:
-        if key in _FACTS:
-            return _FACTS[key]
+        known = _FACTS.get(key)  # one lookup: another thread may clear the cache between two
     except TypeError:  # unhashable optimizer: work it out every time
-        key = None
+        key = known = None
+    if known is not None:
+        return known
     state = jax.eval_shape(probe.init, jax.ShapeDtypeStruct((dim,), dtype))
     facts = (_takes_coordinates(probe, dim, dtype),
              sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(state)))
