@@ -79,7 +79,7 @@ def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
 
 
 def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
-                  plan: sweep_layout.BatchPlan) -> tuple[Callable[[jax.Array], dict], int]:
+                 plan: sweep_layout.BatchPlan) -> tuple[Callable[[jax.Array], dict], int]:
     """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
 
     With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.sweep_layout.choose_batches`) each chunk
@@ -87,7 +87,8 @@ def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
     beforehand (threads never race to compile), and their outputs are joined: batches of
     ``plan.size`` points, or, for a grid of many configurations over few points, of
     ``plan.size`` configurations (padded with the first). Every point is computed as in one
-    call, up to the rounding described under ``batches`` in `jaxopt_lab.sweep.sweep`; only more cores are busy.
+    call, up to the rounding described under ``batches`` in `jaxopt_lab.sweep.sweep`; only more
+    cores are busy.
     """
     if plan.batches == 1:
         return lambda chunk: jax.block_until_ready(kernel(chunk, hyperparams)), chunk_size
@@ -117,8 +118,13 @@ def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
 
 
 def run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts: jax.Array,
-                chunk_size: int, point_axis: int, sharding, store: ChunkStore | None,
-                progress: bool | None) -> tuple[dict, int]:
+               chunk_size: int, point_axis: int, sharding, store: ChunkStore | None,
+               progress: bool | None) -> tuple[dict, int]:
+    """(outputs of every start, chunks loaded from ``store``): ``run_chunk`` on each chunk of
+    ``chunk_size`` starts (the last padded to ``padded_size`` with its first point), placed on
+    ``sharding``, each saved to ``store`` when it finishes and loaded from it where it already
+    did, with a tqdm bar over the chunks (``progress``; default on a terminal, several chunks).
+    """
     num_points = starts.shape[0]
     num_chunks = -(-num_points // chunk_size)
     show = progress if progress is not None else (num_chunks > 1 and sys.stderr.isatty())
