@@ -376,17 +376,18 @@ def sweep(
     placed_hyperparams = jax.device_put(hyperparam_arrays, sweep_layout.replicated(sharding))
     kernel, backend, backend_reason = _select_kernel(
         backend, optimizer, surface, config, sharding, chunk, placed_hyperparams)
-    if batches is None:
-        plan = sweep_layout.plan_batches(chunk_size, num_configs, 1) if backend == "fused" \
-            else sweep_layout.choose_batches(platform, len(devices), chunk_size, surface.dim,
-                                             num_configs, num_steps)
-    elif (batches := check_int("batches", batches, 1)) > 1 and (backend == "fused"
-                                                                 or len(devices) > 1):
-        raise ValueError(f"batches={batches} splits chunks for the scan backend on one device; "
-                         f"this sweep runs the {backend} backend on {len(devices)} device(s): "
-                         f"use batches=1 or the default")
-    else:
+    if batches is not None:
+        batches = check_int("batches", batches, 1)
+        if batches > 1 and (backend == "fused" or len(devices) > 1):
+            raise ValueError(f"batches={batches} splits chunks for the scan backend on one "
+                             f"device; this sweep runs the {backend} backend on {len(devices)} "
+                             f"device(s): use batches=1 or the default")
         plan = sweep_layout.plan_batches(chunk_size, num_configs, batches)
+    elif backend == "fused":
+        plan = sweep_layout.plan_batches(chunk_size, num_configs, 1)
+    else:
+        plan = sweep_layout.choose_batches(platform, len(devices), chunk_size, surface.dim,
+                                           num_configs, num_steps)
     description = {
         "optimizer": _optimizer_name(optimizer, probe),
         "hyperparams": list(names),
@@ -412,7 +413,7 @@ def sweep(
     point_axis = 1 if names else 0
     run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, chunk_size, plan)
     outputs, loaded = run_chunks(run_chunk, padded_size, starts, chunk_size, point_axis, sharding,
-                                  store, progress)
+                                 store, progress)
     fields = {name: outputs.get(name) for name in POINT_FIELDS}
     loss_steps = None
     if record_loss_every:

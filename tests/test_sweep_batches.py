@@ -42,6 +42,16 @@ def _starts(surface: jl.Surface, num_points: int = NUM_POINTS) -> np.ndarray:
     return starts
 
 
+def counting_surface(traces: list) -> jl.Surface:
+    """A fresh 2-D bowl (its own kernels) that appends to ``traces`` whenever jax traces it,
+    i.e. whenever a kernel on it is compiled."""
+    def counted(w):
+        traces.append(1)
+        return (w[0] - 1.0) ** 2 + 3.0 * w[1] ** 2
+
+    return jl.Surface("counted", counted, 2, ((-2.0, 2.0), (-2.0, 2.0)))
+
+
 @pytest.mark.parametrize("batches", [2, 3])
 @pytest.mark.parametrize("case", CASES)
 def test_batches_give_the_results_of_one_call(case, batches):
@@ -81,18 +91,11 @@ def test_batches_work_within_chunks_and_with_checkpoints(tmp_path):
 
 
 def test_batches_compile_once_however_many_threads_run_them():
-    def make_surface(traces):
-        def counted(w):
-            traces.append(1)  # runs only while jax traces, i.e. when it compiles
-            return (w[0] - 1.0) ** 2 + 3.0 * w[1] ** 2
-
-        return jl.Surface("counted", counted, 2, ((-2.0, 2.0), (-2.0, 2.0)))
-
     starts = jl.starts.uniform(jax.random.PRNGKey(1), ((-2.0, 2.0), (-2.0, 2.0)), NUM_POINTS)
     optimizer = optax.sgd(0.1)  # one object: kernels are cached per optimizer
     one_call, batched = [], []
-    jl.sweep(optimizer, make_surface(one_call), starts, 5, batches=1, progress=False)
-    surface = make_surface(batched)
+    jl.sweep(optimizer, counting_surface(one_call), starts, 5, batches=1, progress=False)
+    surface = counting_surface(batched)
     jl.sweep(optimizer, surface, starts, 5, batches=3, progress=False)
     assert len(batched) == len(one_call) > 0  # one trace, not one per thread or batch
     jl.sweep(optimizer, surface, starts + 0.5, 5, batches=3, progress=False)
@@ -100,18 +103,11 @@ def test_batches_compile_once_however_many_threads_run_them():
 
 
 def test_sweeps_from_several_threads_compile_once_and_agree():
-    def make_surface(traces):
-        def counted(w):
-            traces.append(1)  # runs only while jax traces, i.e. when it compiles
-            return (w[0] + 0.5) ** 2 + 2.0 * w[1] ** 2
-
-        return jl.Surface("counted-threads", counted, 2, ((-2.0, 2.0), (-2.0, 2.0)))
-
     starts = jl.starts.uniform(jax.random.PRNGKey(2), ((-2.0, 2.0), (-2.0, 2.0)), NUM_POINTS)
     optimizer = optax.sgd(0.1)
     alone, together = [], []
-    single = jl.sweep(optimizer, make_surface(alone), starts, 5, batches=3, progress=False)
-    surface = make_surface(together)
+    single = jl.sweep(optimizer, counting_surface(alone), starts, 5, batches=3, progress=False)
+    surface = counting_surface(together)
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         results = list(pool.map(
             lambda _: jl.sweep(optimizer, surface, starts, 5, batches=3, progress=False),
