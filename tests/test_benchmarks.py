@@ -11,15 +11,22 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHILD_TIMEOUT = 300
 
 
-def test_fused_benchmark_checks_pass_and_it_prints_its_table(tmp_path):
-    out = tmp_path / "fused.json"
+def run_script(name: str, *arguments: str) -> subprocess.CompletedProcess:
+    """``benchmarks/<name>`` in a fresh interpreter on the CPU, with this checkout importable;
+    it must exit 0."""
     environment = dict(os.environ, JAX_PLATFORMS="cpu",
                        PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    completed = subprocess.run(
-        [sys.executable, os.path.join(REPO, "benchmarks", "fused_gpu.py"), "--points", "256",
-         "--steps", "20", "--repeats", "1", "--optimizers", "adam", "rprop", "--out", str(out)],
-        env=environment, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+    completed = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", name),
+                                *arguments], env=environment, capture_output=True, text=True,
+                               timeout=CHILD_TIMEOUT)
     assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
+
+
+def test_fused_benchmark_checks_pass_and_it_prints_its_table(tmp_path):
+    out = tmp_path / "fused.json"
+    completed = run_script("fused_gpu.py", "--points", "256", "--steps", "20", "--repeats", "1",
+                           "--optimizers", "adam", "rprop", "--out", str(out))
     report = json.loads(out.read_text())
     assert report["interpreted"] and [case["optimizer"] for case in report["cases"]] == [
         "adam", "rprop"]
@@ -33,14 +40,9 @@ def test_fused_benchmark_checks_pass_and_it_prints_its_table(tmp_path):
 
 def test_cpu_batches_benchmark_finds_every_variant_identical_to_one_call(tmp_path):
     out = tmp_path / "batches.json"
-    environment = dict(os.environ, JAX_PLATFORMS="cpu",
-                       PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cases = ["adam-rosenbrock", "sgd-learning-rate-grid"]
-    completed = subprocess.run(
-        [sys.executable, os.path.join(REPO, "benchmarks", "cpu_batches.py"), "--scale", "0.004",
-         "--steps", "20", "--repeats", "1", "--cases", *cases, "--output", str(out)],
-        env=environment, capture_output=True, text=True, timeout=CHILD_TIMEOUT)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_script("cpu_batches.py", "--scale", "0.004", "--steps", "20", "--repeats", "1",
+               "--cases", *cases, "--output", str(out))
     report = json.loads(out.read_text())
     assert [row["case"] for row in report["results"]] == cases
     for row in report["results"]:
