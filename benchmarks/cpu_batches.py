@@ -54,14 +54,15 @@ def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, 
     starts = jl.starts.uniform(jax.random.PRNGKey(0), surface, num_points)
     run = functools.partial(jl.sweep, optimizer, surface, starts, num_steps,
                             hyperparams=hyperparams, progress=False)
-    plan = run().metadata
-    default = plan["batches"]
+    default_run = run()
+    default = default_run.metadata["batches"]
     variants = {"one call": 1, "one per core": sweep_layout.cpu_workers(), "default": default,
                 "half-size batches": 2 * default, "double-size batches": max(default // 2, 1)}
-    reference = run(batches=1)
+    results = {name: default_run if name == "default" else run(batches=batches)
+               for name, batches in variants.items()}
+    reference = results["one call"]
     identical, same_outcomes, largest_difference = {}, {}, {}
-    for name, batches in variants.items():
-        result = run(batches=batches)
+    for name, result in results.items():
         identical[name] = all(np.array_equal(np.asarray(getattr(result, field)),
                                              np.asarray(getattr(reference, field)),
                                              equal_nan=field in ("params", "loss"))
@@ -82,7 +83,7 @@ def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, 
     work = float(num_points) * num_steps * configs
     one_call = timings["one call"]["median_seconds"]
     row = {"case": label, "surface": surface_name, "dim": surface.dim,
-           "batch_axis": plan["batch_axis"],
+           "batch_axis": default_run.metadata["batch_axis"],
            "num_points": num_points, "num_steps": num_steps, "num_configs": configs,
            "variants": {}}
     for name, batches in variants.items():
