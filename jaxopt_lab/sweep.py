@@ -411,7 +411,8 @@ def sweep(
         arrays = {"starts": np.asarray(starts), **hyperparam_arrays}
         store = ChunkStore(checkpoint, fingerprint(parts, arrays))
     point_axis = 1 if names else 0
-    run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, chunk_size, plan)
+    run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, chunk_size, plan,
+                                          point_axis)
     outputs, loaded = run_chunks(run_chunk, padded_size, starts, chunk_size, point_axis, sharding,
                                  store, progress)
     fields = {name: outputs.get(name) for name in POINT_FIELDS}

@@ -79,7 +79,8 @@ def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
 
 
 def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
-                 plan: sweep_layout.BatchPlan) -> tuple[Callable[[jax.Array], dict], int]:
+                 plan: sweep_layout.BatchPlan, point_axis: int
+                 ) -> tuple[Callable[[jax.Array], dict], int]:
     """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
 
     With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.sweep_layout.choose_batches`) each chunk
@@ -99,7 +100,7 @@ def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
                 hyperparams)
             parts = _side_by_side(executable, [(part, hyperparams)
                                                for part in _split(chunk, plan.batches)])
-            return _join(parts, 1 if hyperparams else 0, chunk_size)
+            return _join(parts, point_axis, chunk_size)
 
         return run, plan.batches * plan.size
     num_configs = len(next(iter(hyperparams.values())))
