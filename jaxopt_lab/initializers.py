@@ -78,6 +78,11 @@ def sparse(num_nonzero: int = MARTENS_NUM_NONZERO, stddev: float = 1.0) -> Initi
     ``num_nonzero`` of its ``prod(shape[:-1])`` incoming connections uniformly without
     replacement and gives them ``N(0, stddev²)`` weights (Martens used unit Gaussians); the rest
     are zero. A unit's input then stays of comparable size whatever the fan-in.
+
+    The count is per unit, as in Martens (2010), who limits "the number of non-zero incoming
+    connection weights to each unit" (15 in his experiments). A summary that reads "k non-zero
+    weights at each layer" would give a layer k non-zeros in total, leaving most units with no
+    input at all; that is not what this does.
     """
     num_nonzero = check_int("num_nonzero", num_nonzero, 1)
     check_positive("stddev", stddev)

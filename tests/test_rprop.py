@@ -186,6 +186,60 @@ def test_rprop_plus_visits_the_points_of_seed_one_move_backtracking(fn, start):
     )
 
 
+def run_rprop_plus_recording_sign_changes(fn, start, num_steps, learning_rate):
+    """rprop+ points (T+1, n) and, per step, which coordinates saw a sign change (T, n)."""
+    tx = jl.rprop(learning_rate, variant="rprop+")
+    params = jnp.asarray(start, dtype=float)
+    state = tx.init(params)
+    points, sign_changed = [np.asarray(params)], []
+    for _ in range(num_steps):
+        grad = jax.grad(fn)(params)
+        sign_changed.append(np.asarray(state[0].prev_grad * grad) < 0)
+        updates, state = tx.update(grad, state, params)
+        params = optax.apply_updates(params, updates)
+        points.append(np.asarray(params))
+    return np.array(points), np.array(sign_changed)
+
+
+def separable_2d(w):
+    """quartic_1d(x) + 3(y − 0.4)²: no coupling, each coordinate has its own 1-D term."""
+    return quartic_1d(w[:1]) + 3.0 * (w[1] - 0.4) ** 2
+
+
+SEPARABLE_TERMS = (lambda x: quartic_1d(jnp.array([x])), lambda y: 3.0 * (y - 0.4) ** 2)
+
+
+def test_rprop_plus_is_the_one_move_path_per_coordinate_on_a_separable_loss():
+    num_steps, learning_rate, start = 40, 0.3, np.array([2.5, -1.3])
+    points, sign_changed = run_rprop_plus_recording_sign_changes(
+        separable_2d, start, num_steps, learning_rate)
+    restored_by_coordinate = [np.flatnonzero(sign_changed[:, i]) + 1 for i in range(2)]
+    assert all(len(r) >= 2 for r in restored_by_coordinate), "both must backtrack"
+    assert not np.array_equal(*restored_by_coordinate), "the stops must fall at different steps"
+    for i, (term, restored) in enumerate(zip(SEPARABLE_TERMS, restored_by_coordinate)):
+        one_move = rprop_one_move_trajectory(jax.grad(term), start[i], num_steps - len(restored),
+                                             learning_rate=learning_rate)
+        np.testing.assert_allclose(np.delete(points[:, i], restored), one_move,
+                                   rtol=ROUNDOFF_RTOL, atol=ROUNDOFF_ATOL)
+
+
+def test_rprop_plus_restores_only_the_coordinates_that_changed_sign_on_a_coupled_loss():
+    fn = PROBLEMS["rotated_quadratic"].fn
+    points, sign_changed = run_rprop_plus_recording_sign_changes(
+        fn, STARTS[0], NUM_STEPS, learning_rate=0.1)
+    steps, coordinates = np.nonzero(sign_changed)
+    assert len(steps) >= 4, "the case must exercise backtracking"
+    # The coordinate that changed sign goes back to its value before the overshoot...
+    np.testing.assert_allclose(points[steps + 1, coordinates], points[steps - 1, coordinates],
+                               rtol=ROUNDOFF_RTOL, atol=ROUNDOFF_ATOL)
+    # ...while a coordinate that kept its sign keeps moving: the point is no earlier location.
+    partial = ~sign_changed.all(axis=1) & sign_changed.any(axis=1)
+    assert partial.any(), "the case must restore one coordinate while the other moves on"
+    moved_on = np.abs(points[1:] - points[:-1]).max(axis=1)[partial]
+    restored_distance = np.linalg.norm(points[2:] - points[:-2], axis=1)[partial[1:]]
+    assert np.all(moved_on > 0) and np.all(restored_distance > ROUNDOFF_ATOL)
+
+
 def test_optax_rprop_is_one_step_late():
     # Constant-sign gradients: optax's update at step t+1 is ours at step t, its first is 0.
     gradients = jnp.asarray([[1.0, -2.0]] * 6)

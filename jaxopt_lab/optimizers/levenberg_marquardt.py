@@ -61,7 +61,7 @@ def levenberg_marquardt(
     increase: jax.typing.ArrayLike = 10.0,
     decrease: jax.typing.ArrayLike = 10.0,
 ) -> optax.GradientTransformationExtraArgs:
-    """Levenberg-Marquardt with accept/reject (seeds 000, 002); needs the extra arg ``value_fn``.
+    """Levenberg-Marquardt with accept/reject (seeds 000-002); needs the extra arg ``value_fn``.
 
     Args:
       damping: initial λ > 0 (λ = 0 could never grow after a rejected step).

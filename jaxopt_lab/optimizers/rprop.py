@@ -21,9 +21,20 @@ and the variants differ in what happens on a sign change (Δw is the parameter c
 
 At the first step g_prev = 0, so every variant steps by −Δ0·sign(g) = −learning_rate·sign(g).
 
-Seed 001 draws backtracking as one move: "return to the previous location, shrink the step, take
-the smaller step forward". ``"rprop+"`` visits the same points but spends an extra update (and
-gradient evaluation) at the restored location; tests/test_rprop.py shows this.
+Backtracking is often drawn as one move: "return to the previous location, shrink the step, take
+the smaller step forward". ``"rprop+"`` restores *per coordinate*, and spends an extra update
+(and gradient evaluation) at the restored value. Exactly how the two relate:
+
+* one weight: ``"rprop+"`` visits the one-move path's points, plus one extra stop at each
+  restored location;
+* several weights, separable loss (a sum of one-weight terms, e.g. an axis-aligned quadratic):
+  each coordinate, its own extra stops removed, walks its term's one-move path; the stops fall at
+  different steps for different coordinates, so the points in the plane differ all the same;
+* coupled loss: only the coordinates whose sign changed go back; the others keep moving, so the
+  restored point is no earlier location and its gradient is not the one stored there, and the
+  paths part.
+
+tests/test_rprop.py checks all three.
 
 **Where the learning rate lives.** Rprop's learning rate is the initial step size Δ0, stored per
 coordinate in the state and adapted from then on, so it cannot be a schedule (a callable raises
