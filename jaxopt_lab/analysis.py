@@ -1,4 +1,5 @@
-"""Estimates from runs: convergence rate, regime, critical points, basins, boundary dimension, EWMA.
+"""Estimates from runs: rates, regimes, critical points, basins, boundary dimension, EWMA, regret,
+and a starting learning rate.
 
 Where `jaxopt_lab.theory` predicts, this module measures; the tests hold one against the other.
 
@@ -19,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab import starts as starts_lib
-from jaxopt_lab.checks import check_in_range
+from jaxopt_lab.checks import check_in_range, check_int
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
 from jaxopt_lab.types import Status
@@ -141,25 +142,34 @@ def _newton_on_gradient(fn: Callable, num_steps: int) -> Callable:
     return jax.jit(jax.vmap(solve))
 
 
-def critical_points(surface: Surface, resolution: int = 24, *, num_steps: int = 60,
+def critical_points(surface: Surface, resolution: int = 24, *,
+                    starts: jax.typing.ArrayLike | None = None, num_steps: int = 60,
                     grad_tol: float | None = None, merge_distance: float = 1e-5,
                     eigenvalue_tol: float = 1e-8) -> CriticalPoints:
-    """Critical points of ``surface`` inside its bounds: Newton on ∇f from a grid, deduplicated.
+    """Critical points of ``surface`` inside its bounds: Newton on ∇f from many starts, merged.
 
-    Starts on a ``resolution``-per-axis grid over ``surface.bounds``; keeps end points with
+    Starts on a ``resolution``-per-axis grid over ``surface.bounds``, or at ``starts`` ``(P, dim)``
+    when given (a grid has resolution^dim points: pass random starts beyond a few dimensions);
+    keeps end points with
     |∇f| <= ``grad_tol``·max(1, |f|) inside the bounds (default ``max(1e-8, 100·eps)`` of the
     grid's dtype: 1e-8 in float64, 1.2e-5 in float32, where 1e-8 finds only some of Himmelblau's
     nine critical points); merges points closer than
     ``merge_distance`` times the box diagonal; classifies each by `classify_critical_point`.
     """
-    grid = starts_lib.grid(surface, resolution)
+    if starts is None:
+        points = starts_lib.grid(surface, resolution).points
+    else:
+        points = jnp.asarray(starts)
+        if points.ndim != 2 or points.shape[1] != surface.dim or not len(points):
+            raise ValueError(f"starts must be a (P, {surface.dim}) array with P >= 1, "
+                             f"got shape {points.shape}")
     if grad_tol is None:
-        grad_tol = max(1e-8, 100 * float(np.finfo(np.asarray(grid.points).dtype).eps))
+        grad_tol = max(1e-8, 100 * float(np.finfo(np.asarray(points).dtype).eps))
     try:
         solve = _newton_on_gradient(surface.fn, num_steps)
     except TypeError:  # an unhashable fn cannot be cached
         solve = _newton_on_gradient.__wrapped__(surface.fn, num_steps)
-    ends, values, grad_norms, hessians = (np.asarray(a) for a in solve(grid.points))
+    ends, values, grad_norms, hessians = (np.asarray(a) for a in solve(points))
     inside = np.all((ends >= surface.lower) & (ends <= surface.upper), axis=-1)
     keep = inside & np.isfinite(values) & (grad_norms <= grad_tol * np.maximum(1.0, np.abs(values)))
     radius = merge_distance * float(np.linalg.norm(surface.upper - surface.lower))
@@ -172,6 +182,15 @@ def critical_points(surface: Surface, resolution: int = 24, *, num_steps: int = 
     kind = classify_critical_point(eigenvalues, eigenvalue_tol=eigenvalue_tol)
     order = np.lexsort((value, kind))
     return CriticalPoints(points[order], kind[order], value[order], eigenvalues[order])
+
+
+def critical_index(eigenvalues: jax.typing.ArrayLike) -> np.ndarray:
+    """Index of a critical point: the share of its Hessian eigenvalues ``(..., dim)`` below 0.
+
+    0 at a minimum, 1 at a maximum, in between at a saddle: the abscissa of Dauphin et al.
+    (2014)'s picture of error against index, where the error of critical points grows with it.
+    """
+    return np.mean(np.asarray(eigenvalues, dtype=float) < 0.0, axis=-1)
 
 
 def local_condition_number(fn: Callable[[jax.Array], jax.Array],
@@ -286,3 +305,114 @@ def ewma(values: jax.typing.ArrayLike, decay: float, *, bias_correction: bool = 
         t = jnp.arange(1, series.shape[0] + 1, dtype=averages.dtype)
         averages = averages / (1.0 - decay**t).reshape((-1,) + (1,) * (averages.ndim - 1))
     return jnp.moveaxis(averages, 0, axis)
+
+
+# --- online learning: regret ---------------------------------------------------------------------
+
+
+def regret(losses: jax.typing.ArrayLike, hindsight_losses: jax.typing.ArrayLike, *,
+           axis: int = -1) -> np.ndarray:
+    """R(T) = Σ_{t<=T} f_t(θ_t) − min_θ Σ_{t<=T} f_t(θ), for T = 1, 2, … along ``axis``.
+
+    ``losses``: f_t(θ_t), the loss each round charged the learner, along ``axis``.
+    ``hindsight_losses``: the best fixed point's cumulative loss min_θ Σ_{t<=T} f_t(θ) for each T,
+    the same length (`best_fixed_linear_loss` computes it exactly for linear losses on a box).
+    Zinkevich (2003) bounds it by O(√T) for online gradient descent on convex losses.
+
+    >>> regret([3.0, 1.0, 2.0], [1.0, 2.0, 2.5]).tolist()
+    [2.0, 2.0, 3.5]
+    """
+    cumulative = np.cumsum(np.moveaxis(np.asarray(losses, dtype=float), axis, -1), axis=-1)
+    hindsight = np.moveaxis(np.asarray(hindsight_losses, dtype=float), axis, -1)
+    if hindsight.shape[-1] != cumulative.shape[-1]:
+        raise ValueError(f"hindsight_losses must hold one value per round, "
+                         f"{cumulative.shape[-1]} along axis {axis}, got {hindsight.shape[-1]}")
+    return np.moveaxis(cumulative - hindsight, -1, axis)
+
+
+def best_fixed_linear_loss(costs: jax.typing.ArrayLike,
+                           bounds: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """min over the box ``bounds`` of Σ_{t<=T} ⟨c_t, θ⟩, for every T: exact, ``(..., T)``.
+
+    ``costs`` ``(..., T, dim)`` are the rounds' linear losses f_t(θ) = ⟨c_t, θ⟩. A linear function
+    is least at a corner of a box, coordinate by coordinate: Σ_i min(S_i·low_i, S_i·high_i) with
+    S = Σ_{t<=T} c_t. The best point may change with T; each T gets its own.
+    """
+    costs = np.asarray(costs, dtype=float)
+    low, high = (np.asarray(b, dtype=float) for b in zip(*bounds))
+    if costs.ndim < 2 or costs.shape[-1] != len(bounds):
+        raise ValueError(f"costs must be a (..., T, {len(bounds)}) array (one bound per "
+                         f"coordinate), got shape {costs.shape}")
+    if np.any(low > high):
+        raise ValueError(f"bounds must be (low, high) pairs with low <= high, got {bounds}")
+    sums = np.cumsum(costs, axis=-2)
+    return np.minimum(sums * low, sums * high).sum(axis=-1)
+
+
+# --- the initial learning rate -------------------------------------------------------------------
+
+#: Candidates of `suggest_learning_rate`: 1e-4 … 10, three per decade (a factor ≈ 2.15 apart,
+#: about the factor of 2 to which Bengio (2012) says the learning rate needs tuning).
+DEFAULT_LEARNING_RATES = tuple(float(10.0 ** (k / 3)) for k in range(-12, 4))
+
+
+class LearningRateSuggestion(NamedTuple):
+    """`suggest_learning_rate`'s answer and the evidence for it.
+
+    learning_rate: the suggestion. best: the candidate with the lowest early loss.
+    learning_rates ``(C,)``: the candidates, ascending. early_loss ``(C,)``: mean loss over the
+    starts after the trial steps (``inf`` where a start diverged). diverged ``(C,)``: share of
+    the starts that diverged.
+    """
+
+    learning_rate: float
+    best: float
+    learning_rates: np.ndarray
+    early_loss: np.ndarray
+    diverged: np.ndarray
+
+
+def suggest_learning_rate(optimizer: Callable[..., object], surface: Surface, starts: object, *,
+                          learning_rates: tuple[float, ...] | None = None, num_steps: int = 100,
+                          steps_above: int = 1) -> LearningRateSuggestion:
+    """An initial learning rate: one above the best after ~100 steps, if that one is stable.
+
+    Runs ``optimizer`` (a factory taking ``learning_rate``, e.g. ``jl.sgd``) for ``num_steps``
+    from every start at every candidate rate (one `jaxopt_lab.sweep`), ranks the rates by the
+    mean loss reached, and returns the candidate ``steps_above`` places above the best. The
+    rate that wins after a hundred steps is usually smaller than the one that is best for the
+    whole run (Goodfellow, Bengio & Courville 2016, §8.3.1), so go one above it — but never to a
+    rate where any start diverged, nor past the candidates: then the highest stable rate up to
+    there. Candidates default to `DEFAULT_LEARNING_RATES`.
+
+    >>> import jaxopt_lab as jl
+    >>> bowl = jl.surfaces.quadratic([[4.0, 0.0], [0.0, 1.0]])     # stable for η < 2/4
+    >>> rates = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6)
+    >>> suggestion = suggest_learning_rate(jl.sgd, bowl, [[1.0, 1.0]], learning_rates=rates,
+    ...                                    num_steps=10)
+    >>> suggestion.best, suggestion.learning_rate    # 0.3: the error factor max|1 − ηλ| is least
+    (0.3, 0.45)
+    """
+    from jaxopt_lab.sweep import sweep  # the engine imports analysis' neighbours: import it lazily
+
+    rates = np.sort(np.asarray(DEFAULT_LEARNING_RATES if learning_rates is None
+                               else learning_rates, dtype=float).reshape(-1))
+    if rates.size < 2 or not np.all(np.isfinite(rates)) or rates[0] <= 0.0:
+        raise ValueError(f"learning_rates must hold at least 2 finite rates > 0, got "
+                         f"{learning_rates}")
+    num_steps = check_int("num_steps", num_steps, 1)
+    steps_above = check_int("steps_above", steps_above, 0)
+    result = sweep(optimizer, surface, starts, num_steps, hyperparams={"learning_rate": rates},
+                   progress=False)
+    diverged = np.mean(np.asarray(result.status) == Status.DIVERGED, axis=-1)
+    early_loss = np.where(diverged > 0, np.inf, np.mean(np.asarray(result.loss), axis=-1))
+    if not np.isfinite(early_loss).any():
+        raise ValueError(f"every candidate learning rate diverged from some start "
+                         f"(smallest {rates[0]:g}): pass smaller learning_rates")
+    best = int(np.argmin(early_loss))
+    stable = np.isfinite(early_loss)
+    chosen = best
+    while chosen < min(best + steps_above, rates.size - 1) and stable[chosen + 1]:
+        chosen += 1
+    return LearningRateSuggestion(float(rates[chosen]), float(rates[best]), rates, early_loss,
+                                  diverged)
