@@ -18,6 +18,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxopt_lab import starts as starts_lib
 from jaxopt_lab.checks import check_in_range, check_int
@@ -361,18 +362,30 @@ class LearningRateSuggestion(NamedTuple):
 
     learning_rate: the suggestion. best: the candidate with the lowest early loss.
     learning_rates ``(C,)``: the candidates, ascending. early_loss ``(C,)``: mean loss over the
-    starts after the trial steps (``inf`` where a start diverged). diverged ``(C,)``: share of
-    the starts that diverged.
+    starts after the trial steps (``inf`` where a start diverged). start_loss: mean loss at the
+    starts. diverged ``(C,)``: share of the starts that diverged.
     """
 
     learning_rate: float
     best: float
     learning_rates: np.ndarray
     early_loss: np.ndarray
+    start_loss: float
     diverged: np.ndarray
 
 
-def suggest_learning_rate(optimizer: Callable[..., object], surface: Surface, starts: object, *,
+def _check_learning_rates(learning_rates: tuple[float, ...] | None) -> np.ndarray:
+    """The candidates, ascending, or a ValueError before any run."""
+    rates = np.sort(np.asarray(DEFAULT_LEARNING_RATES if learning_rates is None
+                               else learning_rates, dtype=float).reshape(-1))
+    if rates.size < 2 or not np.all(np.isfinite(rates)) or rates[0] <= 0.0:
+        raise ValueError(f"learning_rates must hold at least 2 finite rates > 0, got "
+                         f"{learning_rates}")
+    return rates
+
+
+def suggest_learning_rate(optimizer: Callable[..., optax.GradientTransformation],
+                          surface: Surface, starts: jax.typing.ArrayLike, *,
                           learning_rates: tuple[float, ...] | None = None, num_steps: int = 100,
                           steps_above: int = 1) -> LearningRateSuggestion:
     """An initial learning rate: one above the best after ~100 steps, if that one is stable.
@@ -381,9 +394,10 @@ def suggest_learning_rate(optimizer: Callable[..., object], surface: Surface, st
     from every start at every candidate rate (one `jaxopt_lab.sweep`), ranks the rates by the
     mean loss reached, and returns the candidate ``steps_above`` places above the best. The
     rate that wins after a hundred steps is usually smaller than the one that is best for the
-    whole run (Goodfellow, Bengio & Courville 2016, §8.3.1), so go one above it — but never to a
-    rate where any start diverged, nor past the candidates: then the highest stable rate up to
-    there. Candidates default to `DEFAULT_LEARNING_RATES`.
+    whole run (Goodfellow, Bengio & Courville 2016, §8.3.1), so go one above it — but never onto
+    an unstable rate, one where a start diverged or the mean loss did not fall below the starts'
+    (an instability that has not yet escaped), nor past the candidates: then the highest stable
+    rate up to there. Candidates default to `DEFAULT_LEARNING_RATES`.
 
     >>> import jaxopt_lab as jl
     >>> bowl = jl.surfaces.quadratic([[4.0, 0.0], [0.0, 1.0]])     # stable for η < 2/4
@@ -393,26 +407,25 @@ def suggest_learning_rate(optimizer: Callable[..., object], surface: Surface, st
     >>> suggestion.best, suggestion.learning_rate    # 0.3: the error factor max|1 − ηλ| is least
     (0.3, 0.45)
     """
-    from jaxopt_lab.sweep import sweep  # the engine imports analysis' neighbours: import it lazily
+    from jaxopt_lab.sweep import sweep  # the engine imports this module's neighbours: lazily
 
-    rates = np.sort(np.asarray(DEFAULT_LEARNING_RATES if learning_rates is None
-                               else learning_rates, dtype=float).reshape(-1))
-    if rates.size < 2 or not np.all(np.isfinite(rates)) or rates[0] <= 0.0:
-        raise ValueError(f"learning_rates must hold at least 2 finite rates > 0, got "
-                         f"{learning_rates}")
+    rates = _check_learning_rates(learning_rates)
     num_steps = check_int("num_steps", num_steps, 1)
     steps_above = check_int("steps_above", steps_above, 0)
     result = sweep(optimizer, surface, starts, num_steps, hyperparams={"learning_rate": rates},
                    progress=False)
+    points = jnp.asarray(getattr(starts, "points", starts), dtype=result.loss.dtype)
+    start_loss = float(np.mean(np.asarray(jax.vmap(surface.fn)(points))))
     diverged = np.mean(np.asarray(result.status) == Status.DIVERGED, axis=-1)
     early_loss = np.where(diverged > 0, np.inf, np.mean(np.asarray(result.loss), axis=-1))
-    if not np.isfinite(early_loss).any():
-        raise ValueError(f"every candidate learning rate diverged from some start "
-                         f"(smallest {rates[0]:g}): pass smaller learning_rates")
-    best = int(np.argmin(early_loss))
-    stable = np.isfinite(early_loss)
+    stable = early_loss < start_loss
+    if not stable.any():
+        raise ValueError(f"no candidate learning rate lowered the mean loss in {num_steps} steps "
+                         f"without a start diverging (candidates {rates[0]:g} … {rates[-1]:g}): "
+                         f"pass other learning_rates or more num_steps")
+    best = int(np.argmin(np.where(stable, early_loss, np.inf)))
     chosen = best
     while chosen < min(best + steps_above, rates.size - 1) and stable[chosen + 1]:
         chosen += 1
     return LearningRateSuggestion(float(rates[chosen]), float(rates[best]), rates, early_loss,
-                                  diverged)
+                                  start_loss, diverged)
