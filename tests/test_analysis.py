@@ -117,6 +117,31 @@ def test_critical_points_of_catalogue_surfaces(name, kinds):
 HIMMELBLAU_NUM_CRITICAL_POINTS = 9
 
 
+def test_critical_points_from_given_starts_match_the_grid():
+    surface = jl.surfaces.get("himmelblau")
+    on_grid = analysis.critical_points(surface)
+    starts = jl.starts.uniform(jax.random.PRNGKey(0), surface, 24**2)
+    from_starts = analysis.critical_points(surface, starts=starts)
+    assert from_starts.kind.tolist() == on_grid.kind.tolist()
+    match_points(from_starts.points, [tuple(p) for p in on_grid.points])
+
+
+def test_critical_points_rejects_starts_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"starts must be a \(P, 2\) array"):
+        analysis.critical_points(jl.surfaces.get("himmelblau"), starts=np.zeros((5, 3)))
+
+
+@pytest.mark.parametrize("eigenvalues, index", [
+    ([1.0, 3.0, 2.0, 5.0], 0.0),       # a minimum
+    ([-1.0, 3.0, 2.0, 5.0], 0.25),     # one way down of four
+    ([-1.0, -3.0, 2.0, 5.0], 0.5),
+    ([-1.0, -3.0, -2.0, -5.0], 1.0),   # a maximum
+])
+def test_critical_index_is_the_share_of_negative_eigenvalues(eigenvalues, index):
+    assert analysis.critical_index(eigenvalues) == index
+    assert analysis.critical_index([eigenvalues] * 3).tolist() == [index] * 3
+
+
 def test_critical_points_default_tolerance_follows_the_dtype():
     """In float32 a float64 gradient tolerance finds only some points: the default adapts."""
     surface = jl.surfaces.get("himmelblau")
