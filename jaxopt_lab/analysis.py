@@ -150,11 +150,10 @@ def critical_points(surface: Surface, resolution: int = 24, *,
     """Critical points of ``surface`` inside its bounds: Newton on ∇f from many starts, merged.
 
     Starts on a ``resolution``-per-axis grid over ``surface.bounds``, or at ``starts`` ``(P, dim)``
-    when given (a grid has resolution^dim points: pass random starts beyond a few dimensions);
-    keeps end points with
-    |∇f| <= ``grad_tol``·max(1, |f|) inside the bounds (default ``max(1e-8, 100·eps)`` of the
-    grid's dtype: 1e-8 in float64, 1.2e-5 in float32, where 1e-8 finds only some of Himmelblau's
-    nine critical points); merges points closer than
+    when given (a grid has resolution^dim points: pass random starts beyond a few dimensions).
+    Keeps end points with |∇f| <= ``grad_tol``·max(1, |f|) inside the bounds (default
+    ``max(1e-8, 100·eps)`` of the starts' dtype: 1e-8 in float64, 1.2e-5 in float32, where 1e-8
+    finds only some of Himmelblau's nine critical points); merges points closer than
     ``merge_distance`` times the box diagonal; classifies each by `classify_critical_point`.
     """
     if starts is None:
