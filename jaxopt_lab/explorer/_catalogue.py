@@ -59,7 +59,7 @@ class OptimizerEntry:
         return next((h for h in self.hyperparameters if h.name == name), None)
 
 
-def _lr(default: float, low: float = 1e-4, high: float = 2.0) -> Hyperparameter:
+def _lr(default: float, low: float = 1e-5, high: float = 2.0) -> Hyperparameter:
     return Hyperparameter("learning_rate", default, low, high, log=True,
                           description="step size η")
 
@@ -81,10 +81,10 @@ _OPTIMIZERS = (
         Hyperparameter("eps_root", 0.0, 0.0, 1e-3),
         Hyperparameter("initial_accumulator_value", 0.0, 0.0, 1.0)), "AdaGrad", "jaxopt_lab"),
     OptimizerEntry("adadelta", jl.adadelta, (
-        _lr(1.0, 1e-3, 10.0), Hyperparameter("rho", 0.9, 0.0, 0.999),
+        _lr(1.0, 1e-3, 10.0), Hyperparameter("rho", 0.9, 0.01, 0.999),
         Hyperparameter("eps", 1e-6, 1e-10, 1e-1, log=True)), "AdaDelta", "jaxopt_lab"),
     OptimizerEntry("rmsprop", jl.rmsprop, (
-        _lr(0.01), Hyperparameter("decay", 0.9, 0.0, 0.999), _EPS, _EPS_ROOT),
+        _lr(0.01), Hyperparameter("decay", 0.9, 0.01, 0.999), _EPS, _EPS_ROOT),
         "RMSProp", "jaxopt_lab"),
     OptimizerEntry("adam", jl.adam, (_lr(0.05), _B1, _B2, _EPS, _EPS_ROOT), "Adam", "jaxopt_lab"),
     OptimizerEntry("adamw", jl.adamw, (
