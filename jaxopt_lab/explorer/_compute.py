@@ -19,6 +19,7 @@ import numpy as np
 
 import jaxopt_lab as jl
 from jaxopt_lab.explorer import _theory
+from jaxopt_lab.explorer._models import MAX_TRAJECTORIES
 from jaxopt_lab.explorer._resolve import Work
 
 #: Byte meaning "no value" in every layer (unfinished steps, no basin, non-finite loss).
@@ -108,11 +109,16 @@ def _finite_or_none(values: np.ndarray) -> list:
 
 
 def trajectories(work: Work, starts: list[tuple[float, float]]) -> list[dict]:
-    """Each start's path (positions and losses) and outcome."""
-    points = jnp.asarray(starts, dtype=work.dtype)
+    """Each start's path (positions and losses) and outcome.
+
+    The starts are padded to `MAX_TRAJECTORIES` (copies of the first), so that adding a path
+    runs the same compiled program as before instead of compiling one per number of paths.
+    """
+    padded = list(starts) + [starts[0]] * (MAX_TRAJECTORIES - len(starts))
+    points = jnp.asarray(padded, dtype=work.dtype)
     result = jl.sweep(work.optimizer.factory, work.surface, points, work.steps,
                       hyperparams=_hyperparam_arrays(work.hyperparams, work.dtype),
-                      trajectories=list(range(len(starts))), progress=False)
+                      trajectories=list(range(len(padded))), progress=False)
     paths = np.asarray(result.trajectories, dtype=float)[0]
     losses = np.asarray(jax.vmap(jax.vmap(work.surface.fn))(jnp.asarray(paths)), dtype=float)
     status, steps = np.asarray(result.status)[0], np.asarray(result.steps)[0]

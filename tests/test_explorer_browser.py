@@ -1,0 +1,169 @@
+"""The explorer page in a real headless Chromium (Playwright), against a real local server.
+
+Uses the system Chromium (``apt-get install -y chromium``; CI's ``.ci/run`` installs it), so no
+browser is downloaded. Set ``JAXOPT_LAB_SCREENSHOT=docs/explorer.png`` to keep the screenshot.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+pytest.importorskip("fastapi")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from jaxopt_lab import explorer  # noqa: E402
+
+CHROMIUM = os.environ.get("JAXOPT_LAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+#: Milliseconds to wait for a map: a first compilation on a busy 2-core machine, with room.
+WAIT_MS = 90_000
+#: A small, quick view: 128 × 128 starts, 150 steps; every test shares its compilation.
+VIEW = ("?surface=himmelblau&optimizer=momentum&hp.learning_rate=0.005&hp.momentum=0.9"
+        "&steps=150&resolution=128&colour=basin")
+
+if not shutil.which(CHROMIUM):
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    url, server = explorer.start_background(limits=explorer.Limits(max_points=128 ** 2,
+                                                                   max_steps=1000))
+    yield url
+    server.should_exit = True
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, server_url):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.problems = []
+    page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page.problems.append(str(error)))
+    # Only this machine's server: any other address would be a leak of the offline promise.
+    page.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"), lambda route: route.abort())
+    page.base = server_url
+    yield page
+    context.close()
+
+
+def version(page, name: str) -> int:
+    return int(page.evaluate(f"Number(document.body.dataset.{name}) || 0"))
+
+
+def wait_for(page, name: str, after: int) -> None:
+    page.wait_for_function(f"(Number(document.body.dataset.{name}) || 0) > {after}",
+                           timeout=WAIT_MS)
+
+
+def open_view(page, query: str = VIEW) -> None:
+    page.goto(page.base + query)
+    wait_for(page, "mapVersion", 0)
+
+
+def pixels(page, testid: str) -> list[int]:
+    """The canvas's RGBA bytes (its backing store), as a list."""
+    return page.evaluate(f"""() => {{
+        const c = document.querySelector('[data-testid="{testid}"]');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); }}""")
+
+
+def test_page_loads_without_console_errors_and_shows_counts(page):
+    open_view(page)
+    text = page.get_by_test_id("status").inner_text()
+    counts = [int(n) for n in re.findall(r"\d+", text)]
+    assert re.fullmatch(r"converged \d+ · diverged \d+ · unfinished \d+", text)
+    assert sum(counts) == 128 * 128
+    assert len(set(map(tuple, zip(*[iter(pixels(page, "map"))] * 4)))) > 1  # not one flat colour
+    for testid in ("surface", "optimizer", "hp-learning_rate", "hp-momentum", "steps",
+                   "resolution", "colour", "map", "grid", "error"):
+        assert page.get_by_test_id(testid).count() == 1, testid
+    assert page.problems == []
+
+
+def test_a_slider_changes_the_map(page):
+    open_view(page)
+    before, seen = pixels(page, "map"), version(page, "mapVersion")
+    page.get_by_test_id("hp-learning_rate").fill("0.05")
+    wait_for(page, "mapVersion", seen)
+    assert pixels(page, "map") != before
+    assert "hp.learning_rate=0.05" in page.url
+    assert page.problems == []
+
+
+def test_a_click_draws_a_trajectory_and_its_loss_curve(page):
+    open_view(page)
+    overlay_before = sum(pixels(page, "overlay")[3::4])
+    seen = version(page, "pathVersion")
+    page.get_by_test_id("overlay").click(position={"x": 120, "y": 380})
+    wait_for(page, "pathVersion", seen)
+    assert sum(pixels(page, "overlay")[3::4]) > overlay_before
+    assert "paths=" in page.url
+    assert page.problems == []
+
+
+def test_a_bad_value_shows_its_error_next_to_the_control(page):
+    open_view(page)
+    page.get_by_test_id("hp-learning_rate").fill("50")
+    error = page.get_by_test_id("error")
+    error.filter(has_text="learning_rate must be in").wait_for(timeout=WAIT_MS)
+    assert "invalid" in page.get_by_test_id("hp-learning_rate").get_attribute("class")
+    assert "must be in" in page.locator('.field-error[data-field="hp-learning_rate"]').inner_text()
+
+
+def test_a_copied_url_reproduces_the_view(page, browser):
+    open_view(page)
+    page.get_by_test_id("colour").select_option("steps")
+    seen = version(page, "mapVersion")
+    page.get_by_test_id("hp-momentum").fill("0.5")
+    wait_for(page, "mapVersion", seen)
+    url, status, image = page.url, page.get_by_test_id("status").inner_text(), pixels(page, "map")
+    other = browser.new_page(viewport={"width": 1400, "height": 900})
+    try:
+        other.goto(url)
+        wait_for(other, "mapVersion", 0)
+        assert other.get_by_test_id("colour").input_value() == "steps"
+        assert other.get_by_test_id("hp-momentum").input_value() == "0.5"
+        assert other.get_by_test_id("status").inner_text() == status
+        assert pixels(other, "map") == image
+    finally:
+        other.close()
+
+
+def test_the_hyperparameter_plane_draws_the_stability_edge(page):
+    query = ("?surface=long_canyon&optimizer=momentum&steps=150&resolution=128&view=plane"
+             "&px=learning_rate&py=momentum&pres=16&pstarts=4")
+    page.goto(page.base + query)
+    wait_for(page, "planeVersion", 0)
+    rgba = pixels(page, "grid-overlay")
+    red = sum(1 for i in range(0, len(rgba), 4)
+              if rgba[i] > 150 and rgba[i + 1] < 80 and rgba[i + 2] < 80 and rgba[i + 3] > 200)
+    assert red > 50, "no red dashed stability edge on the plane"
+    assert len(set(pixels(page, "grid")[0::4])) > 1
+    # Clicking a cell sets the sliders to that cell's values.
+    page.get_by_test_id("grid-overlay").click(position={"x": 40, "y": 470})
+    page.wait_for_function("!location.search.includes('hp.momentum=0.9&')", timeout=WAIT_MS)
+    assert float(page.get_by_test_id("hp-learning_rate").input_value()) < 1e-3
+    assert page.problems == []
+
+
+def test_screenshot(page, tmp_path):
+    """What a student sees first, with one path; kept for the docs when asked to."""
+    open_view(page, VIEW + "&paths=-2.2,-2.6;0.4,4.2")
+    page.wait_for_function("(Number(document.body.dataset.pathVersion) || 0) > 0", timeout=WAIT_MS)
+    target = os.environ.get("JAXOPT_LAB_SCREENSHOT") or str(tmp_path / "explorer.png")
+    page.screenshot(path=target, clip={"x": 0, "y": 0, "width": 1400, "height": 800})
+    assert os.path.getsize(target) > 10_000
+    assert page.problems == []
