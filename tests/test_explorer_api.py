@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
+import json
 
 import jax
 import numpy as np
@@ -278,6 +278,7 @@ def test_newer_request_on_a_channel_supersedes_a_waiting_one():
         return await asyncio.gather(older, newer, other, gone)
 
     older, newer, other, gone = asyncio.run(scenario())
-    assert older.status_code == 409 and newer == "newer" and other == "other"
+    assert older.status_code == 409
+    assert json.loads(newer.body) == "newer" and json.loads(other.body) == "other"
     assert gone.status_code == _app.CLIENT_GONE
     assert ran == ["newer"]  # neither the superseded nor the abandoned request did any work

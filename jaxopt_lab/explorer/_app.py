@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import pathlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +60,15 @@ class _Gate:
             if await request.is_disconnected():
                 return Response(status_code=CLIENT_GONE)
             try:
-                return await run_in_threadpool(work)
+                started = time.perf_counter()
+                result = await run_in_threadpool(work)
+                # Server-Timing: what the computation took, apart from the network and queueing.
+                timing = {"Server-Timing": f"compute;dur={1e3 * (time.perf_counter() - started):.1f}"}
+                if isinstance(result, bytes):
+                    return Response(result, media_type="application/octet-stream",
+                                    headers={**timing, "Content-Disposition":
+                                             'attachment; filename="map.npz"'})
+                return JSONResponse(result, headers=timing)
             except ValueError as error:  # the optimizer's own range checks, before any work
                 return JSONResponse({"detail": [{"loc": ["body", "hyperparams"],
                                                  "msg": str(error), "type": "value_error"}]},
@@ -114,12 +123,8 @@ def create_app(limits: Limits = Limits(), concurrency: int = 2) -> FastAPI:
               response_class=Response)
     async def post_map_npz(body: MapRequest, request: Request):
         work = resolve(body, limits, body.resolution ** 2)
-        content = await gate.run(request, body.channel,
-                                 lambda: _compute.result_npz(work, body.resolution))
-        if isinstance(content, Response):
-            return content
-        return Response(content, media_type="application/octet-stream",
-                        headers={"Content-Disposition": 'attachment; filename="map.npz"'})
+        return await gate.run(request, body.channel,
+                              lambda: _compute.result_npz(work, body.resolution))
 
     @app.post("/api/trajectories", summary="paths and loss curves of chosen starts")
     async def post_trajectories(body: TrajectoryRequest, request: Request):

@@ -214,6 +214,7 @@ function refresh() {
 }
 
 async function requestMap() {
+  const started = performance.now();
   const data = await post("map", "/api/map", { ...settingsBody(), resolution: state.resolution, channel: CHANNEL }, "busy");
   if (!data) return;
   mapData = data;
@@ -222,6 +223,7 @@ async function requestMap() {
   const c = data.counts;
   $("status").textContent = `converged ${c.converged} · diverged ${c.diverged} · unfinished ${c.unfinished}`;
   $("timing").textContent = `${data.resolution} × ${data.resolution} starts × ${state.steps} steps: ${Math.round(data.elapsed)} ms, request to map`;
+  document.body.dataset.paintMs = String(performance.now() - started);  // request to painted map
   document.body.dataset.mapVersion = String((Number(document.body.dataset.mapVersion) || 0) + 1);
 }
 
