@@ -96,5 +96,5 @@ def __getattr__(name: str):
     if name in ("plotting", "explorer"):
         import importlib
 
-        return importlib.import_module("jaxopt_lab.plotting")
+        return importlib.import_module(f"jaxopt_lab.{name}")
     raise AttributeError(f"module 'jaxopt_lab' has no attribute {name!r}")

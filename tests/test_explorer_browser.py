@@ -21,9 +21,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: Milliseconds to wait for a map: a first compilation on a busy 2-core machine, with room.
 WAIT_MS = 90_000
-#: A small, quick view: 128 × 128 starts, 150 steps; every test shares its compilation.
+#: A small, quick view: 128 × 128 starts, 300 steps; every test shares its compilation.
 VIEW = ("?surface=himmelblau&optimizer=momentum&hp.learning_rate=0.005&hp.momentum=0.9"
-        "&steps=150&resolution=128&colour=basin")
+        "&steps=300&resolution=128&colour=basin")
 
 if not shutil.which(CHROMIUM):
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install -y chromium)", allow_module_level=True)
@@ -143,7 +143,7 @@ def test_a_copied_url_reproduces_the_view(page, browser):
 
 
 def test_the_hyperparameter_plane_draws_the_stability_edge(page):
-    query = ("?surface=long_canyon&optimizer=momentum&steps=150&resolution=128&view=plane"
+    query = ("?surface=long_canyon&optimizer=momentum&steps=300&resolution=128&view=plane"
              "&px=learning_rate&py=momentum&pres=16&pstarts=4")
     page.goto(page.base + query)
     wait_for(page, "planeVersion", 0)

@@ -340,17 +340,17 @@ function drawLossCurve() {
   const gap = (v) => Math.log10(Math.max(v - ref, 1e-16));
   const gaps = all.map(gap), lo = Math.min(...gaps), hi = Math.max(...gaps, lo + 1e-9);
   const steps = Math.max(...pathData.map((p) => p.loss.length - 1), 1);
-  const L = 42, B = 22;
-  ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.strokeRect(L, 6, W - L - 6, H - B - 6);
+  const L = 42, B = 22, T = 18;
+  ctx.strokeStyle = "#999"; ctx.lineWidth = 1; ctx.strokeRect(L, T, W - L - 6, H - B - T);
   ctx.fillStyle = "#555"; ctx.font = "10.5px system-ui";
-  ctx.fillText(`1e${hi.toFixed(1)}`, 2, 14); ctx.fillText(`1e${lo.toFixed(1)}`, 2, H - B);
+  ctx.fillText(`1e${hi.toFixed(1)}`, 2, T + 8); ctx.fillText(`1e${lo.toFixed(1)}`, 2, H - B);
   ctx.fillText("step 0", L, H - 6); ctx.fillText(String(steps), W - 30, H - 6);
-  ctx.fillText(`loss − ${fmt(ref)} (log)`, L + 4, 18);
+  ctx.fillText(`loss − ${fmt(ref)}, log scale`, L, 12);
   pathData.forEach((p, k) => {
     ctx.strokeStyle = PATH_COLOURS[k % PATH_COLOURS.length]; ctx.lineWidth = 1.5; ctx.beginPath();
     p.loss.forEach((v, t) => {
       if (v === null) return;
-      const x = L + (W - L - 6) * t / steps, y = 6 + (H - B - 6) * (1 - (gap(v) - lo) / (hi - lo));
+      const x = L + (W - L - 6) * t / steps, y = T + (H - B - T) * (1 - (gap(v) - lo) / (hi - lo));
       if (t === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
     });
     ctx.stroke();
@@ -405,6 +405,7 @@ function drawTheory() {
   box.innerHTML = `<h3>Theory: learning rate η (log axis)</h3>
     <div class="muted">curvatures λ = ${theory.eigenvalues.map(fmt).join(", ")} (${where})</div>
     <div class="eta-axis" style="border-bottom:1px solid #999">${marks}</div>
+    <div class="ramp-labels"><span>${fmt(spec.low)}</span><span>η</span><span>${fmt(spec.high)}</span></div>
     <div>${theory.marks.map((m) => `${m.label}: <b>${fmt(m.value)}</b>`).join("<br>")}</div>
     <div>current η = <b>${fmt(theory.learning_rate)}</b>: ${theory.stable ? "inside the stable range" : "beyond the stability edge"}</div>`;
 }
