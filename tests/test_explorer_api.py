@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import jaxopt_lab as jl  # noqa: E402
 from jaxopt_lab import explorer  # noqa: E402
-from jaxopt_lab.explorer import _app, _catalogue  # noqa: E402
+from jaxopt_lab.explorer import _app, _catalogue, _resolve  # noqa: E402
 
 #: The smallest map the page offers: 64 × 64 starts, small enough for quick tests.
 RESOLUTION = 64
@@ -282,3 +282,11 @@ def test_newer_request_on_a_channel_supersedes_a_waiting_one():
     assert json.loads(newer.body) == "newer" and json.loads(other.body) == "other"
     assert gone.status_code == _app.CLIENT_GONE
     assert ran == ["newer"]  # neither the superseded nor the abandoned request did any work
+
+
+def test_float64_is_offered_exactly_where_jax_has_it(client, monkeypatch):
+    assert client.get("/api/catalogue").json()["dtypes"] == ["float32", "float64"]  # x64 tests
+    monkeypatch.setattr(_resolve, "available_dtypes", lambda: ("float32",))  # as without x64
+    response = client.post("/api/map", json={**BASE, "dtype": "float64"})
+    assert response.status_code == 422
+    assert "JAX_ENABLE_X64" in response.json()["detail"][0]["msg"]

@@ -5,15 +5,18 @@ browser is downloaded. Set ``JAXOPT_LAB_SCREENSHOT=docs/explorer.png`` to keep t
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import urllib.request
 
 import pytest
 
 pytest.importorskip("fastapi")
 sync_api = pytest.importorskip("playwright.sync_api")
 
+import jaxopt_lab as jl  # noqa: E402
 from jaxopt_lab import explorer  # noqa: E402
 
 CHROMIUM = os.environ.get("JAXOPT_LAB_CHROMIUM", "/usr/bin/chromium")
@@ -157,6 +160,30 @@ def test_the_hyperparameter_plane_draws_the_stability_edge(page):
     page.wait_for_function("!location.search.includes('hp.momentum=0.9&')", timeout=WAIT_MS)
     assert float(page.get_by_test_id("hp-learning_rate").input_value()) < 1e-3
     assert page.problems == []
+
+
+def test_downloads_are_the_map_the_result_and_the_settings(page, tmp_path):
+    open_view(page)
+    files = {}
+    for button in ("download-png", "download-npz", "download-json"):
+        with page.expect_download(timeout=WAIT_MS) as download:
+            page.get_by_test_id(button).click()
+        files[button] = tmp_path / download.value.suggested_filename
+        download.value.save_as(files[button])
+    assert files["download-png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = jl.SweepResult.load(files["download-npz"])
+    counts = [int(n) for n in re.findall(r"\d+", page.get_by_test_id("status").inner_text())]
+    assert int((result.status == jl.Status.CONVERGED).sum()) == counts[0]
+    settings = json.loads(files["download-json"].read_text())
+    assert settings["optimizer"] == "momentum" and settings["resolution"] == 128
+    assert page.problems == []
+
+
+def test_notebook_show_embeds_the_page():
+    frame = explorer.show("surface=booth&optimizer=sgd", height=600)
+    assert frame.height == 600 and "surface=booth" in frame.src
+    with urllib.request.urlopen(frame.src, timeout=30) as response:
+        assert b'data-testid="map"' in response.read()
 
 
 def test_screenshot(page, tmp_path):

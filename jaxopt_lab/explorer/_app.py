@@ -23,7 +23,8 @@ import jaxopt_lab as jl
 from jaxopt_lab.explorer import _catalogue, _compute
 from jaxopt_lab.explorer._models import (MAX_RESOLUTION, MAX_TRAJECTORIES, MIN_RESOLUTION,
                                          Limits, MapRequest, PlaneRequest, TrajectoryRequest)
-from jaxopt_lab.explorer._resolve import RequestError, resolve, resolve_plane
+from jaxopt_lab.explorer._resolve import (RequestError, available_dtypes, resolve,
+                                          resolve_plane)
 
 STATIC = pathlib.Path(__file__).parent / "static"
 #: Channels remembered for superseding (the oldest are forgotten first).
@@ -85,6 +86,7 @@ def catalogue(limits: Limits) -> dict:
         "optimizers": [entry.as_json() for entry in _catalogue.OPTIMIZERS.values()],
         "defaults": defaults,
         "schedules": list(_catalogue.SCHEDULES),
+        "dtypes": list(available_dtypes()),
         "statuses": {str(int(s)): s.name.lower() for s in jl.Status},
         "limits": {"max_points": limits.max_points, "max_steps": limits.max_steps,
                    "resolution": [MIN_RESOLUTION, MAX_RESOLUTION],

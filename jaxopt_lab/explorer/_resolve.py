@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import jax
+
 import jaxopt_lab as jl
 from jaxopt_lab.explorer import _catalogue
 from jaxopt_lab.explorer._models import Limits, MapRequest, PlaneRequest, Settings
@@ -84,6 +86,11 @@ def _hyperparams(settings: Settings, problems: list) -> dict[str, float]:
     return values
 
 
+def available_dtypes() -> tuple[str, ...]:
+    """float32 always; float64 where jax runs with 64-bit floats enabled."""
+    return ("float32", "float64") if jax.config.jax_enable_x64 else ("float32",)
+
+
 def resolve(settings: Settings, limits: Limits, num_points: int = 1) -> Work:
     """The checked `Work` of ``settings`` for ``num_points`` points; raise `RequestError`."""
     problems: list[tuple[tuple, str]] = []
@@ -95,6 +102,10 @@ def resolve(settings: Settings, limits: Limits, num_points: int = 1) -> Work:
                                          f"{settings.optimizer!r}"))
     else:
         hyperparams = _hyperparams(settings, problems)
+    if settings.dtype not in available_dtypes():
+        problems.append((("dtype",), f"dtype must be one of {', '.join(available_dtypes())} on "
+                                     "this server (float64 needs JAX_ENABLE_X64=1), got "
+                                     f"{settings.dtype!r}"))
     if settings.steps > limits.max_steps:
         problems.append((("steps",), f"steps must be in [1, {limits.max_steps}] (the server's "
                                      f"--max-steps), got {settings.steps}"))

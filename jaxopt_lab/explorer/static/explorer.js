@@ -551,8 +551,10 @@ async function main() {
   state.catalogue = await response.json();
   $("surface").innerHTML = state.catalogue.surfaces.map((s) => `<option value="${s.name}">${s.label}</option>`).join("");
   $("optimizer").innerHTML = state.catalogue.optimizers.map((o) => `<option value="${o.name}">${o.label}</option>`).join("");
+  $("dtype").innerHTML = state.catalogue.dtypes.map((d) => `<option>${d}</option>`).join("");
   resetHyperparams();
   fromQuery(location.search);
+  if (!state.catalogue.dtypes.includes(state.dtype)) state.dtype = state.catalogue.dtypes[0];
   buildControls(); wire(); setView(state.view); writeUrl();
   drawLossCurve();
   refresh();
