@@ -11,6 +11,8 @@ Three measurements, written to ``benchmarks/results/explorer_<platform>.json``:
 3. **Load**: ``--clients`` threads × ``--requests`` map requests each, every client with its own
    learning rates; latency percentiles, the number of errors, and whether every answer equals
    the one the same request got alone.
+4. **Start-up**: from ``jaxopt-lab serve`` to its first map (the page's first view), against
+   the README quick start's ``jaxopt-lab map``, each in a fresh interpreter.
 
     PYTHONPATH=. python benchmarks/explorer_speed.py
     PYTHONPATH=. python benchmarks/explorer_speed.py --quick --output /tmp/explorer.json
@@ -158,6 +160,54 @@ def load(url: str, clients: int, requests: int, resolution: int, steps: int) -> 
     return result
 
 
+def _serve_to_first_map(environment: dict) -> float:
+    """Seconds from starting `jaxopt-lab serve` to the answer of the page's first map."""
+    import signal
+    import subprocess
+    import sys
+
+    from jaxopt_lab.explorer._catalogue import FIRST_VIEW
+
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "jaxopt_lab.cli", "serve", "--port", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                             env=environment)
+    try:
+        url = re.search(r"http://\S+/", child.stdout.readline()).group(0)
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
+            client.get("/api/catalogue").raise_for_status()
+            post_map(client, dict(FIRST_VIEW))
+        return time.perf_counter() - started
+    finally:
+        child.send_signal(signal.SIGINT)
+        child.wait(timeout=60)
+
+
+def startup() -> dict:
+    """`jaxopt-lab serve` to its first map (jax's on-disk cache empty, then filled by the first
+    start), against the README quick start's `jaxopt-lab map`, each in a fresh interpreter."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        environment = dict(os.environ, XDG_CACHE_HOME=directory)
+        cold, warm = _serve_to_first_map(environment), _serve_to_first_map(environment)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "jaxopt_lab.cli", "map", "--optimizer", "momentum",
+                        "--surface", "himmelblau", "-o", os.path.join(directory, "map.png")],
+                       check=True, capture_output=True)
+        quick_start = time.perf_counter() - started
+    result = {"serve_to_first_map_s": {"empty_cache": cold, "second_start": warm},
+              "quick_start_map_s": quick_start,
+              "quick_start": "jaxopt-lab map --optimizer momentum --surface himmelblau",
+              "within_quick_start": {"empty_cache": cold <= quick_start,
+                                     "second_start": warm <= quick_start}}
+    print(f"start-up: serve to first map {cold:.1f} s (empty cache), {warm:.1f} s (second "
+          f"start); quick start's map {quick_start:.1f} s", flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=9)
@@ -181,6 +231,7 @@ def main() -> None:
             "warm_maps": warm_maps(url, args.repeats, cases),
             "browser": None if args.quick else browser_paint(url, args.repeats),
             "load": load(url, args.clients, args.requests, *load_size),
+            "startup": startup(),
             "load_average_at_end": os.getloadavg(),
         }
     finally:

@@ -254,11 +254,15 @@ def command_serve(args: argparse.Namespace) -> int:
     except ImportError as error:
         raise UsageError(f"jaxopt-lab serve needs the explorer extra: pip install "
                          f"'jaxopt_lab[explorer]' ({error})") from None
+    if args.compilation_cache:
+        explorer.use_compilation_cache()
     try:
         explorer.serve(args.host, args.port, open_browser=args.open,
                        limits=explorer.Limits(args.max_points, args.max_steps))
     except OSError as error:
         raise UsageError(f"argument --port: cannot listen on {args.host}:{args.port} ({error})")
+    except KeyboardInterrupt:  # Ctrl-C is how a server is meant to stop: no error
+        print("jaxopt-lab serve: stopped", file=sys.stderr)
     return 0
 
 
@@ -276,6 +280,9 @@ def _add_serve(commands) -> None:
                        help="most starts (× hyperparameter settings) one request may ask for")
     serve.add_argument("--max-steps", type=_positive_int("--max-steps"), default=5000,
                        help="most optimizer steps per start one request may ask for")
+    serve.add_argument("--no-compilation-cache", dest="compilation_cache", action="store_false",
+                       help="do not keep compiled sweeps in jax's on-disk cache "
+                            "(~/.cache/jaxopt_lab/jax), so each start compiles afresh")
     serve.set_defaults(run=command_serve)
 
 

@@ -10,5 +10,6 @@ from jaxopt_lab.explorer._models import Limits as Limits
 from jaxopt_lab.explorer._server import serve as serve
 from jaxopt_lab.explorer._server import show as show
 from jaxopt_lab.explorer._server import start_background as start_background
+from jaxopt_lab.explorer._server import use_compilation_cache as use_compilation_cache
 
-__all__ = ["Limits", "create_app", "serve", "show", "start_background"]
+__all__ = ["Limits", "create_app", "serve", "show", "start_background", "use_compilation_cache"]

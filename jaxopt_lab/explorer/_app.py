@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import pathlib
 import time
 from collections.abc import Callable
@@ -76,6 +77,7 @@ class _Gate:
                                     status_code=422)
 
 
+@functools.lru_cache(maxsize=8)
 def catalogue(limits: Limits) -> dict:
     """Everything the page offers, with defaults, ranges and the server's limits."""
     surfaces = [_catalogue.surface_json(name) for name in _catalogue.map_surface_names()]
@@ -87,11 +89,20 @@ def catalogue(limits: Limits) -> dict:
         "defaults": defaults,
         "schedules": list(_catalogue.SCHEDULES),
         "dtypes": list(available_dtypes()),
+        "first_view": _catalogue.FIRST_VIEW,
         "statuses": {str(int(s)): s.name.lower() for s in jl.Status},
         "limits": {"max_points": limits.max_points, "max_steps": limits.max_steps,
                    "resolution": [MIN_RESOLUTION, MAX_RESOLUTION],
                    "max_trajectories": MAX_TRAJECTORIES},
     }
+
+
+def warm_up(limits: Limits) -> None:
+    """Compile and run the page's first view (and build the catalogue) before it is asked for."""
+    catalogue(limits)
+    body = MapRequest(**_catalogue.FIRST_VIEW)
+    work = resolve(body, limits, body.resolution ** 2)
+    _compute.encode_map(*_compute.sweep_map(work, body.resolution), work)
 
 
 def create_app(limits: Limits = Limits(), concurrency: int = 2) -> FastAPI:

@@ -135,6 +135,10 @@ QUADRATIC_CONTROLS = (
     Hyperparameter("angle", 45.0, -90.0, 90.0, description="rotation of λ₁'s axis (degrees)"),
 )
 
+#: The view the page opens with (and the one `jaxopt-lab serve` compiles while it starts).
+FIRST_VIEW = {"surface": "himmelblau", "optimizer": "momentum", "steps": 300, "resolution": 128,
+              "dtype": "float32"}
+
 #: Learning-rate decay schedules of `jl.schedules` (listed for scripts; the page uses a
 #: constant learning rate, the one whose closed forms it draws).
 SCHEDULES = ("inverse_time", "inverse_quadratic", "inverse_sqrt", "exponential", "step",

@@ -551,6 +551,9 @@ async function main() {
   state.catalogue = await response.json();
   $("surface").innerHTML = state.catalogue.surfaces.map((s) => `<option value="${s.name}">${s.label}</option>`).join("");
   $("optimizer").innerHTML = state.catalogue.optimizers.map((o) => `<option value="${o.name}">${o.label}</option>`).join("");
+  const first = state.catalogue.first_view;
+  Object.assign(state, { surface: first.surface, optimizer: first.optimizer, steps: first.steps,
+    resolution: first.resolution, dtype: first.dtype });
   $("dtype").innerHTML = state.catalogue.dtypes.map((d) => `<option>${d}</option>`).join("");
   resetHyperparams();
   fromQuery(location.search);
