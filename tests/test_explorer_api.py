@@ -290,3 +290,10 @@ def test_float64_is_offered_exactly_where_jax_has_it(client, monkeypatch):
     response = client.post("/api/map", json={**BASE, "dtype": "float64"})
     assert response.status_code == 422
     assert "JAX_ENABLE_X64" in response.json()["detail"][0]["msg"]
+
+
+def test_openapi_describes_every_endpoint(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/catalogue", "/api/map", "/api/map.npz", "/api/trajectories",
+            "/api/plane"} <= set(paths)
+    assert "MapRequest" in str(paths["/api/map"]["post"]["requestBody"])

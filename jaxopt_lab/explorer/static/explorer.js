@@ -22,7 +22,7 @@ const state = {
   colour: "converged_share" },
 };
 let mapData = null, pathData = [], planeData = null;
-const inflight = {};
+const inflight = {}, lastDuration = {};
 
 // ---------- helpers ----------
 function rampColour(t) {
@@ -177,12 +177,17 @@ async function post(kind, path, body, busy) {
   if (inflight[kind]) inflight[kind].abort();  // a newer request supersedes the older one
   const controller = new AbortController();
   inflight[kind] = controller;
-  const started = performance.now();
+  const started = performance.now(), size = JSON.stringify([path, body.resolution, body.steps,
+    body.plane_resolution, body.start_resolution]);
   let timer = null;
   if (busy) {
+    // Progress against the last request of the same size (a first one also compiles).
+    const last = lastDuration[size];
     timer = setInterval(() => {
+      const elapsed = (performance.now() - started) / 1000;
       $(busy).hidden = false;
-      $(busy + "-text").textContent = `computing… ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      $(busy + "-text").textContent = `computing… ${elapsed.toFixed(1)} s` + (last
+        ? ` of about ${(last / 1000).toFixed(1)} s` : " (the first map of a new size also compiles)");
     }, 150);
   }
   try {
@@ -192,6 +197,7 @@ async function post(kind, path, body, busy) {
     const payload = path.endsWith(".npz") && response.ok ? await response.blob() : await response.json();
     if (!response.ok) { showErrors(payload.detail); return null; }
     payload.elapsed = performance.now() - started;
+    lastDuration[size] = payload.elapsed;
     return payload;
   } catch (error) {
     if (error.name !== "AbortError") $("error").textContent = "server unreachable: " + error.message;
@@ -251,13 +257,19 @@ function cellColour(i) {
   if (state.colour === "steps") {
     if (status === "diverged") return STATUS_COLOURS.diverged;
     if (status === "unfinished") return NO_BASIN;
-    return rampColour(L.steps[i] / SCALE_TOP);
+    return rampColour(L.steps[i] / mapData.stepsTop);
   }
   return L.loss[i] === NO_VALUE ? DIVERGED_DARK : rampColour(L.loss[i] / SCALE_TOP);
 }
 
 function drawMap() {
   const n = mapData.resolution, canvas = $("map");
+  // The steps ramp spans what the converged starts took, not all the steps allowed.
+  let top = 1;
+  for (let i = 0; i < n * n; i++) {
+    if (mapData.legend.status[mapData.layers.status[i]] === "converged") top = Math.max(top, mapData.layers.steps[i]);
+  }
+  mapData.stepsTop = top;
   canvas.width = n; canvas.height = n;
   const ctx = canvas.getContext("2d"), image = ctx.createImageData(n, n);
   for (let row = 0; row < n; row++) {
@@ -380,7 +392,7 @@ function drawLegend() {
     html += item(NO_BASIN, "in no listed minimum (unfinished, or converged elsewhere)");
     html += item(DIVERGED_DARK, "diverged");
   } else if (state.colour === "steps") {
-    html += ramp("0", String(n), "steps until converged");
+    html += ramp("0", `≈ ${Math.round(mapData.stepsTop / SCALE_TOP * n)}`, "steps until converged");
     html += item(STATUS_COLOURS.diverged, "diverged"); html += item(NO_BASIN, "unfinished");
   } else {
     const l = legend.loss;
