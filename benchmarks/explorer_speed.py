@@ -26,7 +26,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import time
 
 import httpx
@@ -108,7 +107,8 @@ def browser_paint(url: str, repeats: int) -> dict | None:
         page.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"), lambda route: route.abort())
         started = time.perf_counter()
         page.goto(url + "?surface=himmelblau&optimizer=momentum&resolution=128&steps=300")
-        page.wait_for_function("Number(document.body.dataset.mapVersion) > 0", timeout=TIMEOUT * 1e3)
+        page.wait_for_function("Number(document.body.dataset.mapVersion) > 0",
+                               timeout=TIMEOUT * 1e3)
         first_load = time.perf_counter() - started
         paints = []
         for k, rate in enumerate(np.geomspace(0.002, 0.01, repeats)):

@@ -1,4 +1,4 @@
-"""The explorer's JSON API through FastAPI's test client: results, theory, compilations, bad input."""
+"""The explorer's JSON API through FastAPI's test client: results, theory, compilations, errors."""
 from __future__ import annotations
 
 import asyncio
@@ -46,10 +46,11 @@ def layer(payload, name):
 def test_catalogue_lists_every_2d_surface_and_every_jl_optimizer(client):
     catalogue = client.get("/api/catalogue").json()
     surfaces = {s["name"] for s in catalogue["surfaces"]}
-    assert surfaces == {n for n in jl.surfaces.names() if jl.surfaces.get(n).dim == 2} | {"quadratic"}
+    flat = {name for name in jl.surfaces.names() if jl.surfaces.get(name).dim == 2}
+    assert surfaces == flat | {"quadratic"}
     optimizers = {o["name"] for o in catalogue["optimizers"]}
-    jl_factories = {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "adamw",
-                    "rprop", "quickprop", "newton", "levenberg_marquardt", "bfgs", "lbfgs"}
+    jl_factories = {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam",
+                    "adamw", "rprop", "quickprop", "newton", "levenberg_marquardt", "bfgs", "lbfgs"}
     assert jl_factories <= optimizers
     assert any(o["source"] == "optax" for o in catalogue["optimizers"])
     assert catalogue["limits"]["max_points"] == LIMITS.max_points
@@ -189,7 +190,8 @@ BASE = {"surface": "booth", "optimizer": "sgd", "steps": 20, "resolution": RESOL
 BAD_REQUESTS = [
     ("/api/map", {"surface": "nope"}, ["body", "surface"], "surface must be one of"),
     ("/api/map", {"surface": "deep_learning_spectrum"}, ["body", "surface"], "must be one of"),
-    ("/api/map", {"optimizer": "__import__('os')"}, ["body", "optimizer"], "optimizer must be one of"),
+    ("/api/map", {"optimizer": "__import__('os')"}, ["body", "optimizer"],
+     "optimizer must be one of"),
     ("/api/map", {"hyperparams": {"momentum": 0.9}}, ["body", "hyperparams", "momentum"],
      "sgd has no hyperparameter 'momentum'"),
     ("/api/map", {"hyperparams": {"learning_rate": 50.0}}, ["body", "hyperparams", "learning_rate"],
@@ -228,7 +230,8 @@ BAD_REQUESTS = [
 
 
 @pytest.mark.parametrize("path, change, loc, message", BAD_REQUESTS,
-                         ids=[f"{p}:{'/'.join(map(str, loc[1:]))}" for p, _, loc, _ in BAD_REQUESTS])
+                         ids=[f"{path}:{'/'.join(map(str, loc[1:]))}"
+                              for path, _, loc, _ in BAD_REQUESTS])
 def test_bad_input_is_422_naming_the_field(client, path, change, loc, message):
     body = {**BASE, **change}
     if path != "/api/map":

@@ -61,20 +61,24 @@ class _Gate:
                 return JSONResponse({"detail": "superseded by a newer request"}, status_code=409)
             if await request.is_disconnected():
                 return Response(status_code=CLIENT_GONE)
+            started = time.perf_counter()
             try:
-                started = time.perf_counter()
                 result = await run_in_threadpool(work)
-                # Server-Timing: what the computation took, apart from the network and queueing.
-                timing = {"Server-Timing": f"compute;dur={1e3 * (time.perf_counter() - started):.1f}"}
-                if isinstance(result, bytes):
-                    return Response(result, media_type="application/octet-stream",
-                                    headers={**timing, "Content-Disposition":
-                                             'attachment; filename="map.npz"'})
-                return JSONResponse(result, headers=timing)
             except ValueError as error:  # the optimizer's own range checks, before any work
                 return JSONResponse({"detail": [{"loc": ["body", "hyperparams"],
                                                  "msg": str(error), "type": "value_error"}]},
                                     status_code=422)
+            return _respond(result, time.perf_counter() - started)
+
+
+def _respond(result: dict | bytes, seconds: float) -> Response:
+    """JSON, or an .npz file's bytes; the Server-Timing header says what the computation took
+    (apart from the network and the wait for a slot)."""
+    timing = {"Server-Timing": f"compute;dur={1e3 * seconds:.1f}"}
+    if isinstance(result, bytes):
+        return Response(result, media_type="application/octet-stream",
+                        headers={**timing, "Content-Disposition": 'attachment; filename="map.npz"'})
+    return JSONResponse(result, headers=timing)
 
 
 @functools.lru_cache(maxsize=8)
@@ -128,9 +132,10 @@ def create_app(limits: Limits = Limits(), concurrency: int = 2) -> FastAPI:
     @app.post("/api/map", summary="a convergence map: one byte per start and layer")
     async def post_map(body: MapRequest, request: Request):
         work = resolve(body, limits, body.resolution ** 2)
-        return await gate.run(request, body.channel,
-                              lambda: _compute.encode_map(*_compute.sweep_map(work, body.resolution),
-                                                          work))
+        def compute() -> dict:
+            return _compute.encode_map(*_compute.sweep_map(work, body.resolution), work)
+
+        return await gate.run(request, body.channel, compute)
 
     @app.post("/api/map.npz", summary="the map's SweepResult as an .npz file",
               response_class=Response)

@@ -1,4 +1,4 @@
-"""Run the explorer: in the foreground (`serve`, the CLI's ``serve``) or beside a notebook (`show`)."""
+"""Run the explorer: in the foreground (`serve`, the CLI command) or beside a notebook (`show`)."""
 from __future__ import annotations
 
 import ipaddress
