@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import jaxopt_lab as jl  # noqa: E402
 from jaxopt_lab import explorer  # noqa: E402
-from jaxopt_lab.explorer import _app, _catalogue, _resolve  # noqa: E402
+from jaxopt_lab.explorer import _app, _catalogue, _resolve, _schedules  # noqa: E402
 
 #: The smallest map the page offers: 64 × 64 starts, small enough for quick tests.
 RESOLUTION = 64
@@ -67,6 +67,20 @@ def test_every_slider_range_builds_the_optimizer(name):
         entry.factory(**defaults)
     for end in ("low", "high"):
         entry.factory(**{spec.name: getattr(spec, end) for spec in entry.hyperparameters})
+
+
+@pytest.mark.parametrize("schedule", list(_schedules.SCHEDULES))
+def test_every_schedule_slider_range_builds_every_optimizer_that_takes_one(schedule):
+    entry = _schedules.SCHEDULES[schedule]
+    for optimizer in _catalogue.OPTIMIZERS.values():
+        if not _schedules.takes_schedule(optimizer):
+            continue
+        factory = _schedules.factory(optimizer, schedule)
+        assert factory is _schedules.factory(optimizer, schedule)  # one kernel cache entry
+        for end in ("default", "low", "high"):
+            values = {spec.name: getattr(spec, end)
+                      for spec in optimizer.hyperparameters + entry.hyperparameters}
+            factory(**values)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "newton", "levenberg_marquardt",
@@ -126,6 +140,22 @@ def test_changing_a_hyperparameter_value_never_recompiles(client):
     assert len(compiles) == before
     post_map(client, **{**settings, "steps": 41})  # the counter does see a new program
     assert len(compiles) > before
+
+
+def test_a_schedule_changes_the_map_and_its_parameters_never_recompile(client):
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda event, _, **kw: compiles.append(event)
+        if event == "/jax/core/compile/backend_compile_duration" else None)
+    settings = dict(surface="himmelblau", optimizer="momentum", steps=60)
+    constant = post_map(client, **settings)["counts"]
+    decayed = post_map(client, **settings, schedule="exponential", hyperparams={"beta": 0.1})
+    # η·e^(−0.1k) has all but vanished after 50 steps: fewer starts arrive in 60 steps.
+    assert decayed["counts"]["converged"] < constant["converged"]
+    before = len(compiles)
+    for beta in (0.05, 0.01, 1e-4):
+        post_map(client, **settings, schedule="exponential", hyperparams={"beta": beta})
+    assert len(compiles) == before
 
 
 def test_trajectories_start_where_asked_and_end_where_the_map_says(client):
@@ -211,6 +241,13 @@ BAD_REQUESTS = [
     ("/api/map", {"surface": "quadratic", "surface_params": {"shear": 1.0}},
      ["body", "surface_params", "shear"], "unknown quadratic parameter"),
     ("/api/map", {"channel": "a b/c"}, ["body", "channel"], "pattern"),
+    ("/api/map", {"schedule": "cosine"}, ["body", "schedule"], "schedule must be one of"),
+    ("/api/map", {"optimizer": "rprop", "schedule": "exponential"}, ["body", "schedule"],
+     "rprop takes no learning-rate schedule"),
+    ("/api/map", {"hyperparams": {"beta": 0.1}}, ["body", "hyperparams", "beta"],
+     "sgd has no hyperparameter 'beta'"),
+    ("/api/map", {"schedule": "exponential", "hyperparams": {"beta": 5.0}},
+     ["body", "hyperparams", "beta"], "beta must be in"),
     ("/api/trajectories", {"starts": [[0.0, 0.0]] * 9}, ["body", "starts"], "at most 8"),
     ("/api/trajectories", {"starts": [[0.0, 0.0, 0.0]]}, ["body", "starts", 0], "at most 2"),
     ("/api/plane", {"optimizer": "momentum", "x": {"name": "learning_rate", "low": 0.01, "high": 1},

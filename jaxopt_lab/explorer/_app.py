@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import jaxopt_lab as jl
-from jaxopt_lab.explorer import _catalogue, _compute
+from jaxopt_lab.explorer import _catalogue, _compute, _schedules
 from jaxopt_lab.explorer._models import (MAX_RESOLUTION, MAX_TRAJECTORIES, MIN_RESOLUTION,
                                          Limits, MapRequest, PlaneRequest, TrajectoryRequest)
 from jaxopt_lab.explorer._resolve import (RequestError, available_dtypes, resolve,
@@ -89,9 +89,10 @@ def catalogue(limits: Limits) -> dict:
                             for o in _catalogue.OPTIMIZERS} for s in surfaces}
     return {
         "surfaces": surfaces,
-        "optimizers": [entry.as_json() for entry in _catalogue.OPTIMIZERS.values()],
+        "optimizers": [{**entry.as_json(), "takes_schedule": _schedules.takes_schedule(entry)}
+                       for entry in _catalogue.OPTIMIZERS.values()],
         "defaults": defaults,
-        "schedules": list(_catalogue.SCHEDULES),
+        "schedules": [entry.as_json() for entry in _schedules.SCHEDULES.values()],
         "dtypes": list(available_dtypes()),
         "first_view": _catalogue.FIRST_VIEW,
         "statuses": {str(int(s)): s.name.lower() for s in jl.Status},

@@ -139,10 +139,6 @@ QUADRATIC_CONTROLS = (
 FIRST_VIEW = {"surface": "himmelblau", "optimizer": "momentum", "steps": 300, "resolution": 128,
               "dtype": "float32"}
 
-#: Learning-rate decay schedules of `jl.schedules` (listed for scripts; the page uses a
-#: constant learning rate, the one whose closed forms it draws).
-SCHEDULES = ("inverse_time", "inverse_quadratic", "inverse_sqrt", "exponential", "step",
-             "linear_then_constant", "reduce_on_plateau")
 
 
 def map_surface_names() -> tuple[str, ...]:

@@ -42,10 +42,11 @@ def sweep_map(work: Work, resolution: int) -> tuple[jl.SweepResult, jl.starts.Gr
     """The sweep behind a map: every start of a ``resolution``² grid over the surface."""
     grid = jl.starts.grid(work.surface, resolution)
     starts = jnp.asarray(grid.points, dtype=work.dtype)
-    result = jl.sweep(work.optimizer.factory, work.surface, starts, work.steps,
+    result = jl.sweep(work.factory, work.surface, starts, work.steps,
                       hyperparams=_hyperparam_arrays(work.hyperparams, work.dtype),
                       progress=False,
                       metadata={"explorer": {"optimizer": work.optimizer.name,
+                                             "schedule": work.schedule,
                                              "hyperparams": work.hyperparams}})
     return result, grid
 
@@ -116,7 +117,7 @@ def trajectories(work: Work, starts: list[tuple[float, float]]) -> list[dict]:
     """
     padded = list(starts) + [starts[0]] * (MAX_TRAJECTORIES - len(starts))
     points = jnp.asarray(padded, dtype=work.dtype)
-    result = jl.sweep(work.optimizer.factory, work.surface, points, work.steps,
+    result = jl.sweep(work.factory, work.surface, points, work.steps,
                       hyperparams=_hyperparam_arrays(work.hyperparams, work.dtype),
                       trajectories=list(range(len(padded))), progress=False)
     paths = np.asarray(result.trajectories, dtype=float)[0]
@@ -144,7 +145,7 @@ def plane(work: Work, request) -> dict:
     hyperparams[request.x.name] = grid_x.ravel().astype(work.dtype)
     hyperparams[request.y.name] = grid_y.ravel().astype(work.dtype)
     starts = jl.starts.grid(work.surface, request.start_resolution)
-    result = jl.sweep(work.optimizer.factory, work.surface,
+    result = jl.sweep(work.factory, work.surface,
                       jnp.asarray(starts.points, dtype=work.dtype), work.steps,
                       hyperparams=hyperparams, progress=False)
     status, steps = np.asarray(result.status), np.asarray(result.steps, dtype=float)

@@ -40,7 +40,9 @@ class Settings(_Strict):
         description="for 'quadratic': eigenvalue_1, eigenvalue_2, angle (degrees)")
     optimizer: str = Field(description="an optimizer name from /api/catalogue")
     hyperparams: dict[str, float] = Field(
-        default_factory=dict, description="slider values; missing ones take their default")
+        default_factory=dict, description="slider values (the optimizer's and the schedule's); "
+                                          "missing ones take their default")
+    schedule: str = Field("constant", description="learning-rate schedule, from /api/catalogue")
     steps: int = Field(300, ge=1, description="optimizer steps per start (<= --max-steps)")
     dtype: Literal["float32", "float64"] = "float32"
     channel: str | None = Field(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 import jax
+import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.explorer import _catalogue
+from jaxopt_lab.explorer import _catalogue, _schedules
 from jaxopt_lab.explorer._models import Limits, MapRequest, PlaneRequest, Settings
 
 
@@ -36,6 +38,12 @@ class Work:
     hyperparams: dict[str, float]
     steps: int
     dtype: str
+    schedule: str = _schedules.CONSTANT
+
+    @property
+    def factory(self) -> Callable[..., optax.GradientTransformation]:
+        """What `jl.sweep` gets: the optimizer factory, with the schedule where there is one."""
+        return _schedules.factory(self.optimizer, self.schedule)
 
 
 def _in_range(loc: tuple, value: float, low: float, high: float) -> str | None:
@@ -69,12 +77,30 @@ def _surface(settings: Settings, problems: list) -> jl.Surface | None:
     return None if problems else _catalogue.custom_quadratic(*values.values())
 
 
+def sliders(optimizer: str, schedule: str) -> tuple[_catalogue.Hyperparameter, ...]:
+    """The optimizer's hyperparameters, then its schedule's."""
+    entry = _schedules.SCHEDULES.get(schedule, _schedules.SCHEDULES[_schedules.CONSTANT])
+    return _catalogue.OPTIMIZERS[optimizer].hyperparameters + entry.hyperparameters
+
+
+def _schedule(settings: Settings, problems: list) -> None:
+    if settings.schedule not in _schedules.SCHEDULES:
+        problems.append((("schedule",), f"schedule must be one of "
+                                        f"{', '.join(_schedules.SCHEDULES)}; got "
+                                        f"{settings.schedule!r}"))
+    elif settings.schedule != _schedules.CONSTANT and not _schedules.takes_schedule(
+            _catalogue.OPTIMIZERS[settings.optimizer]):
+        problems.append((("schedule",), f"{settings.optimizer} takes no learning-rate schedule; "
+                                        f"use {_schedules.CONSTANT!r}"))
+
+
 def _hyperparams(settings: Settings, problems: list) -> dict[str, float]:
-    entry = _catalogue.OPTIMIZERS[settings.optimizer]
+    specs = {h.name: h for h in sliders(settings.optimizer, settings.schedule)}
     values = _catalogue.default_hyperparams(settings.surface, settings.optimizer)
-    allowed = [h.name for h in entry.hyperparameters]
+    values.update({name: h.default for name, h in specs.items() if name not in values})
+    allowed = list(specs)
     for name, value in settings.hyperparams.items():
-        spec = entry.hyperparameter(name)
+        spec = specs.get(name)
         loc = ("hyperparams", name)
         if spec is None:
             problems.append((loc, f"{settings.optimizer} has no hyperparameter {name!r}; "
@@ -101,6 +127,7 @@ def resolve(settings: Settings, limits: Limits, num_points: int = 1) -> Work:
                                          f"{', '.join(_catalogue.OPTIMIZERS)}; got "
                                          f"{settings.optimizer!r}"))
     else:
+        _schedule(settings, problems)
         hyperparams = _hyperparams(settings, problems)
     if settings.dtype not in available_dtypes():
         problems.append((("dtype",), f"dtype must be one of {', '.join(available_dtypes())} on "
@@ -116,7 +143,7 @@ def resolve(settings: Settings, limits: Limits, num_points: int = 1) -> Work:
     if problems:
         raise RequestError(problems)
     return Work(surface, _catalogue.OPTIMIZERS[settings.optimizer], hyperparams, settings.steps,
-                settings.dtype)
+                settings.dtype, settings.schedule)
 
 
 def resolve_plane(request: PlaneRequest, limits: Limits) -> Work:
@@ -127,11 +154,11 @@ def resolve_plane(request: PlaneRequest, limits: Limits) -> Work:
         work = resolve(request, limits, num_points)
     except RequestError as error:
         problems, work = error.problems, None
-    entry = _catalogue.OPTIMIZERS.get(request.optimizer)
-    if entry is not None:
+    if request.optimizer in _catalogue.OPTIMIZERS:
+        specs = {h.name: h for h in sliders(request.optimizer, request.schedule)}
         for field in ("x", "y"):
             axis = getattr(request, field)
-            spec = entry.hyperparameter(axis.name)
+            spec = specs.get(axis.name)
             if spec is None:
                 problems.append(((field, "name"), f"{request.optimizer} has no hyperparameter "
                                                   f"{axis.name!r}"))

@@ -16,7 +16,7 @@ const PATH_COLOURS = ["#111", "#e6007e", "#ff8c00", "#00a19a", "#7b2cbf", "#b565
 const RAMP = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
 
 const state = {
-  catalogue: null, surface: "himmelblau", optimizer: "momentum", hyperparams: {},
+  catalogue: null, surface: "himmelblau", optimizer: "momentum", schedule: "constant", hyperparams: {},
   surfaceParams: {}, steps: 300, resolution: 128, colour: "basin", dtype: "float32",
   view: "map", paths: [], plane: { x: "learning_rate", y: "momentum", resolution: 24, starts: 8,
   colour: "converged_share" },
@@ -44,12 +44,14 @@ function download(blob, name) {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 function optimizerEntry() { return state.catalogue.optimizers.find((o) => o.name === state.optimizer); }
+function scheduleEntry() { return state.catalogue.schedules.find((s) => s.name === state.schedule); }
+function sliderSpecs() { return optimizerEntry().hyperparameters.concat(scheduleEntry().hyperparameters); }
 function surfaceEntry() { return state.catalogue.surfaces.find((s) => s.name === state.surface); }
 
 // ---------- URL <-> state ----------
 function toQuery() {
   const q = new URLSearchParams();
-  q.set("surface", state.surface); q.set("optimizer", state.optimizer);
+  q.set("surface", state.surface); q.set("optimizer", state.optimizer); q.set("schedule", state.schedule);
   for (const [k, v] of Object.entries(state.surfaceParams)) q.set("sp." + k, v);
   for (const [k, v] of Object.entries(state.hyperparams)) q.set("hp." + k, v);
   q.set("steps", state.steps); q.set("resolution", state.resolution); q.set("colour", state.colour);
@@ -64,6 +66,7 @@ function fromQuery(text) {
   const q = new URLSearchParams(text), cat = state.catalogue;
   if (cat.surfaces.some((s) => s.name === q.get("surface"))) state.surface = q.get("surface");
   if (cat.optimizers.some((o) => o.name === q.get("optimizer"))) state.optimizer = q.get("optimizer");
+  if (cat.schedules.some((s) => s.name === q.get("schedule"))) state.schedule = q.get("schedule");
   resetHyperparams();
   for (const [k, v] of q.entries()) {
     if (k.startsWith("hp.")) state.hyperparams[k.slice(3)] = Number(v);
@@ -84,7 +87,9 @@ function writeUrl() { history.replaceState(null, "", "?" + toQuery()); }
 
 // ---------- controls ----------
 function resetHyperparams() {
+  if (!optimizerEntry().takes_schedule) state.schedule = "constant";
   state.hyperparams = { ...state.catalogue.defaults[state.surface][state.optimizer] };
+  for (const spec of scheduleEntry().hyperparameters) state.hyperparams[spec.name] = spec.default;
   const surface = surfaceEntry();
   state.surfaceParams = {};
   for (const c of surface.controls) state.surfaceParams[c.name] = c.default;
@@ -124,17 +129,19 @@ function buildControls() {
   for (const spec of surfaceEntry().controls)
     sp.appendChild(sliderControl(spec, state.surfaceParams[spec.name], "sp-" + spec.name,
       (v) => { state.surfaceParams[spec.name] = v; changed(); }));
-  for (const spec of optimizerEntry().hyperparameters)
+  for (const spec of sliderSpecs())
     hp.appendChild(sliderControl(spec, state.hyperparams[spec.name], "hp-" + spec.name,
       (v) => { state.hyperparams[spec.name] = v; changed(); }));
   $("surface").value = state.surface; $("optimizer").value = state.optimizer;
+  $("schedule").value = state.schedule; $("schedule").disabled = !optimizerEntry().takes_schedule;
+  $("schedule").title = scheduleEntry().formula;
   $("steps").value = state.steps; $("resolution").value = state.resolution;
   $("colour").value = state.colour; $("dtype").value = state.dtype;
   buildPlaneAxes();
 }
 
 function buildPlaneAxes() {
-  const names = optimizerEntry().hyperparameters.map((h) => h.name);
+  const names = sliderSpecs().map((h) => h.name);
   if (!names.includes(state.plane.x)) state.plane.x = names[0];
   if (!names.includes(state.plane.y) || state.plane.y === state.plane.x)
     state.plane.y = names.find((n) => n !== state.plane.x) || state.plane.x;
@@ -149,7 +156,7 @@ function buildPlaneAxes() {
 // ---------- requests ----------
 function settingsBody() {
   return { surface: state.surface, surface_params: state.surfaceParams, optimizer: state.optimizer,
-    hyperparams: state.hyperparams, steps: state.steps, dtype: state.dtype };
+    schedule: state.schedule, hyperparams: state.hyperparams, steps: state.steps, dtype: state.dtype };
 }
 function clearErrors() {
   $("error").textContent = "";
@@ -419,7 +426,8 @@ function drawTheory() {
     <div class="eta-axis" style="border-bottom:1px solid #999">${marks}</div>
     <div class="ramp-labels"><span>${fmt(spec.low)}</span><span>η</span><span>${fmt(spec.high)}</span></div>
     <div>${theory.marks.map((m) => `${m.label}: <b>${fmt(m.value)}</b>`).join("<br>")}</div>
-    <div>current η = <b>${fmt(theory.learning_rate)}</b>: ${theory.stable ? "inside the stable range" : "beyond the stability edge"}</div>`;
+    <div>${state.schedule === "constant" ? "current η" : "initial η (then decaying)"} = <b>${fmt(theory.learning_rate)}</b>:
+      ${theory.stable ? "inside the stable range" : "beyond the stability edge"}</div>`;
 }
 
 function hover(event) {
@@ -445,7 +453,7 @@ function addPath(event) {
 
 // ---------- the hyperparameter plane ----------
 function planeBody() {
-  const spec = (name) => optimizerEntry().hyperparameters.find((h) => h.name === name);
+  const spec = (name) => sliderSpecs().find((h) => h.name === name);
   const axis = (name) => { const s = spec(name); return { name, low: s.low, high: s.high, log: s.log }; };
   return { ...settingsBody(), x: axis(state.plane.x), y: axis(state.plane.y), channel: CHANNEL + "-plane",
     plane_resolution: state.plane.resolution, start_resolution: state.plane.starts };
@@ -514,6 +522,12 @@ function setView(view) {
 }
 function wire() {
   $("surface").addEventListener("change", () => { state.surface = $("surface").value; state.paths = []; resetHyperparams(); buildControls(); changed(); });
+  $("schedule").addEventListener("change", () => {
+    for (const spec of scheduleEntry().hyperparameters) delete state.hyperparams[spec.name];
+    state.schedule = $("schedule").value;
+    for (const spec of scheduleEntry().hyperparameters) state.hyperparams[spec.name] = spec.default;
+    buildControls(); changed();
+  });
   $("optimizer").addEventListener("change", () => { state.optimizer = $("optimizer").value; resetHyperparams(); buildControls(); changed(); });
   $("steps").addEventListener("input", () => { const v = Number($("steps").value); if ($("steps").value !== "" && Number.isFinite(v)) { state.steps = v; changed(); } });
   $("resolution").addEventListener("change", () => { state.resolution = Number($("resolution").value); changed(); });
@@ -562,6 +576,7 @@ async function main() {
   const response = await fetch("/api/catalogue");
   state.catalogue = await response.json();
   $("surface").innerHTML = state.catalogue.surfaces.map((s) => `<option value="${s.name}">${s.label}</option>`).join("");
+  $("schedule").innerHTML = state.catalogue.schedules.map((s) => `<option value="${s.name}">${s.name.replace("_", " ")}: ${s.formula}</option>`).join("");
   $("optimizer").innerHTML = state.catalogue.optimizers.map((o) => `<option value="${o.name}">${o.label}</option>`).join("");
   const first = state.catalogue.first_view;
   Object.assign(state, { surface: first.surface, optimizer: first.optimizer, steps: first.steps,
