@@ -198,6 +198,9 @@ def test_screenshot(page, tmp_path):
     """What a student sees first, with one path; kept for the docs when asked to."""
     open_view(page, VIEW + "&paths=-2.2,-2.6;0.4,4.2")
     page.wait_for_function("(Number(document.body.dataset.pathVersion) || 0) > 0", timeout=WAIT_MS)
+    seen = version(page, "mapVersion")
+    page.get_by_test_id("hp-momentum").fill("0.9")  # the same view again: a warm map's timings
+    wait_for(page, "mapVersion", seen)
     target = os.environ.get("JAXOPT_LAB_SCREENSHOT") or str(tmp_path / "explorer.png")
     page.screenshot(path=target, clip={"x": 0, "y": 0, "width": 1400, "height": 800})
     assert os.path.getsize(target) > 10_000

@@ -204,6 +204,9 @@ async function post(kind, path, body, busy) {
     const payload = path.endsWith(".npz") && response.ok ? await response.blob() : await response.json();
     if (!response.ok) { showErrors(payload.detail); return null; }
     payload.elapsed = performance.now() - started;
+    payload.first = !(size in lastDuration);
+    const timing = /dur=([\d.]+)/.exec(response.headers.get("Server-Timing") || "");
+    payload.serverMs = timing ? Number(timing[1]) : null;
     lastDuration[size] = payload.elapsed;
     return payload;
   } catch (error) {
@@ -235,7 +238,9 @@ async function requestMap() {
   drawMap(); drawLegend(); drawTheory(); drawOverlay();
   const c = data.counts;
   $("status").textContent = `converged ${c.converged} · diverged ${c.diverged} · unfinished ${c.unfinished}`;
-  $("timing").textContent = `${data.resolution} × ${data.resolution} starts × ${state.steps} steps: ${Math.round(data.elapsed)} ms, request to map`;
+  $("timing").textContent = `${data.resolution} × ${data.resolution} starts × ${state.steps} steps: ` +
+    `server ${Math.round(data.serverMs)} ms, request to map ${Math.round(data.elapsed)} ms` +
+    (data.first ? " (the first map of a size also compiles)" : "");
   document.body.dataset.paintMs = String(performance.now() - started);  // request to painted map
   document.body.dataset.mapVersion = String((Number(document.body.dataset.mapVersion) || 0) + 1);
 }
