@@ -91,9 +91,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # matplotlib costs a second to import: load the plotting module only when it is used.
-    if name == "plotting":
+    # matplotlib costs a second to import, FastAPI (the explorer) a little less: load these
+    # modules only when they are used.
+    if name in ("plotting", "explorer"):
         import importlib
 
-        return importlib.import_module("jaxopt_lab.plotting")
+        return importlib.import_module(f"jaxopt_lab.{name}")
     raise AttributeError(f"module 'jaxopt_lab' has no attribute {name!r}")

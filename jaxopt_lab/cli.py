@@ -247,6 +247,45 @@ def command_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_serve(args: argparse.Namespace) -> int:
+    """Serve the interactive explorer (a web page that recomputes maps live) until Ctrl-C."""
+    try:
+        from jaxopt_lab import explorer
+    except ImportError as error:
+        raise UsageError(f"jaxopt-lab serve needs the explorer extra: pip install "
+                         f"'jaxopt_lab[explorer]' ({error})") from None
+    if args.compilation_cache:
+        explorer.use_compilation_cache()
+    try:
+        explorer.serve(args.host, args.port, open_browser=args.open,
+                       limits=explorer.Limits(args.max_points, args.max_steps))
+    except OSError as error:
+        raise UsageError(f"argument --port: cannot listen on {args.host}:{args.port} ({error})")
+    except KeyboardInterrupt:  # Ctrl-C is how a server is meant to stop: no error
+        print("jaxopt-lab serve: stopped", file=sys.stderr)
+    return 0
+
+
+def _add_serve(commands) -> None:
+    serve = commands.add_parser(
+        "serve", help="a local web page that recomputes convergence maps as you move sliders",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  jaxopt-lab serve --port 8000 --open")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; the "
+                            "page has no login)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
+    serve.add_argument("--open", action="store_true", help="open the page in a browser")
+    serve.add_argument("--max-points", type=_positive_int("--max-points"), default=512 * 512,
+                       help="most starts (× hyperparameter settings) one request may ask for")
+    serve.add_argument("--max-steps", type=_positive_int("--max-steps"), default=5000,
+                       help="most optimizer steps per start one request may ask for")
+    serve.add_argument("--no-compilation-cache", dest="compilation_cache", action="store_false",
+                       help="do not keep compiled sweeps in jax's on-disk cache "
+                            "(~/.cache/jaxopt_lab/jax), so each start compiles afresh")
+    serve.set_defaults(run=command_serve)
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="jaxopt-lab", description=__doc__,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -302,6 +341,7 @@ def make_parser() -> argparse.ArgumentParser:
                                       epilog="example:\n  jaxopt-lab list",
                                       formatter_class=argparse.RawDescriptionHelpFormatter)
     list_parser.set_defaults(run=command_list)
+    _add_serve(commands)
     return parser
 
 
