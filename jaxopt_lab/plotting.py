@@ -36,7 +36,7 @@ UNFINISHED_COLOUR = (0.62, 0.62, 0.62)
 #: Converged, but to no minimum the surface lists (a saddle, an unlisted minimum).
 ELSEWHERE_COLOUR = (0.85, 0.75, 0.95)
 CONVERGED_COLOUR = to_rgb("tab:green")
-#: Basin k is drawn in BASIN_COLOURS[k % len]: tab10 without its grey, which means unfinished.
+#: Basin k is drawn in ``BASIN_COLOURS[k % len(BASIN_COLOURS)]``; tab10 without its grey, which means unfinished.
 BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
                       ("blue", "orange", "green", "red", "purple", "brown", "pink", "olive",
                        "cyan"))
@@ -44,7 +44,7 @@ BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
 #: are that basin's colour blended this far towards the unfinished grey: a point still circling a
 #: minimum (RMSProp at a constant learning rate) shows apart from one still far from any.
 NEAR_BASIN_GREYNESS = 0.55
-#: Converged cells are blended towards white by this much at the last step: slow is pale.
+#: Converged cells are blended towards white by this much at the last step (slow is pale).
 SLOWEST_PALENESS = 0.65
 BOUNDARY_COLOUR = to_rgb("tab:red")
 REGIME_COLOURS = {Regime.MONOTONE: to_rgb("tab:blue"), Regime.ONE_STEP: to_rgb("gold"),

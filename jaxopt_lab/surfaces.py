@@ -33,7 +33,7 @@ from jaxopt_lab.checks import check_int, check_nonnegative
 Points = tuple[tuple[float, ...], ...]
 Bounds = tuple[tuple[float, float], ...]
 
-#: Default escape radius: this many times the distance from the origin to the farthest corner of
+#: The default escape radius is this many times the distance from the origin to the farthest corner of
 #: ``bounds``. Far enough that no honest run leaves it, near enough that float32 stays finite.
 ESCAPE_FACTOR = 10.0
 
@@ -240,7 +240,7 @@ def two_gaussian_bowl(w: jax.Array) -> jax.Array:
             - 3.0 * jnp.exp(-((x + 1.0) ** 2 + y**2) / 0.2))
 
 
-#: Height and steepness of the cliff: its slope peaks at CLIFF_HEIGHT·CLIFF_STEEPNESS/4 = 625, so a
+#: Height and steepness of the cliff; its slope peaks at CLIFF_HEIGHT·CLIFF_STEEPNESS/4 = 625, so a
 #: gradient step of learning rate 0.1 taken on the cliff flies ~60 units (seed 003: "go far away").
 CLIFF_HEIGHT = 50.0
 CLIFF_STEEPNESS = 50.0
