@@ -310,7 +310,7 @@ def loss_curves(losses, *, f_min: float = 0.0, steps=None, labels: Sequence[str]
     """f(x_k) − f* against step k: one curve ``(T,)``, rows of ``(N, T)``, or a name → curve dict.
 
     ``steps`` are the x values (default 0, 1, ...): a sweep's ``loss_steps`` for its
-    ``loss_history``. On a log scale a linear rate R (seed 000) is a straight line of slope log R.
+    ``loss_history``. On a log scale a linear rate R is a straight line of slope log R.
     """
     if isinstance(losses, Mapping):
         labels, curves = list(losses), [np.asarray(v, float) for v in losses.values()]
@@ -341,7 +341,7 @@ def regime_strip(curvature: float, learning_rates=None, *, measured=None,
 
     ``learning_rates`` default to 600 steps up to 2.5/a; ``measured`` holds `Regime` codes per
     learning rate (e.g. from `jaxopt_lab.analysis.trajectory_regime`). Dashed lines mark
-    η_opt = 1/a and 2η_opt (seeds 000/001).
+    η_opt = 1/a and 2η_opt (LeCun et al. 1998).
     """
     if learning_rates is None:
         learning_rates = np.linspace(0.0, 2.5, 601)[1:] / curvature

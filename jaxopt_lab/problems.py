@@ -56,18 +56,17 @@ def _classifier(name, init, loss, predict, inputs, labels) -> Problem:
     return Problem(name, init, loss, predict, accuracy, inputs, labels)
 
 
-# --- Seed 000: backprop fails to separate where the perceptron succeeds -----------------------
+# --- Backprop fails to separate where the perceptron succeeds (Brady et al. 1989) ---------------
 
 
 def brady_spoiler(spoiler_distance: float = 10.0, eps: float = 0.1) -> Problem:
-    """Seed 000's counterexample (Brady, Raghavan & Slawny, 1989): one logistic neuron, L2 loss.
+    """A counterexample after Brady, Raghavan & Slawny (1989): one logistic neuron, L2 loss.
 
-    The slides' figures are not in the text, so the data are reconstructed from the slides'
-    algebra. Three separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and
+    The four points are a small construction with the properties of their example. Three separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and
     ``(−1, 0)``, plus the far "spoiler" ``(0, −t)`` of class 1 (``t = spoiler_distance``). The
-    slides require: a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
+    construction needs: a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
     (so that ``σ(−w_y·t + b) → 0``), and four points that stay separable (``x = −1/2`` separates
-    them). Targets are ``1 − ε`` and ``ε`` ("1 − ε is the achievable value"), so the 3-point
+    them). Targets are ``1 − ε`` and ``ε`` (a sigmoid never reaches 1 or 0), so the 3-point
     problem has the unique minimum ``w = (L, L), b = 0`` with ``L = logit(1 − ε)``.
 
     ``params = {"weights": (2,), "bias": ()}``; ``y = σ(w·x + b)``; the loss is the average
@@ -111,8 +110,8 @@ def perceptron(inputs: jax.Array, labels: jax.Array, *, max_epochs: int = 10_000
     """Rosenblatt's rule, cycling through the points: on a mistake, ``w ← w + s·x, b ← b + s``.
 
     ``s = ±1`` is the point's class (labels 1 / 0), a mistake is ``s·(w·x + b) ≤ 0``; the start
-    is ``w = 0, b = 0``. On separable data it stops after finitely many updates (seed 000: "may
-    take t² iterations"); ``converged`` says whether an epoch passed without a mistake.
+    is ``w = 0, b = 0``. On separable data it stops after finitely many updates (at most
+    (R/γ)² mistakes, R the largest input norm and γ the margin; Novikoff 1962); ``converged`` says whether an epoch passed without a mistake.
 
     >>> spoiler = brady_spoiler()
     >>> float(spoiler.accuracy(perceptron(spoiler.inputs, spoiler.labels).params))
@@ -178,7 +177,7 @@ def mlp_classifier(name: str, inputs, labels, num_hidden: int, *,
     The network is ``logits = W₂·activation(W₁·x + b₁) + b₂`` (``flax.nnx.Linear`` layers);
     ``params`` is ``{"hidden": {"kernel", "bias"}, "output": {"kernel", "bias"}}``, the module's
     parameters as a plain nested dict (``nnx.to_pure_dict``), so the loss is a pure function of
-    it. Defaults: seed 003's Xavier-uniform kernels, zero biases.
+    it. Defaults: Xavier-uniform kernels (Glorot & Bengio 2010), zero biases.
     """
     from flax import nnx
 

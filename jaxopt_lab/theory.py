@@ -4,7 +4,7 @@ On a quadratic every method here is linear, so each eigen-direction of the Hessi
 evolves on its own and its error is multiplied, step after step, by a fixed factor (gradient
 descent, Newton) or a fixed 2×2 matrix (momentum). The *rate* returned below is that factor's
 modulus, the spectral radius ρ: asymptotically ‖x_k − x*‖ shrinks like ρ^k and the loss gap of
-seed 000's R = |f(x_{k+1}) − f*| / |f(x_k) − f*| tends to ρ² (`jaxopt_lab.analysis` measures it).
+R = |f(x_{k+1}) − f*| / |f(x_k) − f*| tends to ρ² (`jaxopt_lab.analysis` measures it).
 
 Two kinds of functions, and their arguments say which:
 
@@ -14,10 +14,11 @@ Two kinds of functions, and their arguments say which:
 * ``eigenvalues`` functions reduce over the last axis (a Hessian's spectrum; a scalar is a
   1-element spectrum): condition number, largest stable step, optimal parameters.
 
-Sources: seeds 000/001 (gradient descent regimes, η_opt = 1/a, η < 2·min η_i,opt, Newton η < 2),
-seed 002 (condition number max|λ_i/λ_j|), seed 003 (a step fails when ½ε²gᵀHg >= εgᵀg), and
-G. Goh, "Why Momentum Really Works", Distill 2017 (heavy-ball rates and optimal parameters).
-Nesterov's iteration is seed 000's v ← βv − η∇f(x + βv), x ← x + v.
+Sources: LeCun, Bottou, Orr & Müller (1998) (gradient descent regimes, η_opt = 1/a,
+η < 2·min η_i,opt), Goodfellow, Bengio & Courville (2016) (condition number max|λ_i/λ_j|, §4.2; a
+step fails when ½ε²gᵀHg >= εgᵀg, §8.2.1), Polyak (1964) and Goh (2017) (heavy-ball rates and
+optimal parameters). Nesterov's iteration is v ← βv − η∇f(x + βv), x ← x + v (Sutskever et al.
+2013).
 
 >>> float(gd_optimal_learning_rate(4.0)), Regime(int(gd_regime(0.3, 4.0))).name
 (0.25, 'OSCILLATING')
@@ -39,7 +40,7 @@ REGIME_RTOL = 1e-12
 
 
 class Regime(enum.IntEnum):
-    """How a fixed-step iteration behaves on a 1-D quadratic (seed 000's three cases and ties).
+    """How a fixed-step iteration behaves on a 1-D quadratic (LeCun et al. 1998's three cases, and the ties).
 
     ``MONOTONE``: η < η_opt, the error keeps its sign and shrinks. ``ONE_STEP``: η = η_opt lands
     on the minimum at once. ``OSCILLATING``: η_opt < η < 2η_opt, the error flips sign and shrinks.
@@ -71,11 +72,11 @@ def _spectral_radius_2x2(trace: jax.Array, det: jax.Array) -> jax.Array:
     return jnp.where(discriminant < 0.0, complex_pair, real_roots)
 
 
-# --- gradient descent (seeds 000, 001) -----------------------------------------------------------
+# --- gradient descent ----------------------------------------------------------------------------
 
 
 def condition_number(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
-    """max_{i,j} |λ_i / λ_j| over the last axis (seed 002); ``inf`` if some λ is 0."""
+    """max_{i,j} |λ_i / λ_j| over the last axis (Goodfellow et al. 2016, §4.2); ``inf`` if some λ is 0."""
     magnitudes = jnp.abs(_spectrum(eigenvalues))
     return jnp.max(magnitudes, axis=-1) / jnp.min(magnitudes, axis=-1)
 
@@ -83,7 +84,7 @@ def condition_number(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
 def gd_regime(learning_rate: jax.typing.ArrayLike, curvature: jax.typing.ArrayLike) -> jax.Array:
     """The `Regime` (int8 codes) of gradient descent with step η on ½·a·w² + bw + c.
 
-    The error is multiplied by 1 − ηa each step (seed 000): monotone for ηa < 1, one step at
+    The error is multiplied by 1 − ηa each step (LeCun et al. 1998): monotone for ηa < 1, one step at
     ηa = 1, oscillating for 1 < ηa < 2, marginal at 2, divergent above. Ties are judged with
     relative tolerance `REGIME_RTOL`. Elementwise; ``curvature`` a > 0, ``learning_rate`` > 0.
     """
@@ -108,7 +109,7 @@ def gd_is_stable(learning_rate: jax.typing.ArrayLike,
                  eigenvalues: jax.typing.ArrayLike) -> jax.Array:
     """Whether gradient descent converges from every start: 0 < ηλ_i < 2 for all i.
 
-    For a positive spectrum this is η < 2/λ_max = 2·min_i η_i,opt (seed 000). A non-positive λ
+    For a positive spectrum this is η < 2/λ_max = 2·min_i η_i,opt (LeCun et al. 1998). A non-positive λ
     makes the quadratic unbounded below along its eigenvector, so nothing step-size can fix.
     """
     products = jnp.asarray(learning_rate)[..., None] * _spectrum(eigenvalues)
@@ -116,7 +117,7 @@ def gd_is_stable(learning_rate: jax.typing.ArrayLike,
 
 
 def gd_max_stable_learning_rate(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
-    """2/λ_max: gradient descent diverges for any larger fixed step (seed 000)."""
+    """2/λ_max: gradient descent diverges for any larger fixed step."""
     return 2.0 / jnp.max(_positive_spectrum("eigenvalues", eigenvalues), axis=-1)
 
 
@@ -193,7 +194,7 @@ def heavy_ball_optimal(eigenvalues: jax.typing.ArrayLike) -> tuple[jax.Array, ja
     return (2.0 / (jnp.sqrt(low) + jnp.sqrt(high))) ** 2, rate**2, rate
 
 
-# --- Nesterov (seed 000's look-ahead form) -------------------------------------------------------
+# --- Nesterov (the look-ahead form of Sutskever et al. 2013) --------------------------------------
 
 
 def nesterov_is_stable(learning_rate: jax.typing.ArrayLike, momentum: jax.typing.ArrayLike,
@@ -239,11 +240,11 @@ def nesterov_parameters(
     return 1.0 / high, (root_kappa - 1.0) / (root_kappa + 1.0), 1.0 - 1.0 / root_kappa
 
 
-# --- Newton and seed 003's ill-conditioning test -------------------------------------------------
+# --- Newton, and the ill-conditioning test of Goodfellow et al. (2016, §8.2.1) ---------------------
 
 
 def newton_is_stable(learning_rate: jax.typing.ArrayLike) -> jax.Array:
-    """0 < η < 2: damped Newton x ← x − ηH⁻¹∇f converges on a quadratic (seed 000)."""
+    """0 < η < 2: damped Newton x ← x − ηH⁻¹∇f converges on a quadratic."""
     learning_rate = jnp.asarray(learning_rate)
     return (learning_rate > 0.0) & (learning_rate < 2.0)
 
@@ -255,7 +256,7 @@ def newton_rate(learning_rate: jax.typing.ArrayLike) -> jax.Array:
 
 def sgd_loss_change(learning_rate: jax.typing.ArrayLike, grad: jax.typing.ArrayLike,
                     hessian: jax.typing.ArrayLike) -> jax.Array:
-    """½ε²·gᵀHg − ε·gᵀg: the second-order change of f after the step −εg (seed 003).
+    """½ε²·gᵀHg − ε·gᵀg: the second-order change of f after the step −εg (Goodfellow et al. 2016, eq. 8.10).
 
     Exact on a quadratic. ``grad`` is ``(..., n)``, ``hessian`` ``(..., n, n)``.
     """
@@ -267,7 +268,7 @@ def sgd_loss_change(learning_rate: jax.typing.ArrayLike, grad: jax.typing.ArrayL
 
 def sgd_step_fails(learning_rate: jax.typing.ArrayLike, grad: jax.typing.ArrayLike,
                    hessian: jax.typing.ArrayLike) -> jax.Array:
-    """½ε²·gᵀHg >= ε·gᵀg: seed 003's test that an SGD step does not decrease the loss."""
+    """½ε²·gᵀHg >= ε·gᵀg: Goodfellow et al.'s (2016, §8.2.1) test that an SGD step does not decrease the loss."""
     grad, hessian = jnp.asarray(grad), jnp.asarray(hessian)
     learning_rate = jnp.asarray(learning_rate)
     curvature = jnp.einsum("...i,...ij,...j->...", grad, hessian, grad)

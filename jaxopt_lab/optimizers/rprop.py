@@ -1,7 +1,7 @@
 """The Rprop family: resilient propagation, per-coordinate step sizes driven by gradient signs.
 
-Seeds 000 and 001: Rprop "uses derivative information for trends, but does not follow it
-absolutely". Each coordinate keeps its own step size Δ (starting at ``learning_rate``) and looks
+Rprop (Riedmiller & Braun 1993) uses the derivative's sign as a trend, not its size. Each
+coordinate keeps its own step size Δ (starting at ``learning_rate``) and looks
 only at the sign of its derivative g = ∂E/∂w, compared with the stored previous one g_prev:
 
     g_prev·g > 0:  Δ ← min(Δ·η+, Δmax)     (same sign: grow the step)
@@ -21,8 +21,8 @@ and the variants differ in what happens on a sign change (Δw is the parameter c
 
 At the first step g_prev = 0, so every variant steps by −Δ0·sign(g) = −learning_rate·sign(g).
 
-Seed 001 draws backtracking as one move: "return to the previous location, shrink the step, take
-the smaller step forward". ``"rprop+"`` visits the same points but spends an extra update (and
+Backtracking is sometimes drawn as one move: return to the previous location, shrink the step,
+take the smaller step forward. ``"rprop+"`` visits the same points but spends an extra update (and
 gradient evaluation) at the restored location; tests/test_rprop.py shows this.
 
 **Where the learning rate lives.** Rprop's learning rate is the initial step size Δ0, stored per
@@ -216,7 +216,7 @@ def rprop(
     *,
     variant: str = "irprop-",
 ) -> optax.GradientTransformationExtraArgs:
-    """Rprop (seeds 000, 001): updates are the parameter changes Δw; see the module docstring.
+    """Rprop (Riedmiller & Braun 1993; Igel & Hüsken 2000): updates are the parameter changes Δw; see the module docstring.
 
     Args:
       learning_rate: Δ0 > 0 (default 0.1), the initial per-coordinate step size; a number or
