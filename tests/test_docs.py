@@ -1,7 +1,7 @@
 """The documentation site builds with warnings as errors, and every public name has a page.
 
 `sphinx-build -W -n` fails on a broken cross-reference, a malformed docstring or a notebook that
-does not render; the site is built once per test session into a temporary folder.
+does not render; the site is built once per test module into a temporary folder.
 """
 import importlib
 import inspect

@@ -1,4 +1,4 @@
-"""Batch, minibatch and stochastic gradient descent on least squares (seeds 002, 003, 004).
+"""Batch, minibatch and stochastic gradient descent on least squares.
 
 The three differ only in the gradient handed to ``jl.sgd``: of the mean loss over all N examples,
 over m = 20 examples drawn at random, or over one. Theory for L(w) = ‖Xw − y‖²/(2N), Hessian

@@ -24,7 +24,7 @@ CONVEX_PARAMS_ATOL = 1e-5
 #: last-bit rounding may differ (a contracted multiply-add; a division by a block-wide value done
 #: as a multiplication by its reciprocal). Over `NUM_STEPS` such differences can grow without
 #: bound where the dynamics amplify them (RMSProp circling a Himmelblau minimum turns 1e-16 at
-#: step 40 into 1e-2 at step 80), so long runs are compared by outcome, as issue 10 asks.
+#: step 40 into 1e-2 at step 80), so long runs are compared by outcome.
 PARAMS_RTOL = 1e-12
 SHORT_STEPS = 5
 #: The lane evaluator runs the same jaxpr as jax.vmap, element by element; only the order of a
@@ -36,7 +36,7 @@ XTOL = 1e-2
 #: λ = mean ∓ radius cancels for nearly equal eigenvalues, so compare the inverse to its scale.
 EIGH_ATOL = 1e-12
 #: The tests of what auto does off a GPU, and with the CPU posing as one, only hold on a CPU;
-#: on a GPU (benchmarks/gpu_session.sh) the rest of this file checks the compiled kernels.
+#: on a GPU (`bash benchmarks/gpu_session.sh`) the rest of this file checks the compiled kernels.
 ON_CPU = jax.default_backend() == "cpu"
 cpu_only = pytest.mark.skipif(not ON_CPU, reason="describes auto's behaviour on a CPU")
 NUM_POINTS = 96
@@ -89,7 +89,7 @@ def _both(optimizer, surface, starts, num_steps=NUM_STEPS, **kwargs):
 
 
 def _assert_agree(scan, fused, params_atol=None, params_rtol=0.0):
-    """Outcomes agree (issue 10's bar); params too, to the tolerances unless atol is None."""
+    """Outcomes agree; params too, to the tolerances unless atol is None."""
     assert fused.metadata["backend"] == "fused" and scan.metadata["backend"] == "scan"
     for name in ("status", "basin"):
         agreement = np.mean(np.asarray(getattr(scan, name)) == np.asarray(getattr(fused, name)))
@@ -323,7 +323,7 @@ def test_block_points_is_a_power_of_two_no_larger_than_needed():
 # --- GPU lowering, checked without a GPU ---------------------------------------------------
 # jax lowers for another platform on request (jax.export): the kernel goes through Pallas'
 # Triton lowering rules here, so an operation Triton has no rule for fails on the CPU, long
-# before a GPU session. (Compiling the Triton IR to PTX still needs the GPU.)
+# before the kernel runs on a GPU. (Compiling the Triton IR to PTX still needs the GPU.)
 TRITON_CALL = [jax.export.DisabledSafetyCheck.custom_call("__gpu$xla.gpu.triton")]
 LOWERING_CONFIG = sweep_fused.KernelConfig(1000, 3e-4, 3e-4, 0.05, "array", 1, None, False, (),
                                            25)
