@@ -56,7 +56,10 @@ def _top_level_page(title: str, intro: str, names: list[str]) -> str:
         obj = getattr(jaxopt_lab, name)
         elsewhere = documented_elsewhere(obj)
         if elsewhere:
-            lines += [f"``jaxopt_lab.{name}`` is :py:obj:`{elsewhere}`.", ""]
+            kind = "class" if inspect.isclass(obj) else "function"
+            lines += [f".. py:{kind}:: {name}", "",
+                      f"   The same object as :py:{'class' if kind == 'class' else 'func'}:"
+                      f"`{elsewhere}`, documented with its module.", ""]
         else:
             lines += [_directive(name, obj)]
     return "\n".join(lines)
@@ -101,3 +104,67 @@ def write(api_dir: pathlib.Path) -> None:
     for stale in out.glob("*.rst"):
         if stale.stem not in pages:
             stale.unlink()
+
+
+def _describe(surface) -> str:
+    # Catalogue functions carry a one-line formula; the quadratics are callable objects.
+    doc = surface.fn.__doc__ if inspect.isfunction(surface.fn) else "a quadratic ½ wᵀAw"
+    first = (doc or "").strip().splitlines()[0] if (doc or "").strip() else ""
+    return first.replace("|", "\\|")
+
+
+def write_surface_catalogue(path: pathlib.Path) -> None:
+    """Writes the catalogue table of ``jl.surfaces`` (a MyST fragment) to ``path``."""
+    rows = ["| name | dim | domain | minima | f at the best minimum | what it is |",
+            "|---|---|---|---|---|---|"]
+    for name in jaxopt_lab.surfaces.names():
+        surface = jaxopt_lab.surfaces.get(name)
+        low, high = surface.bounds[0]
+        same = all(bound == surface.bounds[0] for bound in surface.bounds)
+        domain = (f"[{low:g}, {high:g}]^{surface.dim}" if same
+                  else " × ".join(f"[{l:g}, {h:g}]" for l, h in surface.bounds))
+        rows.append(f"| `{name}` | {surface.dim} | {domain} | {len(surface.minima)} "
+                    f"| {'—' if surface.f_min is None else f'{surface.f_min:.6g}'} | {_describe(surface)} |")
+    text = "\n".join(rows) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def _scenario_table(path: pathlib.Path) -> str:
+    import json
+    import statistics
+
+    rows = json.loads(path.read_text())["rows"]
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["optimizer"], row["surface"]), []).append(row)
+    lines = ["| optimizer | surface | runs | best point-steps/s | ratio to hand-written, median (range) |",
+             "|---|---|---|---|---|"]
+    for (optimizer, surface), group in sorted(groups.items()):
+        ratios = [row["ratio"] for row in group]
+        best = max(row["point_steps_per_second"] for row in group)
+        lines.append(f"| {optimizer} | {surface} | {len(group)} | {best:.2e} | "
+                     f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |")
+    env = json.loads(path.read_text()).get("environment", {})
+    versions = ", ".join(f"{key} {env[key]}" for key in ("device", "jax", "optax") if key in env)
+    return "\n".join(lines) + f"\n\nRecorded in `benchmarks/results/{path.name}` ({versions}).\n"
+
+
+def write_benchmark_tables(results_dir: pathlib.Path, path: pathlib.Path) -> None:
+    """Writes a summary of ``benchmarks/results/scenarios_*.json`` (a MyST fragment) to ``path``.
+
+    A record in an unexpected format is reported as such instead of failing the build: the
+    benchmarks' own README describes every record in full.
+    """
+    parts = []
+    for record in sorted(results_dir.glob("scenarios_*.json")):
+        try:
+            parts.append(_scenario_table(record))
+        except (KeyError, TypeError, ValueError):
+            parts.append(f"`benchmarks/results/{record.name}` is in a format this page does not "
+                         "summarize; see the benchmarks' README.\n")
+    text = "\n".join(parts) or "No scenario records are stored yet.\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)

@@ -33,11 +33,12 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
 
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 
 html_theme = "sphinx_book_theme"
 html_title = "jaxopt_lab"
 html_theme_options = {"show_toc_level": 2}
+html_static_path = ["_static"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -84,3 +85,5 @@ def _copy_notebooks() -> None:
 
 _copy_notebooks()
 api_pages.write(DOCS / "api")
+api_pages.write_surface_catalogue(DOCS / "_generated" / "surface_catalogue.md")
+api_pages.write_benchmark_tables(ROOT / "benchmarks" / "results", DOCS / "_generated" / "scenarios.md")
