@@ -14,11 +14,12 @@ import jaxopt_lab as jl
 from jaxopt_lab import scalarize, sweep_fused, sweep_kernel
 from jaxopt_lab.types import Status
 
-#: Issue 10's bar: status and basin identical on at least 99.9 % of points. The two backends
+#: Status and basin identical on at least 99.9 % of points. The two backends
 #: run the same per-point program but XLA may contract a*b+c into a fused multiply-add in one
 #: and not the other, so a point sitting exactly on a tolerance could flip.
 MIN_AGREEMENT = 0.999
-#: Issue 10's bar for final params on a convex quadratic (float64 here, so far inside it).
+#: Final params on a convex quadratic, where both backends contract to the same minimum (float64
+#: here, so the difference is far inside this bar).
 CONVEX_PARAMS_ATOL = 1e-5
 #: Final params after `SHORT_STEPS` steps, float64, relative: the same per-point program, so only
 #: last-bit rounding may differ (a contracted multiply-add; a division by a block-wide value done
