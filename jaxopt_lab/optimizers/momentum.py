@@ -107,7 +107,11 @@ def scale_by_momentum(
 def scale_by_nesterov(momentum: jax.typing.ArrayLike = 0.9) -> optax.GradientTransformation:
     """Nesterov's direction g + β·v with v ← β·v + g (``optax.trace(nesterov=True)``).
 
-    Chained with a constant η this is ``nesterov(η, β)``; with a schedule it is optax's form."""
+    Chained with a constant η this is ``nesterov(η, β)``; with a schedule it is optax's form.
+
+    Args:
+      momentum: β ∈ [0, 1).
+    """
     check_momentum(momentum)
     return optax.trace(decay=momentum, nesterov=True)
 
