@@ -104,6 +104,15 @@ def write(api_dir: pathlib.Path) -> None:
     for stale in out.glob("*.rst"):
         if stale.stem not in pages:
             stale.unlink()
+    toctree = ["```{toctree}", ":maxdepth: 1", ""] + [f"generated/{name}" for name in pages] + ["```"]
+    _write_if_changed(api_dir.parent / "_generated" / "api_toctree.md", "\n".join(toctree) + "\n")
+
+
+def _write_if_changed(path: pathlib.Path, text: str) -> None:
+    # An unchanged file keeps its time stamp, so an incremental build does not redo its page.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
 
 
 def _describe(surface) -> str:

@@ -43,6 +43,12 @@ html_static_path = ["_static"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
+# Keep the libraries' alias names in signatures instead of the long unions they stand for.
+autodoc_type_aliases = {
+    name: name for name in (
+        "jax.typing.ArrayLike", "ArrayLike", "optax.ScalarOrSchedule", "optax.Schedule",
+        "optax.Params", "optax.Updates", "optax.OptState", "chex.Numeric", "chex.Array")
+}
 autodoc_default_options = {"members": True, "show-inheritance": False}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
