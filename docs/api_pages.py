@@ -104,7 +104,8 @@ def write(api_dir: pathlib.Path) -> None:
     for stale in out.glob("*.rst"):
         if stale.stem not in pages:
             stale.unlink()
-    toctree = ["```{toctree}", ":maxdepth: 1", ""] + [f"generated/{name}" for name in pages] + ["```"]
+    entries = [f"generated/{name}" for name in pages]
+    toctree = ["```{toctree}", ":maxdepth: 1", "", *entries, "```"]
     _write_if_changed(api_dir.parent / "_generated" / "api_toctree.md", "\n".join(toctree) + "\n")
 
 
@@ -132,8 +133,9 @@ def write_surface_catalogue(path: pathlib.Path) -> None:
         same = all(bound == surface.bounds[0] for bound in surface.bounds)
         domain = (f"[{low:g}, {high:g}]^{surface.dim}" if same
                   else " × ".join(f"[{l:g}, {h:g}]" for l, h in surface.bounds))
+        best = "—" if surface.f_min is None else f"{surface.f_min:.6g}"
         rows.append(f"| `{name}` | {surface.dim} | {domain} | {len(surface.minima)} "
-                    f"| {'—' if surface.f_min is None else f'{surface.f_min:.6g}'} | {_describe(surface)} |")
+                    f"| {best} | {_describe(surface)} |")
     text = "\n".join(rows) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text() != text:
@@ -148,7 +150,8 @@ def _scenario_table(path: pathlib.Path) -> str:
     groups: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
         groups.setdefault((row["optimizer"], row["surface"]), []).append(row)
-    lines = ["| optimizer | surface | runs | best point-steps/s | ratio to hand-written, median (range) |",
+    lines = ["| optimizer | surface | runs | best point-steps/s "
+             "| ratio to hand-written, median (range) |",
              "|---|---|---|---|---|"]
     for (optimizer, surface), group in sorted(groups.items()):
         ratios = [row["ratio"] for row in group]

@@ -72,7 +72,8 @@ def _escape_bars(app, what, name, obj, options, lines: list[str]) -> None:
     # substitution references; outside literals a bar is always a bar there.
     for i, line in enumerate(lines):
         parts = _LITERAL.split(line)
-        lines[i] = "".join(part if j % 2 else part.replace("|", r"\|") for j, part in enumerate(parts))
+        lines[i] = "".join(part if j % 2 else part.replace("|", r"\|")
+                           for j, part in enumerate(parts))
 
 
 def setup(app) -> None:
@@ -92,4 +93,5 @@ def _copy_notebooks() -> None:
 _copy_notebooks()
 api_pages.write(DOCS / "api")
 api_pages.write_surface_catalogue(DOCS / "_generated" / "surface_catalogue.md")
-api_pages.write_benchmark_tables(ROOT / "benchmarks" / "results", DOCS / "_generated" / "scenarios.md")
+api_pages.write_benchmark_tables(ROOT / "benchmarks" / "results",
+                                 DOCS / "_generated" / "scenarios.md")

@@ -78,7 +78,7 @@ def trajectory_regime(trajectory: jax.typing.ArrayLike, target: jax.typing.Array
 
 
 class CriticalKind(enum.IntEnum):
-    """Type of a critical point by the signs of its Hessian eigenvalues (Goodfellow et al. 2016, §4.3)."""
+    """Type of a critical point by the signs of its Hessian eigenvalues (Goodfellow et al., §4.3)."""
 
     MINIMUM = 0  # all λ > 0
     MAXIMUM = 1  # all λ < 0
@@ -263,7 +263,7 @@ def box_counting_dimension(mask: jax.typing.ArrayLike,
     return BoxCounting(float(slope), sizes, counts)
 
 
-# --- exponentially weighted moving average ----------------------------------------------------------
+# --- exponentially weighted moving average ------------------------------------------------------
 
 
 def ewma(values: jax.typing.ArrayLike, decay: float, *, bias_correction: bool = False,

@@ -9,9 +9,11 @@ Initialization must break the symmetry between units; common choices (Goodfellow
 Courville 2016, §8.4) are
 
 - Gaussian, mean 0 and small variance: :func:`gaussian`;
-- uniform (Xavier; Glorot & Bengio 2010), ``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))``: :func:`xavier_uniform`;
+- uniform (Xavier; Glorot & Bengio 2010), ``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))``:
+  :func:`xavier_uniform`;
 - sparse (Martens, 2010), exactly ``k`` non-zero incoming weights per unit: :func:`sparse`;
-- orthogonal matrices (Saxe, McClelland & Ganguli 2014), which avoid vanishing gradients: :func:`orthogonal`;
+- orthogonal matrices (Saxe, McClelland & Ganguli 2014), which avoid vanishing gradients:
+  :func:`orthogonal`;
 - biases: constants chosen heuristically, e.g. 0.1 for ReLU, 1 for LSTM: :func:`constant`.
 
 Where the maths is jax's own, the factory returns jax's initializer (tests prove equality with
@@ -54,7 +56,7 @@ def gaussian(stddev: float = 0.01, mean: float = 0.0) -> Initializer:
 
 
 def xavier_uniform() -> Initializer:
-    """``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))`` with ``m`` = fan-in, ``n`` = fan-out (Glorot & Bengio 2010).
+    """``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))``, ``m`` fan-in, ``n`` fan-out (Glorot & Bengio 2010).
 
     This is ``jax.nn.initializers.glorot_uniform()``: variance scaling with variance
     ``2/(m+n)`` over a uniform of half-width ``√(3·variance) = √(6/(m+n))``.

@@ -36,7 +36,8 @@ UNFINISHED_COLOUR = (0.62, 0.62, 0.62)
 #: Converged, but to no minimum the surface lists (a saddle, an unlisted minimum).
 ELSEWHERE_COLOUR = (0.85, 0.75, 0.95)
 CONVERGED_COLOUR = to_rgb("tab:green")
-#: Basin k is drawn in ``BASIN_COLOURS[k % len(BASIN_COLOURS)]``; tab10 without its grey, which means unfinished.
+#: Basin k is drawn in ``BASIN_COLOURS[k % len(BASIN_COLOURS)]``; tab10 without its grey, which
+#: means unfinished.
 BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
                       ("blue", "orange", "green", "red", "purple", "brown", "pink", "olive",
                        "cyan"))

@@ -62,9 +62,10 @@ def _classifier(name, init, loss, predict, inputs, labels) -> Problem:
 def brady_spoiler(spoiler_distance: float = 10.0, eps: float = 0.1) -> Problem:
     """A counterexample after Brady, Raghavan & Slawny (1989): one logistic neuron, L2 loss.
 
-    The four points are a small construction with the properties of their example. Three separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and
-    ``(−1, 0)``, plus the far "spoiler" ``(0, −t)`` of class 1 (``t = spoiler_distance``). The
-    construction needs: a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
+    The four points are a small construction with the properties of their example. Three
+    separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and ``(−1, 0)``, plus
+    the far "spoiler" ``(0, −t)`` of class 1 (``t = spoiler_distance``). The construction needs:
+    a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
     (so that ``σ(−w_y·t + b) → 0``), and four points that stay separable (``x = −1/2`` separates
     them). Targets are ``1 − ε`` and ``ε`` (a sigmoid never reaches 1 or 0), so the 3-point
     problem has the unique minimum ``w = (L, L), b = 0`` with ``L = logit(1 − ε)``.

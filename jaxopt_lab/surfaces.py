@@ -7,8 +7,8 @@ built by `quadratic` carry their matrices as nested tuples inside a hashable cal
 quadratics built from the same numbers are equal and share a compilation.
 
 This module holds the quadratics, the saddles, the two-Gaussian bowl, the cliff (Goodfellow,
-Bengio & Courville 2016, §8.2.4) and the minibatch-noise wrapper `noisy_gradient`; the classic test functions
-(Rosenbrock, Himmelblau, ...) live in `jaxopt_lab.test_functions` and are listed here too.
+Bengio & Courville 2016, §8.2.4) and the minibatch-noise wrapper `noisy_gradient`; the classic
+test functions (Rosenbrock, Himmelblau, ...) live in `jaxopt_lab.test_functions` and are listed here too.
 
 >>> import jax.numpy as jnp
 >>> surface = get("himmelblau")
@@ -33,8 +33,8 @@ from jaxopt_lab.checks import check_int, check_nonnegative
 Points = tuple[tuple[float, ...], ...]
 Bounds = tuple[tuple[float, float], ...]
 
-#: The default escape radius is this many times the distance from the origin to the farthest corner of
-#: ``bounds``. Far enough that no honest run leaves it, near enough that float32 stays finite.
+#: The default escape radius is this many times the distance from the origin to the farthest
+#: corner of ``bounds``. Far enough that no honest run leaves it, near enough that float32 stays finite.
 ESCAPE_FACTOR = 10.0
 
 
@@ -214,7 +214,7 @@ def rotated_quadratic(eigenvalues, angle: float, *, b=None, c: float = 0.0,
 
 
 def _deep_learning_spectrum(dim: int = 100, seed: int = 0) -> Surface:
-    """100-D ½ wᵀAw: 90 eigenvalues uniform in (0, 1), 10 in (30, 60), a random rotation (PRNG key 0)."""
+    """100-D ½ wᵀAw: 90 eigenvalues uniform in (0, 1), 10 in (30, 60), rotated (PRNG key 0)."""
     rng = np.random.default_rng(seed)
     num_large = dim // 10
     eigenvalues = np.concatenate([rng.uniform(0.0, 1.0, dim - num_large),
@@ -247,7 +247,7 @@ CLIFF_STEEPNESS = 50.0
 
 
 def cliff(w: jax.Array) -> jax.Array:
-    """½(x² + y²) + 50·σ(50(x − 1)): a bowl with a sheer wall at x = 1 (Goodfellow et al. 2016, §8.2.4).
+    """½(x² + y²) + 50·σ(50(x − 1)): a bowl with a sheer wall at x = 1 (Goodfellow et al., §8.2.4).
 
     A start on the high plateau x > 1 slides down to the wall, where the gradient explodes to
     ~625 and a plain gradient step is thrown far past the minimum at the origin. The wall's
@@ -270,11 +270,12 @@ def _local_surfaces() -> dict[str, Callable[[], Surface]]:
         "quadratic_1d": lambda: quadratic_1d(1.0, name="quadratic_1d", bounds=((-2.0, 2.0),)),
         "axis_aligned_quadratic": lambda: quadratic(np.diag([1.0, 10.0]),
                                                     name="axis_aligned_quadratic"),
-        # Goodfellow et al. (2016, fig. 4.6): condition number 5, most curvature along [1, 1], least along [1, −1].
+        # Goodfellow et al. (2016, fig. 4.6): condition number 5, most curvature along [1, 1],
+        # least along [1, −1].
         # rotated_quadratic((5, 1), π/4) has exactly this A, up to rounding.
         "long_canyon": lambda: quadratic([[3.0, 2.0], [2.0, 3.0]], name="long_canyon"),
         "deep_learning_spectrum": _deep_learning_spectrum,
-        # The saddle x₁² − x₂² = ½ wᵀ diag(2, −2) w (Goodfellow et al. 2016, fig. 4.5), and 5x² − y².
+        # The saddle x₁² − x₂² = ½ wᵀ diag(2, −2) w (Goodfellow et al. 2016, fig. 4.5); 5x² − y².
         "saddle": lambda: quadratic(np.diag([2.0, -2.0]), name="saddle"),
         "anisotropic_saddle": lambda: quadratic(np.diag([10.0, -2.0]), name="anisotropic_saddle"),
         "monkey_saddle": lambda: make_surface("monkey_saddle", monkey_saddle, _SQUARE,
@@ -318,7 +319,7 @@ def get(name: str) -> Surface:
     return builders[name]()
 
 
-# --- stochastic gradients: minibatch SGD -----------------------------------------------------------
+# --- stochastic gradients: minibatch SGD -------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""First-order optimizers against their formulas written again (tests/reference/first_order.py) and optax.
+"""First-order optimizers against their formulas (tests/reference/first_order.py) and optax.
 
 Every optimizer runs ≥ 50 steps on a rotated ill-conditioned quadratic and on Rosenbrock, eagerly
 and under ``jax.jit``, and must visit the reference's points. Then: equality with optax where the

@@ -107,7 +107,7 @@ def test_orthogonal_entries_have_the_haar_moments():
 
 
 def test_constant_bias_heuristics():
-    assert (initializers.RELU_BIAS, initializers.LSTM_BIAS) == (0.1, 1.0)  # Goodfellow et al. (2016, §8.4)
+    assert (initializers.RELU_BIAS, initializers.LSTM_BIAS) == (0.1, 1.0)  # Goodfellow et al., §8.4
     biases = initializers.constant(initializers.RELU_BIAS)(KEY, (5,))
     np.testing.assert_array_equal(biases, np.full(5, 0.1))
 

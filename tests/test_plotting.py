@@ -121,7 +121,7 @@ MOMENTA = np.linspace(0.0, 0.95, 40)
 
 
 def momentum_status(method, num_steps=300):
-    """Run heavy ball / Nesterov (Sutskever et al. 2013's form) on ½·λ·x² for every (α, β), vectorised in numpy."""
+    """Run heavy ball / Nesterov (look-ahead form) on ½·λ·x² for every (α, β), vectorised in numpy."""
     alpha, beta = np.meshgrid(LEARNING_RATES, MOMENTA)
     x, velocity = np.ones_like(alpha), np.zeros_like(alpha)
     with np.errstate(over="ignore", invalid="ignore"):

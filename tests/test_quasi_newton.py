@@ -1,4 +1,4 @@
-"""BFGS and L-BFGS: scipy's minimizers, the inverse-Hessian update of Nocedal & Wright (6.17), optax's L-BFGS."""
+"""BFGS and L-BFGS: scipy's minimizers, Nocedal & Wright's update (6.17), optax's L-BFGS."""
 import jax
 import jax.numpy as jnp
 import numpy as np

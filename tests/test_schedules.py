@@ -1,4 +1,4 @@
-"""Schedules against their formulas written again (tests/reference/schedules.py), optax, and trajectories."""
+"""Schedules against their formulas (tests/reference/schedules.py), optax, and trajectories."""
 from __future__ import annotations
 
 import math
@@ -248,8 +248,8 @@ def test_plateau_under_vmap_over_losses_and_traced_factor():
 
 
 def test_plateau_rescues_a_diverging_gradient_descent():
-    # η·a = 2.5 > 2 diverges (|1 − η·a| = 1.5); the losses grow, stagnate in reduce_on_plateau's sense,
-    # and each reduction of η moves η·a back towards (0, 2).
+    # η·a = 2.5 > 2 diverges (|1 − η·a| = 1.5); the losses grow, stagnate in reduce_on_plateau's
+    # sense, and each reduction of η moves η·a back towards (0, 2).
     learning_rate, factor, patience = 2.5 / CURVATURE, 0.5, 3
     plateau = jl.reduce_on_plateau(factor=factor, patience=patience)
     tx = optax.chain(jl.sgd(learning_rate), plateau)

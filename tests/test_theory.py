@@ -197,7 +197,7 @@ def test_nesterov_parameters_give_one_minus_inverse_sqrt_kappa(kappa):
     assert worst == pytest.approx(rate, abs=SPECTRAL_RADIUS_ATOL)
 
 
-# --- Newton, and Goodfellow et al. (2016, §8.2.1)'s ill-conditioning test --------------------------
+# --- Newton, and Goodfellow et al. (2016, §8.2.1)'s ill-conditioning test ----------------------
 
 
 def test_damped_newton_converges_iff_step_below_two():

@@ -10,7 +10,8 @@ small steps, gentle ones large; the steps shrink monotonically, so AdaGrad can s
 before it reaches a minimum (Goodfellow et al. 2016, §8.5.1).
 
 ``optax.adagrad`` differs in two ways: its ε is inside the root, and its accumulator starts at
-``initial_accumulator_value=0.1``; ours starts at 0.0, as in Duchi et al. (2011) (r = 0 before the first step).
+``initial_accumulator_value=0.1``; ours starts at 0.0, as in Duchi et al. (2011): r = 0 before the
+first step.
 
 >>> import jax.numpy as jnp
 >>> import optax

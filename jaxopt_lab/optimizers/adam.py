@@ -93,7 +93,7 @@ def adamw(
     eps_root: jax.typing.ArrayLike = 0.0,
     weight_decay: jax.typing.ArrayLike = 1e-2,
 ) -> optax.GradientTransformation:
-    """AdamW, decoupled weight decay: θ ← θ − η·(ŝ/(ε + √(r̂ + ε_root)) + λ·θ) (Loshchilov & Hutter 2019).
+    """AdamW (Loshchilov & Hutter 2019): θ ← θ − η·(ŝ/(ε + √(r̂ + ε_root)) + λ·θ).
 
     The same maths as ``optax.adamw``; needs ``params`` in ``update``.
 

@@ -5,8 +5,8 @@ The one update (Goodfellow, Bengio & Courville 2016, Algorithm 8.1)
     θ ← θ − η·g,
 
 where g is the gradient of the loss over the whole training set (batch gradient descent), over a
-random minibatch of m examples (minibatch SGD, typically m = 32 … 256, Goodfellow et al. 2016, §8.1.3) or over a single
-example (stochastic gradient descent, m = 1). The optimizer cannot tell them apart: the caller
+random minibatch of m examples (minibatch SGD, typically m = 32 … 256, Goodfellow et al. 2016,
+§8.1.3) or over a single example (stochastic gradient descent, m = 1). The optimizer cannot tell them apart: the caller
 chooses which gradient to pass. η may be an ``optax.Schedule`` (a rate ε_k that decays with k).
 
 ``sgd`` is ``optax.scale_by_learning_rate`` (the same maths as ``optax.sgd`` without momentum)
@@ -31,8 +31,9 @@ from jaxopt_lab.checks import check_learning_rate
 
 
 def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
-    """Gradient descent θ ← θ − η·g (Goodfellow et al. 2016, Algorithm 8.1); state: ``optax.ScaleByScheduleState``
-    (a step counter) for a schedule, ``optax.EmptyState`` for a constant.
+    """Gradient descent θ ← θ − η·g (Goodfellow et al. 2016, Algorithm 8.1).
+
+    State: ``optax.ScaleByScheduleState`` (a step counter) for a schedule, ``optax.EmptyState`` for a constant.
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.

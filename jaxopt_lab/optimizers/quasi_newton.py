@@ -1,7 +1,7 @@
 """Quasi-Newton methods: BFGS with a dense inverse-Hessian estimate, and L-BFGS (optax's).
 
-BFGS (Nocedal & Wright 2006, §6.1): instead of inverting the Hessian (O(n³)), keep an estimate M ≈ H⁻¹ refined by
-low-rank updates from what the steps reveal,
+BFGS (Nocedal & Wright 2006, §6.1): instead of inverting the Hessian (O(n³)), keep an estimate
+M ≈ H⁻¹ refined by low-rank updates from what the steps reveal,
 
     s = w_k − w_{k−1},    y = g_k − g_{k−1},    ρ = 1 / (yᵀs),
     M₊ = (I − ρ·s·yᵀ)·M·(I − ρ·y·sᵀ) + ρ·s·sᵀ,          w ← w − η·M₊·g_k.
@@ -203,7 +203,7 @@ def lbfgs(
     *,
     linesearch: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
-    """L-BFGS: ``optax.lbfgs`` (two-loop recursion over the last ``memory_size`` pairs, Liu & Nocedal 1989).
+    """L-BFGS (Liu & Nocedal 1989): ``optax.lbfgs``, two-loop recursion over ``memory_size`` pairs.
 
     What optax does, and so this does:
 

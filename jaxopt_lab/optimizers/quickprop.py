@@ -2,8 +2,8 @@
 
 QuickProp takes a Newton step per weight with the second derivative estimated from two
 successive slopes; it can be unstable on non-convex losses, and is often among the fastest
-methods on small networks (Fahlman 1988). Each weight fits a parabola through its current and previous
-slopes S(t) = ∂E/∂w(t), S(t−1), and jumps to the parabola's vertex:
+methods on small networks (Fahlman 1988). Each weight fits a parabola through its current and
+previous slopes S(t) = ∂E/∂w(t), S(t−1), and jumps to the parabola's vertex:
 
     Δw(t) = S(t) / (S(t−1) − S(t)) · Δw(t−1)
 

@@ -216,7 +216,9 @@ def rprop(
     *,
     variant: str = "irprop-",
 ) -> optax.GradientTransformationExtraArgs:
-    """Rprop (Riedmiller & Braun 1993; Igel & Hüsken 2000): updates are the parameter changes Δw; see the module docstring.
+    """Rprop (Riedmiller & Braun 1993; Igel & Hüsken 2000): updates are parameter changes Δw.
+
+    See the module docstring.
 
     Args:
       learning_rate: Δ0 > 0 (default 0.1), the initial per-coordinate step size; a number or

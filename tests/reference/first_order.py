@@ -134,7 +134,7 @@ def adadelta_run(grad_fn, start, num_steps, learning_rate=1.0, rho=0.9, eps=1e-6
 def adam_run(grad_fn, start, num_steps, learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0,
              weight_decay=0.0):
     """Kingma & Ba (2015)'s Algorithm 1 (δ outside the root; ``eps_root`` puts it inside); with
-    ``weight_decay`` λ, the AdamW update θ ← θ − ε·(ŝ/(δ + √r̂) + λ·θ) (Loshchilov & Hutter 2019)."""
+    ``weight_decay`` λ, AdamW's θ ← θ − ε·(ŝ/(δ + √r̂) + λ·θ) (Loshchilov & Hutter 2019)."""
     point = np.array(start, dtype=float)
     first, second = np.zeros_like(point), np.zeros_like(point)
     points = [point.copy()]

@@ -1,4 +1,5 @@
-"""Brady et al. (1989), Glorot & Bengio (2010) and Sohl-Dickstein (2024), written again by hand in NumPy/plain Python.
+"""Brady et al. (1989), Glorot & Bengio (2010) and Sohl-Dickstein (2024), written again by hand
+in NumPy and plain Python.
 
 Independent of jaxopt_lab: the oracle for tests/test_problems.py and tests/test_initializers.py.
 """

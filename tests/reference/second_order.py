@@ -1,5 +1,5 @@
-"""Newton, Levenberg-Marquardt and BFGS written again from Nocedal & Wright (2006) and Marquardt (1963),
-in plain NumPy.
+"""Newton, Levenberg-Marquardt and BFGS written again in plain NumPy, from Nocedal & Wright
+(2006) and Marquardt (1963).
 
 Hessians are passed in (analytic for the quadratics, ``jax.hessian`` elsewhere): the oracle is
 the update rule, not differentiation. Also the classic test functions of the scipy

@@ -95,7 +95,9 @@ def rprop_trajectory(grad_fn, w0, num_steps, *, value_fn=None, learning_rate, et
 def rprop_one_move_trajectory(grad_fn, w0, num_steps, *, learning_rate, eta_minus=0.5,
                               eta_plus=1.2, min_step_size=1e-6, max_step_size=50.0):
     """Rprop for a scalar weight with backtracking in one move: on a sign change return to the
-    previous location, shrink the step, take the smaller step forward. Points w(0..T) for scalar w."""
+    previous location, shrink the step, take the smaller step forward.
+
+    Returns the points w(0..T) for a scalar w."""
     w = float(w0)
     delta = float(learning_rate)
     g = float(grad_fn(w))
