@@ -1,4 +1,4 @@
-"""jaxopt_lab: the seeds' optimizers as optax transformations, and an engine that maps them.
+"""jaxopt_lab: classic optimizers as optax transformations, and an engine that maps them.
 
 >>> import jax.numpy as jnp
 >>> import jaxopt_lab as jl

@@ -26,11 +26,11 @@ from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
 from jaxopt_lab.types import Status
 
-# --- rates and regimes (seed 000) ----------------------------------------------------------------
+# --- rates and regimes ----------------------------------------------------------------------------
 
 
 def convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, axis: int = -1) -> np.ndarray:
-    """R_k = |f(x_{k+1}) − f*| / |f(x_k) − f*| along ``axis`` (seed 000); one shorter than it.
+    """R_k = |f(x_{k+1}) − f*| / |f(x_k) − f*| along ``axis``; one shorter than it.
 
     A step from a gap of exactly 0 gives ``nan`` (0/0) or ``inf``: the rate is undefined there.
     """
@@ -76,11 +76,11 @@ def trajectory_regime(trajectory: jax.typing.ArrayLike, target: jax.typing.Array
     return np.where(divergent, Regime.DIVERGENT, regime).astype(np.int8)
 
 
-# --- critical points (seed 002) ------------------------------------------------------------------
+# --- critical points ------------------------------------------------------------------------------
 
 
 class CriticalKind(enum.IntEnum):
-    """Type of a critical point by the signs of its Hessian eigenvalues (seed 002)."""
+    """Type of a critical point by the signs of its Hessian eigenvalues (Goodfellow et al., §4.3)."""
 
     MINIMUM = 0  # all λ > 0
     MAXIMUM = 1  # all λ < 0
@@ -103,7 +103,7 @@ class CriticalPoints(NamedTuple):
 
 def classify_critical_point(eigenvalues: jax.typing.ArrayLike, *,
                             eigenvalue_tol: float = 1e-8) -> np.ndarray:
-    """`CriticalKind` codes from Hessian eigenvalues ``(..., dim)`` (seed 002).
+    """`CriticalKind` codes from Hessian eigenvalues ``(..., dim)``.
 
     An eigenvalue with |λ| <= ``eigenvalue_tol``·max(1, max|λ|) counts as zero: degenerate.
     """
@@ -195,7 +195,7 @@ def critical_index(eigenvalues: jax.typing.ArrayLike) -> np.ndarray:
 
 def local_condition_number(fn: Callable[[jax.Array], jax.Array],
                            point: jax.typing.ArrayLike) -> float:
-    """Condition number max|λ_i/λ_j| of the Hessian of ``fn`` at ``point`` (seed 002)."""
+    """Condition number max|λ_i/λ_j| of the Hessian of ``fn`` at ``point``."""
     eigenvalues = np.linalg.eigvalsh(np.asarray(jax.hessian(fn)(jnp.asarray(point, dtype=float))))
     return float(condition_number(eigenvalues))
 
@@ -282,15 +282,15 @@ def box_counting_dimension(mask: jax.typing.ArrayLike,
     return BoxCounting(float(slope), sizes, counts)
 
 
-# --- exponentially weighted moving average (seed 002) --------------------------------------------
+# --- exponentially weighted moving average ------------------------------------------------------
 
 
 def ewma(values: jax.typing.ArrayLike, decay: float, *, bias_correction: bool = False,
          axis: int = 0) -> jax.Array:
-    """v_t = α·v_{t−1} + (1 − α)·g_t from v_0 = 0 along ``axis`` (seed 002; α = ``decay``).
+    """v_t = α·v_{t−1} + (1 − α)·g_t from v_0 = 0 along ``axis`` (α = ``decay``).
 
     Starting from 0 biases the first averages towards 0; ``bias_correction=True`` returns
-    v_t / (1 − α^t), which starts at v̂_1 = g_1 as the seed's definition v_1 = g_1 does, and
+    v_t / (1 − α^t) (Kingma & Ba 2015, §3), which starts at v̂_1 = g_1, and
     averages a constant series exactly.
     """
     check_in_range("decay", decay, 0.0, 1.0, high_closed=False)

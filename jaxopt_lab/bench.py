@@ -39,6 +39,16 @@ def handwritten_sweep(
     ``layout`` is that of `jaxopt_lab.sweep_layout`: ``"array"`` steps each point as a ``(dim,)``
     vector, ``"coordinates"`` as a tuple of scalars; either way it takes and returns ``(P, dim)``.
 
+    Args:
+      optimizer: an optax transformation taking only the gradient.
+      surface: the `Surface` to minimize.
+      num_steps: >= 1 steps per point.
+      layout: ``"array"`` or ``"coordinates"``.
+      unroll: the scan's unroll, >= 1.
+
+    Raises:
+      ValueError: for an unknown ``layout``.
+
     >>> import jax.numpy as jnp, optax, jaxopt_lab as jl
     >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)))
     >>> run = handwritten_sweep(optax.sgd(0.25), bowl, num_steps=2)
@@ -138,6 +148,16 @@ def benchmark(
     ``backend`` and ``batches`` are passed to `jl.sweep`; the report's ``backend_used``,
     ``backend_reason`` and ``batches`` say how it ran (``"auto"`` picks the fused kernel only
     on a GPU; batches side by side run only on a CPU).
+
+    Args:
+      optimizer: an optax transformation, as `jl.sweep` takes it.
+      surface: the `Surface` to minimize.
+      num_points: >= 1 starts, drawn uniformly from the surface's bounds with ``seed``.
+      num_steps: >= 1 optimizer steps per start.
+      repeats: >= 1 timed calls of each after the first (compiling) one.
+      backend: ``"auto"``, ``"scan"`` or ``"fused"``.
+      seed: seeds the starts.
+      batches: CPU batches side by side, or None for the sweep's choice.
     """
     for name, value in (("num_points", num_points), ("num_steps", num_steps),
                         ("repeats", repeats)):

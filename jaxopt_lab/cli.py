@@ -34,7 +34,8 @@ OPTIMIZERS: dict[str, tuple[Callable[..., optax.GradientTransformation], dict[st
     "rmsprop": (jl.rmsprop, {"learning_rate": 0.01}),
     "adam": (jl.adam, {"learning_rate": 0.05}),
     "adamw": (jl.adamw, {"learning_rate": 0.05}),
-    # min_step_size 1e-12: at the seeds' 1e-6 Rprop stalls ~1e-6 from a minimum, short of the sweep's xtol.
+    # min_step_size 1e-12: at Riedmiller & Braun's 1e-6 Rprop stalls ~1e-6 from a minimum,
+    # short of the sweep's xtol.
     "rprop": (jl.rprop, {"learning_rate": 0.1, "min_step_size": 1e-12}),
     "quickprop": (jl.quickprop, {"learning_rate": 0.01}),
     "newton": (jl.newton, {"learning_rate": 1.0}),

@@ -1,21 +1,23 @@
-"""Seed 003's parameter initializations, as samplers of starting points.
+"""Parameter initializations, as samplers of starting points.
 
 Each factory returns a ``jax.nn.initializers.Initializer``: a function ``(key, shape, dtype)
 -> array`` that flax layers accept as ``kernel_init`` / ``bias_init`` and that draws a fresh
 starting point per key (``jax.vmap`` over keys gives a cloud of starts). Weight matrices are laid
 out as flax lays out kernels, ``(fan_in, fan_out)``: row i feeds input i, column j is unit j.
 
-Seed 003, "Parameter initialization": initialization must break the symmetry between units;
-common choices are
+Initialization must break the symmetry between units; common choices (Goodfellow, Bengio &
+Courville 2016, §8.4) are
 
 - Gaussian, mean 0 and small variance: :func:`gaussian`;
-- uniform (Xavier), ``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))``: :func:`xavier_uniform`;
+- uniform (Xavier; Glorot & Bengio 2010), ``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))``:
+  :func:`xavier_uniform`;
 - sparse (Martens, 2010), exactly ``k`` non-zero incoming weights per unit: :func:`sparse`;
-- orthogonal matrices (Saxe et al., 2013), which avoid vanishing gradients: :func:`orthogonal`;
+- orthogonal matrices (Saxe, McClelland & Ganguli 2014), which avoid vanishing gradients:
+  :func:`orthogonal`;
 - biases: constants chosen heuristically, e.g. 0.1 for ReLU, 1 for LSTM: :func:`constant`.
 
 Where the maths is jax's own, the factory returns jax's initializer (tests prove equality with
-the seed's formula).
+the formula written out).
 
 >>> import jax
 >>> weights = xavier_uniform()(jax.random.PRNGKey(0), (3, 5))
@@ -34,15 +36,16 @@ from jax.nn.initializers import Initializer
 
 from jaxopt_lab.checks import check_int, check_nonnegative, check_positive
 
-#: Seed 003's heuristic bias constants.
+#: A small positive bias for ReLU units, so they start active (Goodfellow et al. 2016, §8.4).
 RELU_BIAS = 0.1
+#: The bias of an LSTM's forget gate (Goodfellow et al. 2016, §8.4).
 LSTM_BIAS = 1.0
 #: Martens (2010) used 15 non-zero incoming weights per unit.
 MARTENS_NUM_NONZERO = 15
 
 
 def gaussian(stddev: float = 0.01, mean: float = 0.0) -> Initializer:
-    """``W_ij ~ N(mean, stddev²)``: seed 003's "mean 0 and small variance" (default 0.01²)."""
+    """``W_ij ~ N(mean, stddev²)``: mean 0 and a small variance (default 0.01²)."""
     check_nonnegative("stddev", stddev)
     normal = jax.nn.initializers.normal(stddev)
 
@@ -53,7 +56,7 @@ def gaussian(stddev: float = 0.01, mean: float = 0.0) -> Initializer:
 
 
 def xavier_uniform() -> Initializer:
-    """``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))`` with ``m`` = fan-in, ``n`` = fan-out (seed 003).
+    """``W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))``, ``m`` fan-in, ``n`` fan-out (Glorot & Bengio 2010).
 
     This is ``jax.nn.initializers.glorot_uniform()``: variance scaling with variance
     ``2/(m+n)`` over a uniform of half-width ``√(3·variance) = √(6/(m+n))``.
@@ -62,7 +65,7 @@ def xavier_uniform() -> Initializer:
 
 
 def orthogonal(scale: float = 1.0) -> Initializer:
-    """A Haar-random matrix with orthonormal rows or columns, times ``scale`` (Saxe et al., 2013).
+    """A Haar-random matrix with orthonormal rows or columns, times ``scale`` (Saxe et al. 2014).
 
     This is ``jax.nn.initializers.orthogonal``: for ``(m, n)`` with ``m ≥ n`` the columns are
     orthonormal (``WᵀW = scale²·I``), otherwise the rows (``WWᵀ = scale²·I``).
@@ -105,5 +108,5 @@ def sparse(num_nonzero: int = MARTENS_NUM_NONZERO, stddev: float = 1.0) -> Initi
 
 
 def constant(value: float) -> Initializer:
-    """Every entry ``value``: seed 003's bias heuristic (:data:`RELU_BIAS`, :data:`LSTM_BIAS`)."""
+    """Every entry ``value``: the usual bias heuristic (:data:`RELU_BIAS`, :data:`LSTM_BIAS`)."""
     return jax.nn.initializers.constant(value)

@@ -36,7 +36,8 @@ UNFINISHED_COLOUR = (0.62, 0.62, 0.62)
 #: Converged, but to no minimum the surface lists (a saddle, an unlisted minimum).
 ELSEWHERE_COLOUR = (0.85, 0.75, 0.95)
 CONVERGED_COLOUR = to_rgb("tab:green")
-#: Basin k is drawn in BASIN_COLOURS[k % len]: tab10 without its grey, which means unfinished.
+#: Basin k is drawn in ``BASIN_COLOURS[k % len(BASIN_COLOURS)]``; tab10 without its grey, which
+#: means unfinished.
 BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
                       ("blue", "orange", "green", "red", "purple", "brown", "pink", "olive",
                        "cyan"))
@@ -44,7 +45,7 @@ BASIN_COLOURS = tuple(to_rgb(f"tab:{name}") for name in
 #: are that basin's colour blended this far towards the unfinished grey: a point still circling a
 #: minimum (RMSProp at a constant learning rate) shows apart from one still far from any.
 NEAR_BASIN_GREYNESS = 0.55
-#: Converged cells are blended towards white by this much at the last step: slow is pale.
+#: Converged cells are blended towards white by this much at the last step (slow is pale).
 SLOWEST_PALENESS = 0.65
 BOUNDARY_COLOUR = to_rgb("tab:red")
 REGIME_COLOURS = {Regime.MONOTONE: to_rgb("tab:blue"), Regime.ONE_STEP: to_rgb("gold"),
@@ -310,7 +311,7 @@ def loss_curves(losses, *, f_min: float = 0.0, steps=None, labels: Sequence[str]
     """f(x_k) − f* against step k: one curve ``(T,)``, rows of ``(N, T)``, or a name → curve dict.
 
     ``steps`` are the x values (default 0, 1, ...): a sweep's ``loss_steps`` for its
-    ``loss_history``. On a log scale a linear rate R (seed 000) is a straight line of slope log R.
+    ``loss_history``. On a log scale a linear rate R is a straight line of slope log R.
     """
     if isinstance(losses, Mapping):
         labels, curves = list(losses), [np.asarray(v, float) for v in losses.values()]
@@ -341,7 +342,7 @@ def regime_strip(curvature: float, learning_rates=None, *, measured=None,
 
     ``learning_rates`` default to 600 steps up to 2.5/a; ``measured`` holds `Regime` codes per
     learning rate (e.g. from `jaxopt_lab.analysis.trajectory_regime`). Dashed lines mark
-    η_opt = 1/a and 2η_opt (seeds 000/001).
+    η_opt = 1/a and 2η_opt (LeCun et al. 1998).
     """
     if learning_rates is None:
         learning_rates = np.linspace(0.0, 2.5, 601)[1:] / curvature

@@ -56,18 +56,18 @@ def _classifier(name, init, loss, predict, inputs, labels) -> Problem:
     return Problem(name, init, loss, predict, accuracy, inputs, labels)
 
 
-# --- Seed 000: backprop fails to separate where the perceptron succeeds -----------------------
+# --- Backprop fails to separate where the perceptron succeeds (Brady et al. 1989) ---------------
 
 
 def brady_spoiler(spoiler_distance: float = 10.0, eps: float = 0.1) -> Problem:
-    """Seed 000's counterexample (Brady, Raghavan & Slawny, 1989): one logistic neuron, L2 loss.
+    """A counterexample after Brady, Raghavan & Slawny (1989): one logistic neuron, L2 loss.
 
-    The slides' figures are not in the text, so the data are reconstructed from the slides'
-    algebra. Three separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and
-    ``(−1, 0)``, plus the far "spoiler" ``(0, −t)`` of class 1 (``t = spoiler_distance``). The
-    slides require: a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
+    The four points are a small construction with the properties of their example. Three
+    separable points with class labels 1, 1, 0 at ``(1, 0)``, ``(0, 1)`` and ``(−1, 0)``, plus
+    the far "spoiler" ``(0, −t)`` of class 1 (``t = spoiler_distance``). The construction needs:
+    a class-1 spoiler ("1 − ε" is its target), a 3-point optimum with ``w_y > 0``
     (so that ``σ(−w_y·t + b) → 0``), and four points that stay separable (``x = −1/2`` separates
-    them). Targets are ``1 − ε`` and ``ε`` ("1 − ε is the achievable value"), so the 3-point
+    them). Targets are ``1 − ε`` and ``ε`` (a sigmoid never reaches 1 or 0), so the 3-point
     problem has the unique minimum ``w = (L, L), b = 0`` with ``L = logit(1 − ε)``.
 
     ``params = {"weights": (2,), "bias": ()}``; ``y = σ(w·x + b)``; the loss is the average
@@ -77,6 +77,13 @@ def brady_spoiler(spoiler_distance: float = 10.0, eps: float = 0.1) -> Problem:
     separates all four. In this reconstruction the global minimum does separate, at a lower
     loss; backprop fails from the starts in that local minimum's basin (about a quarter of
     standard-normal starts for ``t = 10``), as Brady et al.'s "large basin of attraction".
+
+    Args:
+      spoiler_distance: t > 0, how far the spoiler lies below the other points.
+      eps: ε in (0, 0.5), the targets' distance from 1 and 0.
+
+    Raises:
+      ValueError: if an argument is out of its range.
     """
     check_positive("spoiler_distance", spoiler_distance)
     check_in_range("eps", eps, 0.0, 0.5, low_closed=False, high_closed=False)
@@ -111,8 +118,14 @@ def perceptron(inputs: jax.Array, labels: jax.Array, *, max_epochs: int = 10_000
     """Rosenblatt's rule, cycling through the points: on a mistake, ``w ← w + s·x, b ← b + s``.
 
     ``s = ±1`` is the point's class (labels 1 / 0), a mistake is ``s·(w·x + b) ≤ 0``; the start
-    is ``w = 0, b = 0``. On separable data it stops after finitely many updates (seed 000: "may
-    take t² iterations"); ``converged`` says whether an epoch passed without a mistake.
+    is ``w = 0, b = 0``. On separable data it stops after finitely many updates (at most
+    (R/γ)² mistakes, R the largest input norm and γ the margin; Novikoff 1962); ``converged``
+    says whether an epoch passed without a mistake.
+
+    Args:
+      inputs: ``(N, d)`` points.
+      labels: ``(N,)`` classes, 1 or 0.
+      max_epochs: >= 1 passes over the points before giving up.
 
     >>> spoiler = brady_spoiler()
     >>> float(spoiler.accuracy(perceptron(spoiler.inputs, spoiler.labels).params))
@@ -178,7 +191,16 @@ def mlp_classifier(name: str, inputs, labels, num_hidden: int, *,
     The network is ``logits = W₂·activation(W₁·x + b₁) + b₂`` (``flax.nnx.Linear`` layers);
     ``params`` is ``{"hidden": {"kernel", "bias"}, "output": {"kernel", "bias"}}``, the module's
     parameters as a plain nested dict (``nnx.to_pure_dict``), so the loss is a pure function of
-    it. Defaults: seed 003's Xavier-uniform kernels, zero biases.
+    it. Defaults: Xavier-uniform kernels (Glorot & Bengio 2010), zero biases.
+
+    Args:
+      name: the problem's name.
+      inputs: ``(N, d)`` features.
+      labels: ``(N,)`` integer classes.
+      num_hidden: >= 1 hidden units.
+      activation: the hidden layer's nonlinearity.
+      kernel_init: initializer of both weight matrices (default Xavier uniform).
+      bias_init: initializer of both biases (default zeros).
     """
     from flax import nnx
 
@@ -213,7 +235,12 @@ def mlp_classifier(name: str, inputs, labels, num_hidden: int, *,
 
 
 def xor(num_hidden: int = 8, **mlp_options) -> Problem:
-    """XOR on the four corners of the unit square: not linearly separable, easy for an MLP."""
+    """XOR on the four corners of the unit square: not linearly separable, easy for an MLP.
+
+    Args:
+      num_hidden: >= 1 hidden units.
+      **mlp_options: passed to :func:`mlp_classifier` (``activation``, initializers).
+    """
     inputs = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     return mlp_classifier("xor", inputs, np.array([0, 1, 1, 0]), num_hidden, **mlp_options)
 
@@ -224,6 +251,14 @@ def two_moons_data(num_samples: int = 200, noise: float = 0.1, seed: int = 0
 
     Class 0: ``(cos θ, sin θ)``; class 1: ``(1 − cos θ, 1/2 − sin θ)``, ``θ`` evenly spaced on
     ``[0, π]``, each point plus ``N(0, noise²)`` jitter from ``numpy.random.default_rng(seed)``.
+
+    Args:
+      num_samples: >= 2 points, half (rounded down) in the first class.
+      noise: >= 0, the jitter's standard deviation.
+      seed: seeds NumPy's generator.
+
+    Returns:
+      ``(inputs (num_samples, 2), labels (num_samples,))``.
     """
     num_samples = check_int("num_samples", num_samples, 2)
     check_in_range("noise", noise, 0.0)
@@ -239,7 +274,15 @@ def two_moons_data(num_samples: int = 200, noise: float = 0.1, seed: int = 0
 
 def two_moons(num_samples: int = 200, noise: float = 0.1, seed: int = 0, num_hidden: int = 16,
               **mlp_options) -> Problem:
-    """An MLP on :func:`two_moons_data`."""
+    """An MLP on :func:`two_moons_data`.
+
+    Args:
+      num_samples: >= 2 points.
+      noise: >= 0, the jitter's standard deviation.
+      seed: seeds the data.
+      num_hidden: >= 1 hidden units.
+      **mlp_options: passed to :func:`mlp_classifier`.
+    """
     inputs, labels = two_moons_data(num_samples, noise, seed)
     return mlp_classifier("two_moons", inputs, labels, num_hidden, **mlp_options)
 
@@ -250,6 +293,12 @@ def digits(num_samples: int | None = None, seed: int = 0, num_hidden: int = 32,
 
     Pixels are scaled from 0..16 to [0, 1]. ``num_samples`` keeps a random subset (drawn with
     ``seed``) to keep small experiments fast.
+
+    Args:
+      num_samples: how many images to keep, or None for all 1797.
+      seed: seeds the subset.
+      num_hidden: >= 1 hidden units.
+      **mlp_options: passed to :func:`mlp_classifier`.
     """
     try:
         from sklearn.datasets import load_digits
@@ -330,6 +379,13 @@ def train_two_learning_rates(problem: Problem, params: optax.Params,
     ``W₀ ← W₀ − η₀·∂L/∂W₀``, ``W₁ ← W₁ − η₁·∂L/∂W₁`` on :func:`trainability_network` (the paper
     ran 500 or 1000 steps). One ``lax.scan``; the learning rates are traced, so vmapping over
     them maps a grid of pairs. Divergence is data: NaN/Inf losses are recorded, never raised.
+
+    Args:
+      problem: the :func:`trainability_network` problem.
+      params: its starting parameters.
+      input_learning_rate: η₀ for the first layer (traceable).
+      output_learning_rate: η₁ for the second layer (traceable).
+      num_steps: >= 1 full-batch steps.
 
     >>> import jax, jax.numpy as jnp
     >>> problem = trainability_network()

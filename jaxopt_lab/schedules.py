@@ -1,12 +1,14 @@
-"""The seeds' decaying learning rates (seeds 000, 002, 003) and reduce-on-plateau (seed 000).
+"""Decaying learning rates and reduce-on-plateau.
 
-"Start with a large learning rate, gradually reduce it with iterations" (seed 000). Each schedule
+Start with a large learning rate and reduce it as the iterations go on: with gradient noise a
+fixed rate stalls at a noise floor, a decaying one keeps improving (Robbins & Monro 1951;
+Goodfellow, Bengio & Courville 2016, §8.3.1). Each schedule
 is an ``optax.Schedule``: a function of the step count ``k`` (0 on the first update) that any
 optimizer here accepts as its ``learning_rate``. Every hyperparameter may be a traced array (so
 one can ``jax.vmap`` over initial rates); the step count may be a traced int32, and is converted
 to floating point before any arithmetic, so ``(k + 1)**2`` cannot overflow.
 
-``reduce_on_plateau`` is the seeds' "practical approach": not a function of ``k`` but of the loss
+``reduce_on_plateau`` is the common practical rule: not a function of ``k`` but of the loss
 history, so it is a transformation that reads the loss as the extra arg ``value``.
 """
 from __future__ import annotations
@@ -27,9 +29,10 @@ def _float_steps(count: ArrayLike) -> jax.Array:
 
 
 def inverse_time(init_value: ArrayLike, decay_rate: ArrayLike = 1.0) -> optax.Schedule:
-    """η_k = η0 / (1 + decay_rate·k); with the default, η0/(k+1), seed 000's "linear decay".
+    """η_k = η0 / (1 + decay_rate·k); with the default, η0/(k+1).
 
-    Seed 003 writes the same family as α0/(1 + k·t) with a decay hyperparameter ``decay_rate``.
+    With ``decay_rate`` = 1 the rates satisfy Σ η_k = ∞, Σ η_k² < ∞, the conditions of Robbins &
+    Monro (1951) for stochastic approximation to converge.
 
     Args:
       init_value: η0 > 0.
@@ -45,7 +48,7 @@ def inverse_time(init_value: ArrayLike, decay_rate: ArrayLike = 1.0) -> optax.Sc
 
 
 def inverse_quadratic(init_value: ArrayLike) -> optax.Schedule:
-    """η_k = η0 / (k+1)², seed 000's "quadratic decay".
+    """η_k = η0 / (k+1)²: Σ η_k is finite, so it may stop short of a minimum.
 
     Args:
       init_value: η0 > 0.
@@ -59,7 +62,7 @@ def inverse_quadratic(init_value: ArrayLike) -> optax.Schedule:
 
 
 def inverse_sqrt(init_value: ArrayLike) -> optax.Schedule:
-    """η_k = η0 / √(k+1), seed 002's "1/√k decay", shifted so the first step uses η0.
+    """η_k = η0 / √(k+1), a 1/√k decay, shifted so the first step uses η0.
 
     Args:
       init_value: η0 > 0.
@@ -73,11 +76,11 @@ def inverse_sqrt(init_value: ArrayLike) -> optax.Schedule:
 
 
 def exponential(init_value: ArrayLike, beta: ArrayLike) -> optax.Schedule:
-    """η_k = η0·e^(−β·k), β > 0: seed 000's "exponential decay".
+    """η_k = η0·e^(−β·k), β > 0: exponential decay.
 
-    Seed 002's ε_k = ε0·0.95^k is the same family with β = −ln 0.95, and so is
+    ε_k = ε0·0.95^k is the same family with β = −ln 0.95, and so is
     ``optax.exponential_decay(init_value, transition_steps=1, decay_rate=exp(-beta))``. The
-    argument is β, the seed's symbol, not optax's ``decay_rate`` (the factor e^(−β) per step), so
+    argument is β, the exponent's rate, not optax's ``decay_rate`` (the factor e^(−β) per step), so
     that neither reading is silently mistaken for the other.
 
     Args:
@@ -85,7 +88,7 @@ def exponential(init_value: ArrayLike, beta: ArrayLike) -> optax.Schedule:
       beta: β > 0, the decay constant per step.
 
     >>> import math
-    >>> schedule = exponential(1.0, beta=-math.log(0.95))  # seed 002: 0.95**k
+    >>> schedule = exponential(1.0, beta=-math.log(0.95))  # 0.95**k
     >>> [round(float(schedule(k)), 4) for k in range(4)]
     [1.0, 0.95, 0.9025, 0.8574]
     """
@@ -95,9 +98,9 @@ def exponential(init_value: ArrayLike, beta: ArrayLike) -> optax.Schedule:
 
 
 def step(init_value: ArrayLike, factor: ArrayLike, transition_steps: ArrayLike) -> optax.Schedule:
-    """η_k = η0·factor^⌊k / transition_steps⌋: seed 002's "step decay", a discrete staircase.
+    """η_k = η0·factor^⌊k / transition_steps⌋: step decay, a discrete staircase.
 
-    Seed 003's "decay the learning rate by half every several epochs" is ``factor=0.5``. The
+    Halving the rate every few epochs is ``factor=0.5``. The
     maths is ``optax.exponential_decay(init_value, transition_steps, decay_rate=factor,
     staircase=True)``; this version also accepts traced ``factor`` and ``transition_steps``.
 
@@ -123,9 +126,10 @@ def step(init_value: ArrayLike, factor: ArrayLike, transition_steps: ArrayLike) 
 def linear_then_constant(
     init_value: ArrayLike, end_value: ArrayLike, transition_steps: ArrayLike
 ) -> optax.Schedule:
-    """ε_k = (1 − k/τ)·ε0 + (k/τ)·ε_τ for k ≤ τ, then ε_τ (seeds 002 and 003), τ = transition_steps.
+    """ε_k = (1 − k/τ)·ε0 + (k/τ)·ε_τ for k ≤ τ, then ε_τ, τ = transition_steps.
 
-    Seed 003 advises ε_τ ≈ 1% of ε0 and τ of a few hundred passes over the data. The maths is
+    Goodfellow, Bengio & Courville (2016, §8.3.1, eq. 8.14) advise ε_τ ≈ 1% of ε0 and τ of a
+    few hundred passes over the data. The maths is
     ``optax.linear_schedule(init_value, end_value, transition_steps)``; this version also accepts
     a traced ``transition_steps``. ``end_value > init_value`` (a linear warm-up) is allowed.
 
@@ -177,7 +181,7 @@ def reduce_on_plateau(
     accumulation_size: ArrayLike = 1,
     min_scale: ArrayLike = 0.0,
 ) -> optax.GradientTransformationExtraArgs:
-    """Seed 000's practical approach: train at a fixed η until the loss stagnates, then η ← α·η.
+    """Train at a fixed η until the loss stagnates, then η ← α·η.
 
     Multiplies the incoming updates by ``scale``, which starts at 1. Each call reads the loss as
     the extra arg ``value``; every ``accumulation_size`` calls their mean L is compared with the
@@ -194,7 +198,7 @@ def reduce_on_plateau(
     Use it after an optimizer: ``optax.chain(jl.sgd(learning_rate), jl.reduce_on_plateau())``.
 
     Args:
-      factor: α in (0, 1), seed 000's "typically 0.1".
+      factor: α in (0, 1), typically 0.1.
       patience: >= 1 stagnant decisions before the rate is reduced.
       rtol: in [0, 1], relative improvement that counts as progress.
       atol: >= 0, absolute improvement that counts as progress.

@@ -49,7 +49,14 @@ class Grid(NamedTuple):
 
 
 def as_bounds(surface_or_bounds: SurfaceOrBounds) -> tuple[tuple[float, float], ...]:
-    """The ``((low, high), ...)`` box of a `Surface`, or a checked copy of the given bounds."""
+    """The ``((low, high), ...)`` box of a `Surface`, or a checked copy of the given bounds.
+
+    Args:
+      surface_or_bounds: a `Surface` (its ``bounds``) or ``((low, high), ...)`` with low < high.
+
+    Raises:
+      ValueError: if the bounds are not finite ``(low, high)`` pairs with low < high.
+    """
     if isinstance(surface_or_bounds, Surface):
         return surface_or_bounds.bounds
     array = np.asarray(surface_or_bounds, dtype=float)
@@ -79,7 +86,16 @@ def _lattice(axes: Sequence[jax.Array]) -> jax.Array:
 def grid(surface_or_bounds: SurfaceOrBounds, resolution: int | Sequence[int]) -> Grid:
     """A regular lattice over the box, ``resolution`` points per coordinate, corners included.
 
-    ``resolution`` is one int (every coordinate) or one per coordinate, each at least 2.
+    Args:
+      surface_or_bounds: a `Surface` (its ``bounds``) or ``((low, high), ...)`` with low < high.
+      resolution: one int (every coordinate) or one per coordinate, each at least 2.
+
+    Returns:
+      A `Grid`: ``points`` ``(N, dim)`` with the first coordinate varying fastest, the lattice
+      ``shape`` (rows, columns, ...), the ``extent`` and the ``axes``.
+
+    Raises:
+      ValueError: for bad bounds or a resolution below 2 or of the wrong length.
     """
     bounds = as_bounds(surface_or_bounds)
     resolutions = _resolutions(resolution, len(bounds))
@@ -90,6 +106,14 @@ def grid(surface_or_bounds: SurfaceOrBounds, resolution: int | Sequence[int]) ->
 
 def uniform(key: jax.Array, surface_or_bounds: SurfaceOrBounds, num_points: int) -> jax.Array:
     """``(num_points, dim)`` points drawn uniformly from the box; deterministic given ``key``.
+
+    Args:
+      key: a ``jax.random`` key.
+      surface_or_bounds: a `Surface` (its ``bounds``) or ``((low, high), ...)`` with low < high.
+      num_points: >= 1.
+
+    Raises:
+      ValueError: for bad bounds or ``num_points`` < 1.
 
     >>> points = uniform(jax.random.PRNGKey(0), ((0.0, 1.0), (-5.0, 5.0)), 4)
     >>> points.shape
@@ -102,7 +126,17 @@ def uniform(key: jax.Array, surface_or_bounds: SurfaceOrBounds, num_points: int)
 
 
 def gaussian(key: jax.Array, center, scale, num_points: int) -> jax.Array:
-    """``(num_points, dim)`` points ``center + scale · N(0, I)``; ``scale``: number or per axis.
+    """``(num_points, dim)`` points ``center + scale · N(0, I)``; deterministic given ``key``.
+
+    Args:
+      key: a ``jax.random`` key.
+      center: a ``(dim,)`` vector.
+      scale: >= 0, a number or one per axis.
+      num_points: >= 1.
+
+    Raises:
+      ValueError: if ``center`` is not a vector, ``scale`` has the wrong shape or is negative,
+        or ``num_points`` < 1.
 
     >>> gaussian(jax.random.PRNGKey(0), [1.0, 2.0], 0.0, 2).tolist()
     [[1.0, 2.0], [1.0, 2.0]]
@@ -126,6 +160,17 @@ def plane(center, direction_1, direction_2, extent, resolution: int | Sequence[i
     ``extent``: one number e (s, t ∈ [−e, e]) or ``(s_low, s_high, t_low, t_high)``. The
     directions are used as given (normalize them for a slice in distance units). The `Grid`'s
     ``extent`` and ``axes`` are in (s, t) plane coordinates.
+
+    Args:
+      center: a ``(dim,)`` vector, dim >= 2.
+      direction_1: a ``(dim,)`` vector, the s axis.
+      direction_2: a ``(dim,)`` vector, the t axis.
+      extent: e > 0 or ``(s_low, s_high, t_low, t_high)``.
+      resolution: one int or two, each at least 2.
+
+    Raises:
+      ValueError: for mismatched shapes, dependent directions, an extent that is neither one
+        number nor four, an empty box or a resolution below 2.
 
     >>> slice_ = plane([0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], 1.0, 2)
     >>> slice_.points.tolist()

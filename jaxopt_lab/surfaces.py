@@ -6,9 +6,9 @@ catalogue builds each entry once and `get` returns that same object every time; 
 built by `quadratic` carry their matrices as nested tuples inside a hashable callable, so two
 quadratics built from the same numbers are equal and share a compilation.
 
-This module holds the quadratics of seeds 000-002, the saddles, the two-Gaussian bowl, the cliff
-(seed 003) and the minibatch-noise wrapper `noisy_gradient`; the classic test functions
-(Rosenbrock, Himmelblau, ...) live in `jaxopt_lab.test_functions` and are listed here too.
+This module holds the quadratics, the saddles, the two-Gaussian bowl, the cliff (Goodfellow,
+Bengio & Courville 2016, §8.2.4) and the minibatch-noise wrapper `noisy_gradient`; the classic
+test functions (Rosenbrock, Himmelblau, ...) live in `jaxopt_lab.test_functions` and are listed here too.
 
 >>> import jax.numpy as jnp
 >>> surface = get("himmelblau")
@@ -33,8 +33,8 @@ from jaxopt_lab.checks import check_int, check_nonnegative
 Points = tuple[tuple[float, ...], ...]
 Bounds = tuple[tuple[float, float], ...]
 
-#: Default escape radius: this many times the distance from the origin to the farthest corner of
-#: ``bounds``. Far enough that no honest run leaves it, near enough that float32 stays finite.
+#: The default escape radius is this many times the distance from the origin to the farthest
+#: corner of ``bounds``. Far enough that no honest run leaves it, near enough that float32 stays finite.
 ESCAPE_FACTOR = 10.0
 
 
@@ -107,7 +107,7 @@ def make_surface(name: str, fn: Callable, bounds: Bounds, **fields) -> Surface:
     return Surface(name=name, fn=fn, dim=len(bounds), bounds=bounds, **fields)
 
 
-# --- quadratics (seed 000: E = ½ wᵀAw + bᵀw + c; seed 002: the long canyon) --------------------
+# --- quadratics: E = ½ wᵀAw + bᵀw + c, and the long canyon ---------------------------------------
 
 
 def _as_tuple(array) -> tuple:
@@ -116,7 +116,7 @@ def _as_tuple(array) -> tuple:
 
 @dataclasses.dataclass(frozen=True)
 class Quadratic:
-    """½ wᵀAw + bᵀw + c (seed 000), with ``A``, ``b`` stored as tuples so it hashes."""
+    """½ wᵀAw + bᵀw + c, with ``A``, ``b`` stored as tuples so it hashes."""
 
     A: tuple[tuple[float, ...], ...]
     b: tuple[float, ...]
@@ -149,7 +149,7 @@ def quadratic(
     name: str = "quadratic",
     bounds: Bounds | None = None,
 ) -> Surface:
-    """The surface ½ wᵀAw + bᵀw + c for a symmetric ``(dim, dim)`` matrix ``A`` (seed 000).
+    """The surface ½ wᵀAw + bᵀw + c for a symmetric ``(dim, dim)`` matrix ``A``.
 
     The critical point w* = −A⁻¹b is listed as the minimum (with f_min = c − ½ bᵀA⁻¹b) when A
     is positive definite, as a saddle when A is indefinite and invertible; nothing is listed
@@ -190,7 +190,7 @@ def quadratic(
 
 def quadratic_1d(a: float, b: float = 0.0, c: float = 0.0, *, name: str = "quadratic_1d",
                  bounds: Bounds | None = None) -> Surface:
-    """E(w) = ½·a·w² + b·w + c on one coordinate (seeds 000, 001): minimum −b/a when a > 0."""
+    """E(w) = ½·a·w² + b·w + c on one coordinate: minimum −b/a when a > 0."""
     return quadratic([[a]], [b], c, name=name, bounds=bounds)
 
 
@@ -214,7 +214,7 @@ def rotated_quadratic(eigenvalues, angle: float, *, b=None, c: float = 0.0,
 
 
 def _deep_learning_spectrum(dim: int = 100, seed: int = 0) -> Surface:
-    """100-D ½ wᵀAw: 90 eigenvalues uniform in (0, 1), 10 in (30, 60), random rotation (seed 0)."""
+    """100-D ½ wᵀAw: 90 eigenvalues uniform in (0, 1), 10 in (30, 60), rotated (PRNG key 0)."""
     rng = np.random.default_rng(seed)
     num_large = dim // 10
     eigenvalues = np.concatenate([rng.uniform(0.0, 1.0, dim - num_large),
@@ -240,14 +240,14 @@ def two_gaussian_bowl(w: jax.Array) -> jax.Array:
             - 3.0 * jnp.exp(-((x + 1.0) ** 2 + y**2) / 0.2))
 
 
-#: Height and steepness of the cliff: its slope peaks at CLIFF_HEIGHT·CLIFF_STEEPNESS/4 = 625, so a
-#: gradient step of learning rate 0.1 taken on the cliff flies ~60 units (seed 003: "go far away").
+#: Height and steepness of the cliff; its slope peaks at CLIFF_HEIGHT·CLIFF_STEEPNESS/4 = 625, so a
+#: gradient step of learning rate 0.1 taken on the cliff flies ~60 units.
 CLIFF_HEIGHT = 50.0
 CLIFF_STEEPNESS = 50.0
 
 
 def cliff(w: jax.Array) -> jax.Array:
-    """½(x² + y²) + 50·σ(50(x − 1)): a bowl with a sheer wall at x = 1 (seed 003's cliffs).
+    """½(x² + y²) + 50·σ(50(x − 1)): a bowl with a sheer wall at x = 1 (Goodfellow et al., §8.2.4).
 
     A start on the high plateau x > 1 slides down to the wall, where the gradient explodes to
     ~625 and a plain gradient step is thrown far past the minimum at the origin. The wall's
@@ -270,11 +270,12 @@ def _local_surfaces() -> dict[str, Callable[[], Surface]]:
         "quadratic_1d": lambda: quadratic_1d(1.0, name="quadratic_1d", bounds=((-2.0, 2.0),)),
         "axis_aligned_quadratic": lambda: quadratic(np.diag([1.0, 10.0]),
                                                     name="axis_aligned_quadratic"),
-        # Seed 002: condition number 5, most curvature along [1, 1], least along [1, −1].
+        # Goodfellow et al. (2016, fig. 4.6): condition number 5, most curvature along [1, 1],
+        # least along [1, −1].
         # rotated_quadratic((5, 1), π/4) has exactly this A, up to rounding.
         "long_canyon": lambda: quadratic([[3.0, 2.0], [2.0, 3.0]], name="long_canyon"),
         "deep_learning_spectrum": _deep_learning_spectrum,
-        # Seed 002's saddle x₁² − x₂² = ½ wᵀ diag(2, −2) w, and 5x² − y².
+        # The saddle x₁² − x₂² = ½ wᵀ diag(2, −2) w (Goodfellow et al. 2016, fig. 4.5); 5x² − y².
         "saddle": lambda: quadratic(np.diag([2.0, -2.0]), name="saddle"),
         "anisotropic_saddle": lambda: quadratic(np.diag([10.0, -2.0]), name="anisotropic_saddle"),
         "monkey_saddle": lambda: make_surface("monkey_saddle", monkey_saddle, _SQUARE,
@@ -318,7 +319,7 @@ def get(name: str) -> Surface:
     return builders[name]()
 
 
-# --- stochastic gradients (seed 002: minibatch sgd) ---------------------------------------------
+# --- stochastic gradients: minibatch SGD -------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Sweeps through `jl.sweep` agree with the closed forms of `jl.theory` (issue 7, tests 1-6).
+"""Sweeps through `jl.sweep` agree with the closed forms of `jl.theory` (tests 1-6 below).
 
 Each test runs one sweep over a grid of hyperparameters (a leading C axis) and compares what
 happened at every grid cell with what theory says happens there. Cells within a narrow band of
@@ -16,22 +16,23 @@ from jaxopt_lab import analysis, theory
 from jaxopt_lab.theory import Regime
 from jaxopt_lab.types import Status
 
-#: Tests 1-2: learning rates within 1% of 1/a or 2/a (of 2/λ_max) are not compared (the issue's
-#: band): a 1% excess over 2/a grows the error by only 1.02 a step.
+#: Tests 1-2: learning rates within 1% of 1/a or 2/a (of 2/λ_max) are not compared: there
+#: a 1% excess over 2/a grows the error by only 1.02 a step.
 REGIME_BAND = 0.01
 #: Tests 3-4: cells within 2% (relative, in α) of the analytic stability boundary are excluded,
-#: and >= 99% of the rest must agree (the issue's numbers).
+#: and >= 99% of the rest must agree: near the boundary a finite run cannot tell a rate of
+#: 0.999 from 1.001.
 STABILITY_BAND = 0.02
 STABILITY_AGREEMENT = 0.99
-#: Test 5: the measured heavy-ball rate within 5% of (√κ−1)/(√κ+1) (the issue's number). At the
+#: Test 5: the measured heavy-ball rate within 5% of (√κ−1)/(√κ+1). At the
 #: optimum λ_min and λ_max sit on double roots, so the error decays like k·ρ^k and the rate
 #: measured between steps k₁ and k₂ carries a factor (k₂/k₁)^(1/(k₂−k₁)) ≈ 1.016 here.
 RATE_RTOL = 0.05
-#: Test 6: >= 99.9% of starts reach a minimum for small η (the issue's number): saddles and the
+#: Test 6: >= 99.9% of starts reach a minimum for small η: saddles and the
 #: maximum attract only measure-zero sets, but grid starts next to a saddle's stable manifold
 #: may need more than the run's steps to leave it.
 HIMMELBLAU_CONVERGED_SHARE = 0.999
-#: 2/λ_max of Himmelblau's flattest minimum, from the issue.
+#: 2/λ_max at Himmelblau's flattest minimum, (−2.805, 3.131), where λ_max ≈ 80.55.
 HIMMELBLAU_MAX_STABLE_STEP = 0.02483
 
 
@@ -146,7 +147,7 @@ def test_heavy_ball_rate_at_the_optimal_parameters(kappa):
     result = jl.sweep(jl.momentum, surface, np.array([[1.5, -1.0]]), RATE_WINDOW[1],
                       hyperparams=hyperparams, gtol=0.0, xtol=0.0, record_loss_every=1)
     losses = np.asarray(result.loss_history)[0, 0]  # steps 0, 1, ..., RATE_WINDOW[1]
-    # seed 000's R of the loss gap tends to ρ²: its geometric mean's square root is the rate
+    # the ratio R of successive loss gaps tends to ρ²: its geometric mean's square root is the rate
     loss_rate = analysis.mean_convergence_rate(losses, surface.f_min, start=RATE_WINDOW[0],
                                                stop=RATE_WINDOW[1])
     root = math.sqrt(kappa)

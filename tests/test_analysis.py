@@ -32,7 +32,7 @@ def gradient_descent_1d(learning_rate, curvature, start, num_steps):
     return np.array(x)
 
 
-# --- convergence rate and regime (seed 000) ------------------------------------------------------
+# --- convergence rate and regime ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("product", [0.3, 0.8, 1.4, 1.9])  # ηa
@@ -77,7 +77,7 @@ def test_trajectory_regime_in_two_dimensions_and_non_finite_points():
     assert analysis.trajectory_regime(escaped, [0.0]) == Regime.DIVERGENT
 
 
-# --- critical points (seed 002) ------------------------------------------------------------------
+# --- critical points ------------------------------------------------------------------------------
 
 
 def match_points(found, expected):
@@ -102,7 +102,7 @@ def test_himmelblau_has_four_minima_four_saddles_and_one_maximum():
 
 
 @pytest.mark.parametrize("name, kinds", [
-    ("saddle", [CriticalKind.SADDLE]),  # seed 002's x₁² − x₂²
+    ("saddle", [CriticalKind.SADDLE]),  # x₁² − x₂² (Goodfellow et al. 2016, fig. 4.5)
     ("monkey_saddle", [CriticalKind.DEGENERATE]),  # zero Hessian at the origin
     ("two_gaussian_bowl", [CriticalKind.MINIMUM, CriticalKind.MINIMUM, CriticalKind.SADDLE]),
 ])
@@ -162,7 +162,7 @@ def test_classify_critical_point(eigenvalues, kind):
 
 
 def test_local_condition_number_of_the_long_canyon_is_five():
-    # seed 002: "assume: Hessian H has condition number 5"
+    # Goodfellow et al. (2016, fig. 4.6): a Hessian with condition number 5
     surface = jl.surfaces.get("long_canyon")
     assert analysis.local_condition_number(surface.fn, [0.3, -1.0]) == pytest.approx(5.0)
 
@@ -245,7 +245,7 @@ def test_box_counting_rejects_an_empty_mask():
         analysis.box_counting_dimension(np.zeros((8, 8), dtype=bool))
 
 
-# --- EWMA (seed 002) -----------------------------------------------------------------------------
+# --- EWMA -----------------------------------------------------------------------------------------
 
 
 def ewma_by_hand(values, decay, bias_correction):

@@ -1,6 +1,6 @@
 """Benchmark scripts run end to end at a tiny size (their checks, not their speed): the GPU one on
-the CPU (Pallas interprets the fused kernels here), so a GPU session's scarce minutes are not
-spent on a script that fails, and the CPU batches one, whose record must stay reproducible."""
+the CPU (Pallas interprets the fused kernels here), so a script that fails is found before it
+runs on a GPU, and the CPU batches one, whose record must stay reproducible."""
 import json
 import os
 import subprocess

@@ -1,4 +1,4 @@
-"""First-order optimizers against the seed formulas (tests/reference/first_order.py) and optax.
+"""First-order optimizers against their formulas (tests/reference/first_order.py) and optax.
 
 Every optimizer runs ≥ 50 steps on a rotated ill-conditioned quadratic and on Rosenbrock, eagerly
 and under ``jax.jit``, and must visit the reference's points. Then: equality with optax where the
@@ -24,10 +24,11 @@ NUM_STEPS = 60
 #: for other backends while catching any difference in the formula.
 REFERENCE_RTOL = 1e-10
 REFERENCE_ATOL = 1e-12
-#: The issue's tolerance for "identical maths" with optax (float64).
+#: "Identical maths" with optax: the same formula in another order of operations (float64 runs
+#: agree to ~1e-12; 1e-6 leaves room for the runs' amplification of rounding on Rosenbrock).
 OPTAX_RTOL = 1e-6
 OPTAX_ATOL = 1e-12
-#: The issue's tolerance for Nesterov's two forms under the change of variables (float64).
+#: Nesterov's two forms under the change of variables φ = W + β·ΔW: float64 round-off only.
 NESTEROV_ATOL = 1e-10
 #: Algebraically equal forms of momentum (differ only by rounding in float64).
 FORMS_ATOL = 1e-10
@@ -95,7 +96,7 @@ def trajectory(tx, value_fn, start, num_steps=NUM_STEPS, *, mode="jit"):
 
 
 def nesterov_reformulated_ref(grad_fn, start, num_steps, learning_rate, momentum):
-    """The look-ahead points φ = W + β·ΔW of the seeds' Nesterov run."""
+    """The look-ahead points φ = W + β·ΔW of the look-ahead Nesterov run."""
     points, velocities = ref.nesterov_run(grad_fn, start, num_steps, learning_rate, momentum,
                                           return_velocity=True)
     return points + momentum * velocities
@@ -113,21 +114,21 @@ CASES = [
      {"learning_rate": 0.02, "momentum": 0.9}, {"learning_rate": 2e-4, "momentum": 0.9}),
     ("nesterov", jl.nesterov, nesterov_reformulated_ref,
      {"learning_rate": 0.02, "momentum": 0.9}, {"learning_rate": 2e-4, "momentum": 0.9}),
-    ("adagrad-seed003", jl.adagrad, ref.adagrad_run,
+    ("adagrad-eps-outside", jl.adagrad, ref.adagrad_run,
      {"learning_rate": 0.5}, {"learning_rate": 0.1}),
-    ("adagrad-seed002", jl.adagrad, ref.adagrad_run,
+    ("adagrad-eps-root", jl.adagrad, ref.adagrad_run,
      {"learning_rate": 0.5, "eps": 0.0, "eps_root": 1e-7, "initial_accumulator_value": 0.1},
      {"learning_rate": 0.1, "eps": 0.0, "eps_root": 1e-7}),
-    ("rmsprop-seed003", jl.rmsprop, ref.rmsprop_run,
+    ("rmsprop-eps-outside", jl.rmsprop, ref.rmsprop_run,
      {"learning_rate": 0.02, "decay": 0.9}, {"learning_rate": 5e-3, "decay": 0.99}),
-    ("rmsprop-seed002", jl.rmsprop, ref.rmsprop_run,
+    ("rmsprop-eps-root", jl.rmsprop, ref.rmsprop_run,
      {"learning_rate": 0.02, "decay": 0.9, "eps": 0.0, "eps_root": 1e-6},
      {"learning_rate": 5e-3, "decay": 0.99, "eps": 0.0, "eps_root": 1e-6}),
     ("adadelta", jl.adadelta, ref.adadelta_run,
      {}, {"learning_rate": 2.0, "rho": 0.95, "eps": 1e-5}),
-    ("adam-seed003", jl.adam, ref.adam_run,
+    ("adam-eps-outside", jl.adam, ref.adam_run,
      {"learning_rate": 0.05}, {"learning_rate": 0.01, "b1": 0.8, "b2": 0.99}),
-    ("adam-seed002", jl.adam, ref.adam_run,
+    ("adam-eps-root", jl.adam, ref.adam_run,
      {"learning_rate": 0.05, "eps": 0.0, "eps_root": 1e-8},
      {"learning_rate": 0.01, "eps": 0.0, "eps_root": 1e-8}),
     ("adamw", jl.adamw, functools.partial(ref.adam_run, weight_decay=0.1),
@@ -139,7 +140,7 @@ CASES = [
 @pytest.mark.parametrize("problem", list(PROBLEMS))
 @pytest.mark.parametrize("name, make, reference, quadratic_hp, rosenbrock_hp", CASES,
                          ids=[case[0] for case in CASES])
-def test_matches_seed_reference(name, make, reference, quadratic_hp, rosenbrock_hp, problem,
+def test_matches_reference(name, make, reference, quadratic_hp, rosenbrock_hp, problem,
                                 mode):
     fn, start = PROBLEMS[problem]
     hyperparams = quadratic_hp if problem == "quadratic" else rosenbrock_hp
@@ -201,8 +202,8 @@ def test_velocity_and_ewma_forms_relate_by_one_minus_beta():
 
 
 @pytest.mark.parametrize("problem", list(PROBLEMS))
-def test_seed_002_three_forms_agree(problem):
-    """Seed 002: (1) v ← αv − εg, θ ← θ + v; (2) θ ← θ − ε(g + α·v), v ← αv + g;
+def test_three_momentum_forms_agree(problem):
+    """(1) v ← αv − εg, θ ← θ + v; (2) θ ← θ − ε(g + α·v), v ← αv + g;
     (3) v ← αv + (1−α)g, θ ← θ − ε̃v with ε = ε̃(1−α). Ours in both forms visit the same points."""
     fn, start = PROBLEMS[problem]
     beta, rate = 0.9, 2e-4 if problem == "rosenbrock" else 0.02
@@ -250,12 +251,12 @@ def inverse_time(base):
 
 
 def test_velocity_momentum_schedule_is_inside_the_state():
-    """ΔW_t = β·ΔW_{t−1} − η_t·g_t (seed), not optax's −η_t·(g_t + β·v_{t−1})."""
+    """ΔW_t = β·ΔW_{t−1} − η_t·g_t (the velocity form), not optax's −η_t·(g_t + β·v_{t−1})."""
     fn, start = PROBLEMS["quadratic"]
     schedule = inverse_time(0.05)
     ours = trajectory(jl.momentum(schedule, 0.9), fn, start)
-    seed = ref.momentum_velocity_run(numpy_grad(fn), start, NUM_STEPS, schedule, 0.9)
-    np.testing.assert_allclose(ours, seed, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
+    expected = ref.momentum_velocity_run(numpy_grad(fn), start, NUM_STEPS, schedule, 0.9)
+    np.testing.assert_allclose(ours, expected, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
     optax_form = trajectory(optax.sgd(schedule, momentum=0.9), fn, start)
     assert np.max(np.abs(optax_form - ours)) > 1e-2  # the two placements of η really differ
 
@@ -267,12 +268,12 @@ def test_velocity_momentum_schedule_is_inside_the_state():
      lambda grad_fn, start, num_steps, learning_rate, momentum:
      ref.sgd_run(grad_fn, start, num_steps, learning_rate)),
 ])
-def test_schedules_follow_the_seed_formula(name, make, reference):
+def test_schedules_follow_the_formula(name, make, reference):
     fn, start = PROBLEMS["quadratic"]
     schedule = inverse_time(0.1)
     ours = trajectory(make(learning_rate=schedule, momentum=0.8), fn, start)
-    seed = reference(numpy_grad(fn), start, NUM_STEPS, learning_rate=schedule, momentum=0.8)
-    np.testing.assert_allclose(ours, seed, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
+    expected = reference(numpy_grad(fn), start, NUM_STEPS, learning_rate=schedule, momentum=0.8)
+    np.testing.assert_allclose(ours, expected, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
 
 
 def test_lookahead_needs_value_fn():

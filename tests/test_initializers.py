@@ -1,4 +1,4 @@
-"""Seed 003's initializations: the stated distributions, exact sparsity, orthogonality."""
+"""Parameter initializations: the stated distributions, exact sparsity, orthogonality."""
 import math
 
 import jax
@@ -10,12 +10,12 @@ from reference.problems import xavier_limit
 from jaxopt_lab import initializers
 
 KEY = jax.random.PRNGKey(0)
-#: The same draw computed by jax's initializer and by the seed's formula: rounding only.
+#: The same draw computed by jax's initializer and by the formula written out: rounding only.
 ROUNDING_ATOL = 1e-15
 #: Sample moments must lie within this many standard errors of the stated value: a false alarm
 #: has probability ~6e-7 per check, yet a wrong scale (e.g. a factor √2) is far outside.
 STANDARD_ERRORS = 5.0
-#: The issue asks for orthogonality to 1e-6; QR in float64 reaches ~1e-15.
+#: Orthogonal to 1e-6, what float32 use needs; QR in float64 reaches ~1e-15.
 ORTHOGONALITY_TOL = 1e-6
 NUM_DRAWS = 4000
 
@@ -38,11 +38,11 @@ def test_gaussian_is_jax_normal_shifted_and_has_the_stated_moments():
 
 
 @pytest.mark.parametrize("shape", [(30, 50), (784, 10)])
-def test_xavier_uniform_is_the_seed_formula(shape):
+def test_xavier_uniform_is_the_glorot_bengio_formula(shape):
     limit = xavier_limit(*shape)
     weights = initializers.xavier_uniform()(KEY, shape)
-    seed_draw = jax.random.uniform(KEY, shape, minval=-limit, maxval=limit)
-    np.testing.assert_allclose(weights, seed_draw, atol=ROUNDING_ATOL)
+    formula_draw = jax.random.uniform(KEY, shape, minval=-limit, maxval=limit)
+    np.testing.assert_allclose(weights, formula_draw, atol=ROUNDING_ATOL)
     assert float(jnp.abs(weights).max()) <= limit
 
 
@@ -107,7 +107,7 @@ def test_orthogonal_entries_have_the_haar_moments():
 
 
 def test_constant_bias_heuristics():
-    assert (initializers.RELU_BIAS, initializers.LSTM_BIAS) == (0.1, 1.0)  # seed 003
+    assert (initializers.RELU_BIAS, initializers.LSTM_BIAS) == (0.1, 1.0)  # Goodfellow et al., §8.4
     biases = initializers.constant(initializers.RELU_BIAS)(KEY, (5,))
     np.testing.assert_array_equal(biases, np.full(5, 0.1))
 

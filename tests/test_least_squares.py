@@ -1,4 +1,4 @@
-"""Batch, minibatch and stochastic gradient descent on least squares (seeds 002, 003, 004).
+"""Batch, minibatch and stochastic gradient descent on least squares.
 
 The three differ only in the gradient handed to ``jl.sgd``: of the mean loss over all N examples,
 over m = 20 examples drawn at random, or over one. Theory for L(w) = ‖Xw − y‖²/(2N), Hessian
@@ -33,7 +33,7 @@ NUM_RUNS = 16
 #: Batch descent reaches w_ls up to float64 rounding of the normal equations.
 BATCH_ATOL = 1e-10
 #: Measured floor / predicted floor: the prediction drops the O(η·E‖x‖²) ≈ 15 % multiplicative
-#: noise (felt at m = 1) and the average has a few % sampling error. Observed over three seeds:
+#: noise (felt at m = 1) and the average has a few % sampling error. Observed over three data draws:
 #: 1.00-1.02 for m = 20, 1.08-1.13 for m = 1.
 FLOOR_RATIO_BOUNDS = (0.85, 1.25)
 

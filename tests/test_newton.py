@@ -1,4 +1,4 @@
-"""Newton's method (seeds 000-003): one step on quadratics, the η regimes, saddles, solvers."""
+"""Newton's method: one step on quadratics, the η regimes, saddles, solvers."""
 import chex
 import jax
 import jax.numpy as jnp
@@ -17,7 +17,7 @@ ONE_STEP_RTOL = 1e-9
 CG_RTOL = 1e-7
 #: Dense eigendecomposition against NumPy's solve of the same system: round-off only.
 REFERENCE_RTOL = 1e-9
-#: The seeds' regimes on a quadratic: error_k = (1 − η)^k · error_0, exact up to round-off.
+#: Newton's regimes on a quadratic: error_k = (1 − η)^k · error_0, exact up to round-off.
 REGIME_RTOL = 1e-8
 NUM_REGIME_STEPS = 20
 #: float64 round-off: as rtol, results that are the same computation up to the order of
@@ -77,7 +77,7 @@ LEARNING_RATES = np.array([0.3, 1.0, 1.5, 1.9, 2.1, 3.0])
 
 
 def test_learning_rate_regimes_on_quadratic():
-    """Seed 000: η = 1 is exact, 0 < η < 2 converges, η > 2 diverges; here e_k = (1 − η)^k e_0."""
+    """η = 1 is exact, 0 < η < 2 converges, η > 2 diverges; here e_k = (1 − η)^k e_0."""
     fn, matrix, offset, start = spd_quadratic(3, seed=7)
     minimum = np.linalg.solve(matrix, offset)
 

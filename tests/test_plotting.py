@@ -121,7 +121,7 @@ MOMENTA = np.linspace(0.0, 0.95, 40)
 
 
 def momentum_status(method, num_steps=300):
-    """Run heavy ball / Nesterov (seed 000) on ½·λ·x² for every (α, β), vectorised in numpy."""
+    """Run heavy ball / Nesterov (look-ahead form) on ½·λ·x² for every (α, β), vectorised in numpy."""
     alpha, beta = np.meshgrid(LEARNING_RATES, MOMENTA)
     x, velocity = np.ones_like(alpha), np.zeros_like(alpha)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -241,7 +241,7 @@ def test_loss_curves_on_a_log_scale():
     np.testing.assert_array_equal(every_fifth.axes[0].lines[1].get_xdata(), steps[::5])
 
 
-def test_regime_strip_colours_the_seed_regimes():
+def test_regime_strip_colours_the_regimes():
     curvature = 2.0
     learning_rates = np.linspace(0.01, 2.5, 250) / curvature
     measured = np.asarray(theory.gd_regime(learning_rates, curvature))

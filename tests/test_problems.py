@@ -1,4 +1,4 @@
-"""Learning problems: seed 000's spoiler, flax MLPs, Sohl-Dickstein's trainability network."""
+"""Learning problems: Brady et al.'s spoiler, flax MLPs, Sohl-Dickstein's trainability network."""
 import sys
 
 import jax
@@ -55,7 +55,7 @@ def _gradient_norm(loss, params):
     return jnp.linalg.norm(ravel_pytree(jax.grad(loss)(params))[0])
 
 
-# --- seed 000: backprop fails to separate where the perceptron succeeds -----------------------
+# --- backprop fails to separate where the perceptron succeeds (Brady et al. 1989) ---------------
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The package's public surface: `__all__` is the contract of ../shared/DESIGN.md."""
+"""The package's public surface: `__all__` is the contract the tests, notebooks and CLI share."""
 import collections
 
 import optax

@@ -1,4 +1,4 @@
-"""BFGS and L-BFGS: scipy's minimizers, the seed's inverse-Hessian update, optax's L-BFGS."""
+"""BFGS and L-BFGS: scipy's minimizers, Nocedal & Wright's update (6.17), optax's L-BFGS."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,7 +18,7 @@ from reference.second_order import (
     zakharov,
 )
 
-#: The issue's tolerance on minimizers and minimum values against scipy's BFGS.
+#: Minimizers and minimum values against scipy's BFGS, which stops by its own rule (gtol).
 SCIPY_TOL = 1e-5
 #: scipy is run far past that tolerance, so that its own stopping error does not count.
 SCIPY_GTOL = 1e-12
@@ -39,7 +39,7 @@ PROBLEMS = {
     "matyas": (matyas, [6.0, 6.0]),
     "zakharov": (zakharov, [600.0, 700.0, 200.0, 100.0, 90.0, 1000.0]),
 }
-#: The issue's start and two neighbours, so that every case is also a vmap over a batch.
+#: A start and two neighbours, so that every case is also a vmap over a batch.
 START_OFFSETS = np.array([0.0, 0.1, -0.1])
 
 

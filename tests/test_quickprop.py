@@ -1,4 +1,4 @@
-"""QuickProp (seed 000, Fahlman 1988): against the scalar reference loop, the secant step on a
+"""QuickProp (Fahlman 1988): against the scalar reference loop, the secant step on a
 1-D quadratic, the growth cap, schedules, the optax/flax contract, and what happens on a
 non-convex surface ("prone to some instability")."""
 import math
@@ -127,7 +127,7 @@ def double_well(w):
 
 
 def test_nonconvex_double_well_record():
-    """Seed 000: "prone to some instability for non-convex objective functions". What happens on
+    """QuickProp can be unstable on non-convex losses (Fahlman 1988). What happens on
     the double well, η = 0.05, 100 steps, starts in the concave middle (|w0| < 1/√3):
     QuickProp's loss goes up on the way for some starts (the capped growth overshoots once the
     slope turns), gradient descent's never does; all QuickProp runs still end at a minimum."""

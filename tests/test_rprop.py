@@ -1,5 +1,5 @@
-"""The Rprop family (seeds 000, 001): against the scalar reference loops, the issue's numbers,
-seed 001's one-move backtracking, optax.rprop's one-step lag, and the optax/flax contract."""
+"""The Rprop family: against the scalar reference loops, a worked sign sequence,
+one-move backtracking, optax.rprop's one-step lag, and the optax/flax contract."""
 import math
 
 import chex
@@ -21,9 +21,9 @@ ROUNDOFF_ATOL = 1e-12
 #: Step sizes against optax's: the same products of η± in the same order, equal to the last bit.
 SAME_OPERATIONS_RTOL = 1e-15
 VARIANTS = ("rprop-", "irprop-", "rprop+", "irprop+")
-#: Issue 4's check: learning_rate 0.1, gradients [1, 1, 1, −1, 1] under "irprop-".
-ISSUE_GRADIENTS = (1.0, 1.0, 1.0, -1.0, 1.0)
-ISSUE_STEP_MAGNITUDES = (0.1, 0.12, 0.144, 0.0, 0.072)
+#: A worked example: learning_rate 0.1, gradients [1, 1, 1, −1, 1] under "irprop-" (η+ = 1.2).
+WORKED_GRADIENTS = (1.0, 1.0, 1.0, -1.0, 1.0)
+WORKED_STEP_MAGNITUDES = (0.1, 0.12, 0.144, 0.0, 0.072)
 
 PROBLEMS = {
     # A narrow valley at 30°: coordinates' signs flip at different times.
@@ -64,11 +64,11 @@ def run_on_gradients(tx, gradients, values):
     return updates, step_sizes
 
 
-def test_issue_sequence_irprop_minus():
-    gradients = jnp.asarray(ISSUE_GRADIENTS)[:, None]
-    updates, _ = run_on_gradients(jl.rprop(0.1), gradients, jnp.zeros(len(ISSUE_GRADIENTS)))
+def test_worked_sequence_irprop_minus():
+    gradients = jnp.asarray(WORKED_GRADIENTS)[:, None]
+    updates, _ = run_on_gradients(jl.rprop(0.1), gradients, jnp.zeros(len(WORKED_GRADIENTS)))
     np.testing.assert_allclose(
-        np.abs(updates[:, 0]), ISSUE_STEP_MAGNITUDES, rtol=ROUNDOFF_RTOL, atol=ROUNDOFF_ATOL
+        np.abs(updates[:, 0]), WORKED_STEP_MAGNITUDES, rtol=ROUNDOFF_RTOL, atol=ROUNDOFF_ATOL
     )
     expected, _ = rprop_updates(np.asarray(gradients), learning_rate=0.1)
     np.testing.assert_allclose(updates, expected, rtol=ROUNDOFF_RTOL, atol=ROUNDOFF_ATOL)
@@ -155,7 +155,7 @@ def quartic_1d(w):
     "fn, start",
     [(jl.surfaces.get("quadratic_1d").fn, 1.7), (quartic_1d, -0.2), (quartic_1d, 2.5)],
 )
-def test_rprop_plus_visits_the_points_of_seed_one_move_backtracking(fn, start):
+def test_rprop_plus_visits_the_points_of_one_move_backtracking(fn, start):
     num_steps, learning_rate = 40, 0.3
     tx = jl.rprop(learning_rate, variant="rprop+")
     params = jnp.array([start])
@@ -165,7 +165,7 @@ def test_rprop_plus_visits_the_points_of_seed_one_move_backtracking(fn, start):
         grad = jax.grad(fn)(params)
         sign_changed = float(state[0].prev_grad[0] * grad[0]) < 0
         updates, state = tx.update(grad, state, params)
-        if sign_changed:  # the issue's rule: the update undoes the previous step
+        if sign_changed:  # rprop+: the update undoes the previous step
             assert float(updates[0]) == -previous_update
             backtracks.append(t)
         previous_update = float(updates[0])
@@ -176,7 +176,7 @@ def test_rprop_plus_visits_the_points_of_seed_one_move_backtracking(fn, start):
     restored = np.array(backtracks) + 1  # point index after each backtracking step
     # Each restored point is the point before the overshoot...
     np.testing.assert_allclose(points[restored], points[restored - 2], rtol=ROUNDOFF_RTOL)
-    # ...and without those extra stops rprop+ walks seed 001's one-move path.
+    # ...and without those extra stops rprop+ walks the one-move path.
     one_move = rprop_one_move_trajectory(
         lambda w: jax.grad(fn)(jnp.array([w]))[0], start, num_steps - len(backtracks),
         learning_rate=learning_rate,
@@ -257,14 +257,14 @@ def test_optax_rprop_is_one_step_late():
     np.testing.assert_array_equal(theirs[0], [0.0, 0.0])
     np.testing.assert_allclose(theirs[1:], ours[:-1], rtol=ROUNDOFF_RTOL)
     assert not np.allclose(theirs, ours)
-    # The issue's sequence: ours moves -0.1, -0.12, -0.144, 0, -0.072; optax delivers the first
+    # The worked sequence: ours moves -0.1, -0.12, -0.144, 0, -0.072; optax delivers the first
     # two a step late and never takes the 0.144 step (at the sign change it drops the step it
     # was about to deliver) nor, within these five, the 0.072 one.
-    issue = jnp.asarray(ISSUE_GRADIENTS)[:, None]
-    ours, _ = run_on_gradients(jl.rprop(0.1), issue, jnp.zeros(5))
+    worked = jnp.asarray(WORKED_GRADIENTS)[:, None]
+    ours, _ = run_on_gradients(jl.rprop(0.1), worked, jnp.zeros(5))
     state = tx.init(jnp.zeros(1))
     theirs = []
-    for grad in issue:
+    for grad in worked:
         update, state = tx.update(grad, state, jnp.zeros(1))
         theirs.append(float(update[0]))
     our_moves = ours[:, 0]

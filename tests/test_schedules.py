@@ -1,4 +1,4 @@
-"""Schedules against the seeds' formulas (tests/reference/schedules.py), optax, and trajectories."""
+"""Schedules against their formulas (tests/reference/schedules.py), optax, and trajectories."""
 from __future__ import annotations
 
 import math
@@ -32,7 +32,7 @@ W0 = 2.0
 SCHEDULE_CASES = [
     ("inverse_time", schedules.inverse_time(0.9), lambda k: ref.inverse_time(0.9, k)),
     (
-        "inverse_time_seed003",
+        "inverse_time_decay_rate",
         schedules.inverse_time(0.9, decay_rate=0.3),
         lambda k: ref.inverse_time(0.9, k, decay_rate=0.3),
     ),
@@ -77,8 +77,8 @@ def test_inverse_quadratic_does_not_overflow_int32():
     np.testing.assert_allclose(got, ref.inverse_quadratic(1.0, k), rtol=FORMULA_RTOL)
 
 
-def test_seed_002_exponential_is_the_same_family():
-    # Seed 002's ε0·0.95^k is seed 000's η0·e^(−βk) with β = −ln 0.95.
+def test_power_of_095_is_the_exponential_family():
+    # ε0·0.95^k is η0·e^(−βk) with β = −ln 0.95.
     schedule = schedules.exponential(0.9, beta=-math.log(0.95))
     np.testing.assert_allclose(
         [float(schedule(k)) for k in CHOSEN_STEPS],
@@ -163,7 +163,7 @@ def test_schedule_drives_the_trajectory(name, schedule, formula):
     assert not np.allclose(got, constant, rtol=1e-3)
 
 
-# ---------------------------------------------------------------- reduce_on_plateau (seed 000)
+# ---------------------------------------------------------------- reduce_on_plateau
 
 NUM_DESCENT = 5  # scripted losses: strictly decreasing for this many steps, then flat
 
@@ -248,8 +248,8 @@ def test_plateau_under_vmap_over_losses_and_traced_factor():
 
 
 def test_plateau_rescues_a_diverging_gradient_descent():
-    # η·a = 2.5 > 2 diverges (|1 − η·a| = 1.5); the losses grow, stagnate in seed 000's sense,
-    # and each reduction of η moves η·a back towards (0, 2).
+    # η·a = 2.5 > 2 diverges (|1 − η·a| = 1.5); the losses grow, stagnate in reduce_on_plateau's
+    # sense, and each reduction of η moves η·a back towards (0, 2).
     learning_rate, factor, patience = 2.5 / CURVATURE, 0.5, 3
     plateau = jl.reduce_on_plateau(factor=factor, patience=patience)
     tx = optax.chain(jl.sgd(learning_rate), plateau)

@@ -10,7 +10,8 @@ import pytest
 import jaxopt_lab as jl
 from jaxopt_lab import surfaces, test_functions
 
-#: f at a listed minimum equals its value to this (the issue's 1e-10).
+#: f at a listed minimum equals its listed value to this: f is flat there, so a point off by
+#: float64 rounding changes f only quadratically.
 VALUE_TOL = 1e-10
 #: |∇f| at minima and saddles: they are float64 Newton fixed points, so the gradient is rounding
 #: of terms as large as ~1e3 (Goldstein–Price) times 1e-16, i.e. ≲ 1e-11; 1e-8 leaves margin.
@@ -138,7 +139,7 @@ def test_himmelblau_flattest_minimum_sets_the_stable_learning_rate():
 SADDLE_NAMES = [name for name in ALL_NAMES if surfaces.get(name).saddles]
 
 
-def test_the_issue_saddles_are_listed():
+def test_the_catalogue_lists_its_saddles():
     assert {"saddle", "anisotropic_saddle", "monkey_saddle", "himmelblau"} <= set(SADDLE_NAMES)
 
 
@@ -160,7 +161,7 @@ def test_saddles_curve_both_ways(name):
             assert rise.min() < 0.0 < rise.max()
 
 
-def test_seed_saddles_are_the_formulas():
+def test_saddles_are_the_formulas():
     w = jnp.array([0.7, -1.3])
     np.testing.assert_allclose(surfaces.get("saddle")(w), 0.7**2 - 1.3**2, rtol=ROUNDING_TOL)
     np.testing.assert_allclose(surfaces.get("anisotropic_saddle")(w), 5 * 0.7**2 - 1.3**2,
@@ -212,7 +213,7 @@ def test_quadratic_hessian_is_A_and_rotation_puts_eigenvalues_on_their_direction
                                    atol=ROUNDING_TOL)
 
 
-def test_long_canyon_is_seed_002s_condition_number_5_along_1_1():
+def test_long_canyon_has_condition_number_5_along_1_1():
     canyon = surfaces.get("long_canyon")
     rotated = surfaces.rotated_quadratic((5.0, 1.0), math.pi / 4)
     np.testing.assert_allclose(canyon.fn.A, rotated.fn.A, atol=ROUNDING_TOL)

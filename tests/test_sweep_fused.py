@@ -14,17 +14,18 @@ import jaxopt_lab as jl
 from jaxopt_lab import scalarize, sweep_fused, sweep_kernel
 from jaxopt_lab.types import Status
 
-#: Issue 10's bar: status and basin identical on at least 99.9 % of points. The two backends
+#: Status and basin identical on at least 99.9 % of points. The two backends
 #: run the same per-point program but XLA may contract a*b+c into a fused multiply-add in one
 #: and not the other, so a point sitting exactly on a tolerance could flip.
 MIN_AGREEMENT = 0.999
-#: Issue 10's bar for final params on a convex quadratic (float64 here, so far inside it).
+#: Final params on a convex quadratic, where both backends contract to the same minimum (float64
+#: here, so the difference is far inside this bar).
 CONVEX_PARAMS_ATOL = 1e-5
 #: Final params after `SHORT_STEPS` steps, float64, relative: the same per-point program, so only
 #: last-bit rounding may differ (a contracted multiply-add; a division by a block-wide value done
 #: as a multiplication by its reciprocal). Over `NUM_STEPS` such differences can grow without
 #: bound where the dynamics amplify them (RMSProp circling a Himmelblau minimum turns 1e-16 at
-#: step 40 into 1e-2 at step 80), so long runs are compared by outcome, as issue 10 asks.
+#: step 40 into 1e-2 at step 80), so long runs are compared by outcome.
 PARAMS_RTOL = 1e-12
 SHORT_STEPS = 5
 #: The lane evaluator runs the same jaxpr as jax.vmap, element by element; only the order of a
@@ -36,7 +37,7 @@ XTOL = 1e-2
 #: λ = mean ∓ radius cancels for nearly equal eigenvalues, so compare the inverse to its scale.
 EIGH_ATOL = 1e-12
 #: The tests of what auto does off a GPU, and with the CPU posing as one, only hold on a CPU;
-#: on a GPU (benchmarks/gpu_session.sh) the rest of this file checks the compiled kernels.
+#: on a GPU (`bash benchmarks/gpu_session.sh`) the rest of this file checks the compiled kernels.
 ON_CPU = jax.default_backend() == "cpu"
 cpu_only = pytest.mark.skipif(not ON_CPU, reason="describes auto's behaviour on a CPU")
 NUM_POINTS = 96
@@ -89,7 +90,7 @@ def _both(optimizer, surface, starts, num_steps=NUM_STEPS, **kwargs):
 
 
 def _assert_agree(scan, fused, params_atol=None, params_rtol=0.0):
-    """Outcomes agree (issue 10's bar); params too, to the tolerances unless atol is None."""
+    """Outcomes agree; params too, to the tolerances unless atol is None."""
     assert fused.metadata["backend"] == "fused" and scan.metadata["backend"] == "scan"
     for name in ("status", "basin"):
         agreement = np.mean(np.asarray(getattr(scan, name)) == np.asarray(getattr(fused, name)))
@@ -323,7 +324,7 @@ def test_block_points_is_a_power_of_two_no_larger_than_needed():
 # --- GPU lowering, checked without a GPU ---------------------------------------------------
 # jax lowers for another platform on request (jax.export): the kernel goes through Pallas'
 # Triton lowering rules here, so an operation Triton has no rule for fails on the CPU, long
-# before a GPU session. (Compiling the Triton IR to PTX still needs the GPU.)
+# before the kernel runs on a GPU. (Compiling the Triton IR to PTX still needs the GPU.)
 TRITON_CALL = [jax.export.DisabledSafetyCheck.custom_call("__gpu$xla.gpu.triton")]
 LOWERING_CONFIG = sweep_fused.KernelConfig(1000, 3e-4, 3e-4, 0.05, "array", 1, None, False, (),
                                            25)

@@ -1,7 +1,7 @@
 """The closed forms of jaxopt_lab.theory against spectral radii and runs computed here by hand.
 
 Every oracle below is independent of the formula it checks: iteration matrices are written out
-from the update rules (seed 000) and their eigenvalues taken with numpy, or the iteration is run.
+from the update rules and their eigenvalues taken with numpy, or the iteration is run.
 """
 import math
 import re
@@ -35,7 +35,7 @@ def heavy_ball_matrix(alpha, beta, curvature):
 
 
 def nesterov_matrix(alpha, beta, curvature):
-    # seed 000, state (x, v): v' = β v − α λ (x + β v), x' = x + v'
+    # Sutskever et al. (2013)'s form, state (x, v): v' = β v − α λ (x + β v), x' = x + v'
     shrink = 1.0 - alpha * curvature
     return np.array([[shrink, beta * shrink], [-alpha * curvature, beta * shrink]])
 
@@ -96,7 +96,7 @@ def test_gd_stability_is_spectral_radius_below_one():
             assert is_stable == (radius < 1.0)
     limits = np.asarray(theory.gd_max_stable_learning_rate(eigenvalues))
     np.testing.assert_allclose(limits, 2.0 / eigenvalues[:, -1], rtol=RATE_RTOL)
-    # seed 000: η < 2·min_i η_i,opt with η_i,opt = 1/λ_i
+    # LeCun et al. (1998): η < 2·min_i η_i,opt with η_i,opt = 1/λ_i
     np.testing.assert_allclose(limits, 2.0 * np.min(1.0 / eigenvalues, axis=-1), rtol=RATE_RTOL)
 
 
@@ -121,7 +121,7 @@ def test_gd_optimal_learning_rate_minimizes_the_worst_rate(eigenvalues):
         assert optimal == pytest.approx(1.0 / eigenvalues[0], rel=RATE_RTOL)  # η_opt = 1/a
 
 
-def test_condition_number_is_the_seed_ratio():
+def test_condition_number_is_the_eigenvalue_ratio():
     eigenvalues = np.array([[1.0, -4.0, 2.0], [3.0, 3.0, 3.0]])
     ratios = np.abs(eigenvalues[:, :, None] / eigenvalues[:, None, :]).max(axis=(1, 2))
     np.testing.assert_allclose(theory.condition_number(eigenvalues), ratios, rtol=RATE_RTOL)
@@ -197,7 +197,7 @@ def test_nesterov_parameters_give_one_minus_inverse_sqrt_kappa(kappa):
     assert worst == pytest.approx(rate, abs=SPECTRAL_RADIUS_ATOL)
 
 
-# --- Newton and seed 003 -----------------------------------------------------------------------
+# --- Newton, and Goodfellow et al. (2016, §8.2.1)'s ill-conditioning test ----------------------
 
 
 def test_damped_newton_converges_iff_step_below_two():

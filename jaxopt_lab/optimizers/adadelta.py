@@ -1,7 +1,7 @@
-"""Adadelta (Zeiler 2012, arXiv:1212.5701; named in seed 002 as "an extension of AdaGrad").
+"""Adadelta (Zeiler 2012, arXiv:1212.5701), an extension of AdaGrad.
 
-Seed 002 gives only the idea (restrict AdaGrad's accumulation to a recent window, so the rate
-stops shrinking to zero); the formulas are Zeiler's Algorithm 1, with RMS[x] = √(E[x²] + ε):
+The idea is to restrict AdaGrad's accumulation to a recent window, so the rate stops shrinking
+to zero; the formulas are Zeiler's Algorithm 1, with RMS[x] = √(E[x²] + ε):
 
     E[g²] ← ρ·E[g²] + (1−ρ)·g ⊙ g
     d     = √(E[Δx²] + ε) / √(E[g²] + ε) ⊙ g          (direction, the gradient's sign)
@@ -10,10 +10,9 @@ stops shrinking to zero); the formulas are Zeiler's Algorithm 1, with RMS[x] = �
 
 Here ``eps`` is *inside* both square roots, unlike the other adaptive optimizers of this library
 (where ``eps`` is outside and ``eps_root`` inside): in Adadelta ε is not only a guard against
-division by zero but also the seed of the step size, √ε at the first step (1e-3 for the default
-1e-6), so moving it outside the root would change the method's scale by orders of magnitude. The
-seeds have no Adadelta formula, so no second placement is needed to reach them; there is no
-``eps_root``.
+division by zero but also what starts the step size, √ε at the first step (1e-3 for the default
+1e-6), so moving it outside the root would change the method's scale by orders of magnitude.
+Zeiler's placement is the only one in use, so there is no ``eps_root``.
 
 This is the maths of ``optax.adadelta`` (E[Δx²] accumulates the update before η scales it), with
 one difference: ``optax.adadelta(learning_rate=None)`` skips ``scale_by_learning_rate`` and so
@@ -87,7 +86,7 @@ def adadelta(
     rho: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-6,
 ) -> optax.GradientTransformation:
-    """Adadelta: θ ← θ − η·√(E[Δx²] + ε)/√(E[g²] + ε) ⊙ g (Zeiler 2012; seed 002 names it).
+    """Adadelta: θ ← θ − η·√(E[Δx²] + ε)/√(E[g²] + ε) ⊙ g (Zeiler 2012).
 
     Args:
       learning_rate: η > 0, default 1.0 (Zeiler's method has no η); number, array or schedule.

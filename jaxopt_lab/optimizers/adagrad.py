@@ -1,15 +1,17 @@
-"""AdaGrad (Duchi et al. 2011; seeds 002, 003): a per-parameter step from all past gradients.
+"""AdaGrad (Duchi, Hazan & Singer 2011): a per-parameter step from all past gradients.
 
     r ← r + g ⊙ g,        θ ← θ − η · g / (ε + √(r + ε_root))
 
-Seed 003 writes the stabiliser outside the square root, ε/(δ + √r): that is ``eps`` (default
-1e-8, so the defaults follow seed 003). Seed 002 writes it inside, ε/√(δ + r): that is
-``eps_root`` (set ``eps=0.0, eps_root=1e-7`` for seed 002, and for the maths of ``optax.adagrad``
-whenever r > 0). Steep directions (large accumulated |g|) get small steps, gentle ones large; the
-steps shrink monotonically, which is why seed 002 warns that AdaGrad "stops learning too early".
+Duchi, Hazan & Singer (2011) and Goodfellow, Bengio & Courville (2016, Algorithm 8.4) add the
+stabiliser outside the square root, η/(δ + √r): that is ``eps`` (default 1e-8), and the default.
+Some texts write it inside, η/√(δ + r): that is ``eps_root`` (set ``eps=0.0, eps_root=1e-7``; it is
+also the maths of ``optax.adagrad`` whenever r > 0). Steep directions (large accumulated |g|) get
+small steps, gentle ones large; the steps shrink monotonically, so AdaGrad can stop learning
+before it reaches a minimum (Goodfellow et al. 2016, §8.5.1).
 
 ``optax.adagrad`` differs in two ways: its ε is inside the root, and its accumulator starts at
-``initial_accumulator_value=0.1``; ours starts at 0.0 as the seeds do (r = 0 before the loop).
+``initial_accumulator_value=0.1``; ours starts at 0.0, as in Duchi et al. (2011): r = 0 before the
+first step.
 
 >>> import jax.numpy as jnp
 >>> import optax
@@ -46,9 +48,9 @@ def scale_by_adagrad(
     """The AdaGrad direction g / (ε + √(r + ε_root)), r ← r + g ⊙ g.
 
     Args:
-      eps: ε >= 0, added outside the square root (seed 003).
-      eps_root: ε_root >= 0, added inside the square root (seed 002).
-      initial_accumulator_value: r₀ >= 0 (seeds: 0).
+      eps: ε >= 0, added outside the square root (Duchi et al. 2011).
+      eps_root: ε_root >= 0, added inside the square root.
+      initial_accumulator_value: r₀ >= 0 (0 in Duchi et al. 2011).
     """
     check_nonnegative("eps", eps)
     check_nonnegative("eps_root", eps_root)
@@ -76,13 +78,13 @@ def adagrad(
     eps_root: jax.typing.ArrayLike = 0.0,
     initial_accumulator_value: jax.typing.ArrayLike = 0.0,
 ) -> optax.GradientTransformation:
-    """AdaGrad: r ← r + g ⊙ g, θ ← θ − η·g/(ε + √(r + ε_root)) (seeds 002, 003).
+    """AdaGrad: r ← r + g ⊙ g, θ ← θ − η·g/(ε + √(r + ε_root)) (Duchi et al. 2011).
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
-      eps: ε >= 0 outside the root, default 1e-8 (seed 003's placement).
-      eps_root: ε_root >= 0 inside the root, default 0 (seed 002's placement when > 0).
-      initial_accumulator_value: r₀ >= 0, default 0 (the seeds).
+      eps: ε >= 0 outside the root, default 1e-8 (the paper's placement).
+      eps_root: ε_root >= 0 inside the root, default 0.
+      initial_accumulator_value: r₀ >= 0, default 0.
     """
     check_learning_rate(learning_rate)
     return optax.chain(

@@ -1,4 +1,4 @@
-"""Adam (Kingma & Ba 2014; seeds 002, 003, 004) and AdamW (Loshchilov & Hutter; seed 003).
+"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019).
 
 Adam, with t the step number (from 1) and s₀ = r₀ = 0:
 
@@ -6,17 +6,18 @@ Adam, with t the step number (from 1) and s₀ = r₀ = 0:
     ŝ = s/(1−ρ₁ᵗ),                r̂ = r/(1−ρ₂ᵗ)                 (bias correction)
     θ ← θ − η · ŝ / (ε + √(r̂ + ε_root))
 
-ρ₁ = ``b1``, ρ₂ = ``b2`` ∈ [0, 1) (seed 002: defaults 0.9, 0.999; δ = 1e-8). Seed 003 adds δ
-outside the root, δ + √r̂ (``eps``; the defaults follow seed 003 and the paper); seeds 002 and 004
-inside, √(r̂ + δ) (``eps_root``; use ``eps=0.0, eps_root=1e-8``). Seed 004 also writes the update
-with the previous step's moments (m̂_{t−1}); we follow seeds 002/003 and the paper (current
-moments). This is exactly ``optax.scale_by_adam``, reused here.
+ρ₁ = ``b1``, ρ₂ = ``b2`` ∈ [0, 1) (the paper's defaults 0.9, 0.999; δ = 1e-8). Kingma & Ba (2015)
+and Goodfellow, Bengio & Courville (2016, Algorithm 8.7) add δ outside the root, δ + √r̂
+(``eps``, the default); some texts write it inside, √(r̂ + δ) (``eps_root``; use ``eps=0.0,
+eps_root=1e-8``). The update uses the current step's moments, as the paper does. This is exactly
+``optax.scale_by_adam``, reused here.
 
-AdamW: seed 003's update is θ ← θ − η·(ŝ/(δ + √r̂) + λ·θ), *decoupled* weight decay: λ·θ is added
-to Adam's direction after the moments, never seen by s or r. That is ``optax.adamw`` and what we
-follow. The slide's preceding line "weight decay on the gradient, ḡ = ∇f − λ·θ" would feed the
-decay into the moments (L2 regularisation, which the AdamW paper argues against) and has the wrong
-sign for a decay; it is inconsistent with the final update, so we do not implement it.
+AdamW: θ ← θ − η·(ŝ/(δ + √r̂) + λ·θ), *decoupled* weight decay: λ·θ is added to Adam's direction
+after the moments, never seen by s or r. That is ``optax.adamw`` and what we follow. Loshchilov &
+Hutter (2019, Algorithm 2) write θ ← θ − η_t·(α·ŝ/(√r̂ + δ) + λ·θ) with α the learning rate and
+η_t a schedule multiplier, so their λ is not scaled by α; here (as in optax) λ is scaled by the
+whole learning rate η. Adding λ·θ to the gradient instead (L2 regularisation) would feed the decay
+into the moments, which the paper shows is not equivalent for Adam; it is not implemented.
 
 >>> import jax.numpy as jnp
 >>> import optax
@@ -51,10 +52,10 @@ def scale_by_adam(
     State ``optax.ScaleByAdamState(count, mu, nu)``: the step count (int32), s and r.
 
     Args:
-      b1: ρ₁ ∈ [0, 1) (seed 002's "Require").
+      b1: ρ₁ ∈ [0, 1).
       b2: ρ₂ ∈ [0, 1).
-      eps: ε >= 0, outside the square root (seed 003).
-      eps_root: ε_root >= 0, inside the square root (seeds 002, 004).
+      eps: ε >= 0, outside the square root (Kingma & Ba 2015).
+      eps_root: ε_root >= 0, inside the square root.
     """
     check_in_range("b1", b1, 0.0, 1.0, high_closed=False)
     check_in_range("b2", b2, 0.0, 1.0, high_closed=False)
@@ -70,13 +71,13 @@ def adam(
     eps: jax.typing.ArrayLike = 1e-8,
     eps_root: jax.typing.ArrayLike = 0.0,
 ) -> optax.GradientTransformation:
-    """Adam with bias correction: θ ← θ − η·ŝ/(ε + √(r̂ + ε_root)) (seeds 002, 003, 004).
+    """Adam with bias correction: θ ← θ − η·ŝ/(ε + √(r̂ + ε_root)) (Kingma & Ba 2015).
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
-      b1: ρ₁ ∈ [0, 1), default 0.9.  b2: ρ₂ ∈ [0, 1), default 0.999 (seed 002).
-      eps: ε >= 0 outside the root, default 1e-8 (seed 003).
-      eps_root: ε_root >= 0 inside the root, default 0 (seeds 002, 004 when > 0).
+      b1: ρ₁ ∈ [0, 1), default 0.9.  b2: ρ₂ ∈ [0, 1), default 0.999 (the paper's defaults).
+      eps: ε >= 0 outside the root, default 1e-8 (Kingma & Ba 2015).
+      eps_root: ε_root >= 0 inside the root, default 0.
     """
     check_learning_rate(learning_rate)
     return optax.chain(
@@ -92,7 +93,7 @@ def adamw(
     eps_root: jax.typing.ArrayLike = 0.0,
     weight_decay: jax.typing.ArrayLike = 1e-2,
 ) -> optax.GradientTransformation:
-    """AdamW, decoupled weight decay: θ ← θ − η·(ŝ/(ε + √(r̂ + ε_root)) + λ·θ) (seed 003).
+    """AdamW (Loshchilov & Hutter 2019): θ ← θ − η·(ŝ/(ε + √(r̂ + ε_root)) + λ·θ).
 
     The same maths as ``optax.adamw``; needs ``params`` in ``update``.
 

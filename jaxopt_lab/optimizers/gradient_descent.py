@@ -1,13 +1,13 @@
 """Gradient descent: batch, minibatch and stochastic are one rule with different gradients.
 
-Seeds 002, 003 and 004 give the one update
+The one update (Goodfellow, Bengio & Courville 2016, Algorithm 8.1)
 
     θ ← θ − η·g,
 
 where g is the gradient of the loss over the whole training set (batch gradient descent), over a
-random minibatch of m examples (minibatch SGD, seed 002: typical m = 64 … 512) or over a single
-example (stochastic gradient descent, m = 1). The optimizer cannot tell them apart: the caller
-chooses which gradient to pass. η may be an ``optax.Schedule`` (seed 003: ε_k decays with k).
+random minibatch of m examples (minibatch SGD, typically m = 32 … 256, Goodfellow et al. 2016,
+§8.1.3) or over a single example (stochastic gradient descent, m = 1). The optimizer cannot tell them apart: the caller
+chooses which gradient to pass. η may be an ``optax.Schedule`` (a rate ε_k that decays with k).
 
 ``sgd`` is ``optax.scale_by_learning_rate`` (the same maths as ``optax.sgd`` without momentum)
 with the range check of this library: a learning rate ``None`` or <= 0 is refused, where optax
@@ -31,8 +31,9 @@ from jaxopt_lab.checks import check_learning_rate
 
 
 def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
-    """Gradient descent θ ← θ − η·g (seeds 002, 003, 004); state: ``optax.ScaleByScheduleState``
-    (a step counter) for a schedule, ``optax.EmptyState`` for a constant.
+    """Gradient descent θ ← θ − η·g (Goodfellow et al. 2016, Algorithm 8.1).
+
+    State: ``optax.ScaleByScheduleState`` (a step counter) for a schedule, ``optax.EmptyState`` for a constant.
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.

@@ -1,8 +1,8 @@
 """Levenberg-Marquardt: Newton with an adaptive diagonal load, switching to gradient descent.
 
-Seeds 000-002 list Levenberg-Marquardt among the answers to Newton's problems ("diagonal load it
-to ensure positive definiteness"; it "switches between Newton's and gradient descent"). Each step
-solves
+Levenberg (1944) and Marquardt (1963) load Newton's Hessian on its diagonal, which makes it
+positive definite, and adapt the load so that the method moves between Newton's step (small λ)
+and a short gradient step (large λ). Each step solves
 
     (H + λ·I)·d = g,        w_trial = w − d,
 
@@ -61,7 +61,7 @@ def levenberg_marquardt(
     increase: jax.typing.ArrayLike = 10.0,
     decrease: jax.typing.ArrayLike = 10.0,
 ) -> optax.GradientTransformationExtraArgs:
-    """Levenberg-Marquardt with accept/reject (seeds 000-002); needs the extra arg ``value_fn``.
+    """Levenberg-Marquardt with accept/reject (Levenberg 1944; Marquardt 1963); needs the extra arg ``value_fn``.
 
     Args:
       damping: initial λ > 0 (λ = 0 could never grow after a rejected step).

@@ -1,6 +1,7 @@
 """Heavy-ball momentum (two forms) and Nesterov's accelerated gradient (two forms).
 
-**Velocity form** (seeds 000, 003; default, ``form="velocity"``), β ∈ [0, 1), typically 0.9:
+**Velocity form** (Polyak 1964; Goodfellow, Bengio & Courville 2016, Algorithm 8.2; default,
+``form="velocity"``), β ∈ [0, 1), typically 0.9:
 
     ΔW ← β·ΔW − η·g,        W ← W + ΔW.
 
@@ -10,10 +11,11 @@ with v ← β·v + g: the same points for a constant η, different ones under a 
 ``momentum(form="velocity")`` is one transformation, not ``scale_by_momentum`` chained with
 ``optax.scale_by_learning_rate``; that chain is optax's form, kept for composition.
 
-**EWMA form** (seed 004; ``form="ewma"``): m ← β·m + (1−β)·g, θ ← θ − η·m (seed 002's EWMA of the
-gradients, no bias correction); here η is outside the state, so it *is* the chain.
+**EWMA form** (``form="ewma"``): m ← β·m + (1−β)·g, θ ← θ − η·m, an exponentially weighted
+average of the gradients (Adam's first moment without its bias correction, Kingma & Ba 2015);
+here η is outside the state, so it *is* the chain.
 
-How they relate (seed 002's "three equivalent forms", footnote ε̃ = ε·(1−α)), for a constant η:
+How the three forms in use relate, for a constant η:
 
     (1) v ← β·v − η·g,       θ ← θ + v          velocity form, v = ΔW
     (2) v ← β·v + g,         θ ← θ − η·v        optax/PyTorch: θ ← θ − η·(g + β·v_old)
@@ -22,7 +24,8 @@ How they relate (seed 002's "three equivalent forms", footnote ε̃ = ε·(1−�
 so ``momentum(η̃, β, form="ewma")`` visits the points of ``momentum(η̃·(1−β), β)``: the EWMA form's
 effective step is (1−β) times smaller.
 
-**Nesterov** (seeds 000, 002, 003), ``lookahead=True`` is the seeds' literal form:
+**Nesterov** (Nesterov 1983), ``lookahead=True`` is the form of Sutskever et al. (2013) and
+Goodfellow et al. (2016, Algorithm 8.3):
 
     ΔW ← β·ΔW − η·∇L(W + β·ΔW),        W ← W + ΔW,
 
@@ -81,7 +84,7 @@ class VelocityState(NamedTuple):
 
 
 def check_momentum(momentum: jax.typing.ArrayLike) -> None:
-    """β must be in [0, 1) (seed 003: "α ∈ [0, 1): momentum coefficient")."""
+    """β must be in [0, 1): at β >= 1 the velocity never forgets a gradient."""
     check_in_range("momentum", momentum, 0.0, 1.0, high_closed=False)
 
 
@@ -104,7 +107,11 @@ def scale_by_momentum(
 def scale_by_nesterov(momentum: jax.typing.ArrayLike = 0.9) -> optax.GradientTransformation:
     """Nesterov's direction g + β·v with v ← β·v + g (``optax.trace(nesterov=True)``).
 
-    Chained with a constant η this is ``nesterov(η, β)``; with a schedule it is optax's form."""
+    Chained with a constant η this is ``nesterov(η, β)``; with a schedule it is optax's form.
+
+    Args:
+      momentum: β ∈ [0, 1).
+    """
     check_momentum(momentum)
     return optax.trace(decay=momentum, nesterov=True)
 
@@ -145,13 +152,13 @@ def momentum(
     *,
     form: str = "velocity",
 ) -> optax.GradientTransformation:
-    """Heavy-ball momentum: ΔW ← β·ΔW − η·g, W ← W + ΔW (seeds 000, 003), or with
-    ``form="ewma"`` m ← β·m + (1−β)·g, θ ← θ − η·m (seed 004).
+    """Heavy-ball momentum: ΔW ← β·ΔW − η·g, W ← W + ΔW (Polyak 1964), or with
+    ``form="ewma"`` m ← β·m + (1−β)·g, θ ← θ − η·m.
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``. In the velocity
         form η_t multiplies only the gradient of step t (it is inside the state).
-      momentum: β ∈ [0, 1), default 0.9 (seeds 000, 004: "typical β value is 0.9").
+      momentum: β ∈ [0, 1), default 0.9 (the usual choice).
       form: ``"velocity"`` (state ``VelocityState``) or ``"ewma"`` (state of
         ``optax.chain(optax.ema, optax.scale_by_learning_rate)``).
     """
@@ -188,7 +195,7 @@ def nesterov(
     *,
     lookahead: bool = False,
 ) -> optax.GradientTransformation:
-    """Nesterov's accelerated gradient (seeds 000, 002, 003); state ``VelocityState``.
+    """Nesterov's accelerated gradient (Nesterov 1983); state ``VelocityState``.
 
     ``lookahead=True``: ΔW ← β·ΔW − η·∇L(W + β·ΔW), W ← W + ΔW, with ∇L from the ``value_fn``
     extra arg (a ``GradientTransformationExtraArgs``; ``params`` required). ``lookahead=False``:
@@ -197,7 +204,7 @@ def nesterov(
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule`` (inside the state).
       momentum: β ∈ [0, 1), default 0.9.
-      lookahead: use the seeds' literal form (needs ``value_fn``).
+      lookahead: use the look-ahead form of Sutskever et al. (2013) (needs ``value_fn``).
     """
     check_learning_rate(learning_rate)
     check_momentum(momentum)

@@ -1,17 +1,18 @@
 """Newton's method, damped and saddle-free, with a dense and a matrix-free (CG) solver.
 
-Seeds 000-003: fit a quadratic at the current point and step to its minimum,
+Fit a quadratic at the current point and step to its minimum (Nocedal & Wright 2006, §3.3),
 
     w ← w − η · H⁻¹ ∇E(w),        H = ∇²E(w),
 
 which reaches the minimum of a strictly convex quadratic in one step with η = 1, oscillates
-towards it for 1 < η < 2 and diverges for η > 2 (seed 000, "should not be greater than 2!").
-Two answers to the seeds' "issues" are options here:
+towards it for 1 < η < 2 and diverges for η > 2 (on a quadratic the error is multiplied by
+1 − η each step). Two answers to the method's known problems (an indefinite or near-singular H)
+are options here:
 
-* ``damping`` (δ >= 0) solves (H + δ·I)·d = g, the diagonal loading of seed 000's list;
-* ``saddle_free=True`` uses |H| = Q·|Λ|·Qᵀ (Dauphin et al. 2014) instead of H = Q·Λ·Qᵀ, the seeds'
-  "additional checks to avoid movement in directions corresponding to negative eigenvalues":
-  along a negative-curvature direction the step goes downhill instead of towards the saddle.
+* ``damping`` (δ >= 0) solves (H + δ·I)·d = g, diagonal loading (Levenberg 1944 adapts δ; see
+  ``levenberg_marquardt``);
+* ``saddle_free=True`` uses |H| = Q·|Λ|·Qᵀ (Dauphin et al. 2014) instead of H = Q·Λ·Qᵀ: along a
+  negative-curvature direction the step goes downhill instead of towards the saddle.
 
 ``scale_by_newton`` returns d (the gradient's sign); ``newton`` chains it with
 ``optax.scale_by_learning_rate``, so η may be a schedule. The Hessian is taken of ``value_fn``
@@ -24,7 +25,7 @@ Solvers (``solver=``):
   hundred parameters; required by ``saddle_free`` (|H| needs the eigenvectors).
 * ``"cg"`` never forms H: it solves (H + δ·I)·d = g by conjugate gradients on Hessian-vector
   products (forward-over-reverse), O(n) memory, ``max_cg_steps`` products per step. This is
-  "Hessian-free" Newton for models with many parameters (seed 000: 10⁵ parameters give 10¹⁰
+  "Hessian-free" Newton for models with many parameters (Martens 2010; 10⁵ parameters give 10¹⁰
   Hessian entries). CG assumes H + δ·I positive definite; on indefinite Hessians it may return a
   large or non-finite step, so add damping there.
 * ``"auto"`` (default) is ``"dense"`` up to ``DENSE_MAX_DIM`` parameters or with
@@ -139,7 +140,7 @@ def scale_by_newton(
     solver: str = "auto",
     max_cg_steps: int | None = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """Newton direction d = (H + δ·I)⁻¹ g (or (|H| + δ·I)⁻¹ g), with the gradient's sign (seed 000).
+    """Newton direction d = (H + δ·I)⁻¹ g (or (|H| + δ·I)⁻¹ g), with the gradient's sign.
 
     Args:
       damping: δ >= 0 added to the Hessian's diagonal (0: plain Newton).
@@ -199,7 +200,7 @@ def newton(
     solver: str = "auto",
     max_cg_steps: int | None = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """Newton's method w ← w − η·(H + δ·I)⁻¹·∇E(w) (seeds 000-003); needs ``value_fn``.
+    """Newton's method w ← w − η·(H + δ·I)⁻¹·∇E(w); needs ``value_fn``.
 
     Args:
       learning_rate: η > 0 (default 1, exact on quadratics; diverges on quadratics for η > 2),

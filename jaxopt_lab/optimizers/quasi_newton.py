@@ -1,13 +1,14 @@
 """Quasi-Newton methods: BFGS with a dense inverse-Hessian estimate, and L-BFGS (optax's).
 
-Seeds 002-003: instead of inverting the Hessian (O(n³)), keep an estimate M ≈ H⁻¹ refined by
-low-rank updates from what the steps reveal,
+BFGS (Nocedal & Wright 2006, §6.1): instead of inverting the Hessian (O(n³)), keep an estimate
+M ≈ H⁻¹ refined by low-rank updates from what the steps reveal,
 
     s = w_k − w_{k−1},    y = g_k − g_{k−1},    ρ = 1 / (yᵀs),
     M₊ = (I − ρ·s·yᵀ)·M·(I − ρ·y·sᵀ) + ρ·s·sᵀ,          w ← w − η·M₊·g_k.
 
-(Seed 003 prints the two outer factors with s and y swapped; the form above, Nocedal & Wright
-eq. 6.17, is the one that satisfies the secant condition M₊·y = s.) L-BFGS keeps only the last
+This is Nocedal & Wright's eq. (6.17), with M for their H; it satisfies the secant condition
+M₊·y = s. (Some lecture notes print the two outer factors with s and y swapped, which breaks the
+secant condition; this library follows eq. 6.17.) L-BFGS (Liu & Nocedal 1989) keeps only the last
 ``memory_size`` pairs (s, y) and applies M by the two-loop recursion, never forming it.
 
 Line search: with ``linesearch=True`` (the default) the step size along −M·g is chosen by
@@ -82,7 +83,7 @@ def bfgs_inverse_hessian_update(
 
 
 def scale_by_bfgs() -> optax.GradientTransformationExtraArgs:
-    """BFGS direction M·g (the gradient's sign), updating M first from the last step (seed 003).
+    """BFGS direction M·g (the gradient's sign), updating M first from the last step.
 
     * M₀ = I, and the very first direction is scaled by min(1, 1/‖g‖), so it has length at most
       1 (the guess of ``scipy.optimize.minimize(method="BFGS")`` and of ``optax.scale_by_lbfgs``).
@@ -180,7 +181,7 @@ def with_linesearch_args(
 def bfgs(
     learning_rate: optax.ScalarOrSchedule = 1.0, *, linesearch: bool = True
 ) -> optax.GradientTransformationExtraArgs:
-    """BFGS: w ← w − α·η·M·g with the dense estimate M ≈ H⁻¹ of ``scale_by_bfgs`` (seed 003).
+    """BFGS: w ← w − α·η·M·g with the dense estimate M ≈ H⁻¹ of ``scale_by_bfgs``.
 
     Args:
       learning_rate: η > 0 or a schedule. With the line search, η·M·g is the first trial step
@@ -202,7 +203,7 @@ def lbfgs(
     *,
     linesearch: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
-    """L-BFGS: ``optax.lbfgs`` (two-loop recursion over the last ``memory_size`` pairs, seed 003).
+    """L-BFGS (Liu & Nocedal 1989): ``optax.lbfgs``, two-loop recursion over ``memory_size`` pairs.
 
     What optax does, and so this does:
 

@@ -1,9 +1,9 @@
 """QuickProp (Fahlman 1988): a per-weight secant (parabola) step with growth safeguards.
 
-Seed 000: QuickProp "employs Newton updates with empirically derived derivatives"; it is "prone
-to some instability for non-convex objective functions but is still one of the fastest training
-algorithms for many problems". Each weight fits a parabola through its current and previous
-slopes S(t) = ∂E/∂w(t), S(t−1), and jumps to the parabola's vertex:
+QuickProp takes a Newton step per weight with the second derivative estimated from two
+successive slopes; it can be unstable on non-convex losses, and is often among the fastest
+methods on small networks (Fahlman 1988). Each weight fits a parabola through its current and
+previous slopes S(t) = ∂E/∂w(t), S(t−1), and jumps to the parabola's vertex:
 
     Δw(t) = S(t) / (S(t−1) − S(t)) · Δw(t−1)
 
@@ -116,7 +116,7 @@ def quickprop(
     learning_rate: optax.ScalarOrSchedule,
     max_growth: jax.typing.ArrayLike = 1.75,
 ) -> optax.GradientTransformationExtraArgs:
-    """QuickProp (Fahlman 1988; seed 000), updates Δw(t) = −η·d(t); see the module docstring.
+    """QuickProp (Fahlman 1988), updates Δw(t) = −η·d(t); see the module docstring.
 
     Args:
       learning_rate: η > 0, the step of the plain gradient term, or a schedule (which rescales

@@ -1,11 +1,12 @@
-"""RMSProp (Hinton 2012; seeds 002, 003): AdaGrad with an EWMA of the squared gradients.
+"""RMSProp (Tieleman & Hinton 2012): AdaGrad with an EWMA of the squared gradients.
 
     r ← ρ·r + (1−ρ)·g ⊙ g,        θ ← θ − η · g / (ε + √(r + ε_root))
 
-ρ = ``decay`` ∈ (0, 1), typically 0.9, 0.99 or 0.999 (seed 002; 1/(1−ρ) is roughly how many past
-gradients count). Seed 003 adds δ outside the root (``eps``, default 1e-8: the defaults follow seed
-003), seed 002 inside, √(δ + r) (``eps_root``; use ``eps=0.0, eps_root=δ``). No bias correction,
-r₀ = 0, as in both seeds.
+ρ = ``decay`` ∈ (0, 1), typically 0.9 (Tieleman & Hinton 2012), 0.99 or 0.999; 1/(1−ρ) is
+roughly how many past gradients count. The lecture that introduced RMSProp has no stabiliser;
+``eps`` adds δ outside the root (default 1e-8, as Adam does), ``eps_root`` inside, √(δ + r), the
+form of Goodfellow, Bengio & Courville (2016, Algorithm 8.5; use ``eps=0.0, eps_root=δ``). No bias
+correction, r₀ = 0.
 
 The maths is ``optax.rmsprop(η, decay, eps, eps_in_sqrt=False)`` for (ε, 0) and
 ``optax.rmsprop(η, decay, eps_root)`` for (0, ε_root); optax cannot combine both, so the direction
@@ -47,8 +48,8 @@ def scale_by_rmsprop(
 
     Args:
       decay: ρ ∈ (0, 1).
-      eps: ε >= 0, outside the square root (seed 003).
-      eps_root: ε_root >= 0, inside the square root (seed 002).
+      eps: ε >= 0, outside the square root.
+      eps_root: ε_root >= 0, inside the square root (Goodfellow et al. 2016, Algorithm 8.5).
     """
     check_decay("decay", decay)
     check_nonnegative("eps", eps)
@@ -76,13 +77,13 @@ def rmsprop(
     eps: jax.typing.ArrayLike = 1e-8,
     eps_root: jax.typing.ArrayLike = 0.0,
 ) -> optax.GradientTransformation:
-    """RMSProp: r ← ρ·r + (1−ρ)·g ⊙ g, θ ← θ − η·g/(ε + √(r + ε_root)) (seeds 002, 003).
+    """RMSProp: r ← ρ·r + (1−ρ)·g ⊙ g, θ ← θ − η·g/(ε + √(r + ε_root)) (Tieleman & Hinton 2012).
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
-      decay: ρ ∈ (0, 1), default 0.9 (seed 002).
-      eps: ε >= 0 outside the root, default 1e-8 (seed 003's placement).
-      eps_root: ε_root >= 0 inside the root, default 0 (seed 002's placement when > 0).
+      decay: ρ ∈ (0, 1), default 0.9.
+      eps: ε >= 0 outside the root, default 1e-8.
+      eps_root: ε_root >= 0 inside the root, default 0 (Goodfellow et al.'s placement when > 0).
     """
     check_learning_rate(learning_rate)
     return optax.chain(

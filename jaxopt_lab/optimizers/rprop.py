@@ -1,7 +1,7 @@
 """The Rprop family: resilient propagation, per-coordinate step sizes driven by gradient signs.
 
-Seeds 000 and 001: Rprop "uses derivative information for trends, but does not follow it
-absolutely". Each coordinate keeps its own step size Δ (starting at ``learning_rate``) and looks
+Rprop (Riedmiller & Braun 1993) uses the derivative's sign as a trend, not its size. Each
+coordinate keeps its own step size Δ (starting at ``learning_rate``) and looks
 only at the sign of its derivative g = ∂E/∂w, compared with the stored previous one g_prev:
 
     g_prev·g > 0:  Δ ← min(Δ·η+, Δmax)     (same sign: grow the step)
@@ -227,7 +227,9 @@ def rprop(
     *,
     variant: str = "irprop-",
 ) -> optax.GradientTransformationExtraArgs:
-    """Rprop (seeds 000, 001): updates are the parameter changes Δw; see the module docstring.
+    """Rprop (Riedmiller & Braun 1993; Igel & Hüsken 2000): updates are parameter changes Δw.
+
+    See the module docstring.
 
     Args:
       learning_rate: Δ0 > 0 (default 0.1), the initial per-coordinate step size; a number or

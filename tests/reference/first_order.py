@@ -1,4 +1,5 @@
-"""The first-order optimizers written again from seeds 000, 002, 003, 004 in plain NumPy.
+"""The first-order optimizers written again from their papers and Goodfellow, Bengio &
+Courville (2016, ch. 8), in plain NumPy.
 
 Each ``*_run(grad_fn, start, num_steps, ...)`` returns the visited points, shape
 (num_steps + 1, dim), row 0 the start. ``grad_fn(point) -> gradient`` (NumPy arrays).
@@ -24,14 +25,14 @@ def _run(step, grad_fn, start, num_steps):
 
 
 def sgd_run(grad_fn, start, num_steps, learning_rate):
-    """θ ← θ − ε_k·g (seeds 002, 003, 004)."""
+    """θ ← θ − ε_k·g (Goodfellow et al. 2016, Algorithm 8.1)."""
     return _run(lambda x, k: x - _rate(learning_rate, k) * np.asarray(grad_fn(x)),
                 grad_fn, start, num_steps)
 
 
 def momentum_velocity_run(grad_fn, start, num_steps, learning_rate, momentum,
                           return_velocity=False):
-    """ΔW ← β·ΔW − η_k·∇L(W), W ← W + ΔW (seeds 000, 003)."""
+    """ΔW ← β·ΔW − η_k·∇L(W), W ← W + ΔW (Polyak 1964; Goodfellow et al. 2016, Algorithm 8.2)."""
     point = np.array(start, dtype=float)
     velocity = np.zeros_like(point)
     points, velocities = [point.copy()], [velocity.copy()]
@@ -46,7 +47,7 @@ def momentum_velocity_run(grad_fn, start, num_steps, learning_rate, momentum,
 
 
 def momentum_ewma_run(grad_fn, start, num_steps, learning_rate, momentum):
-    """m ← β·m + (1−β)·∇J(θ), θ ← θ − η·m (seed 004, m₀ = 0)."""
+    """m ← β·m + (1−β)·∇J(θ), θ ← θ − η·m (the EWMA form, m₀ = 0)."""
     point = np.array(start, dtype=float)
     average = np.zeros_like(point)
     points = [point.copy()]
@@ -58,7 +59,7 @@ def momentum_ewma_run(grad_fn, start, num_steps, learning_rate, momentum):
 
 
 def momentum_gradient_plus_velocity_run(grad_fn, start, num_steps, learning_rate, momentum):
-    """Seed 002's "θ ← θ − ε·(g + constant·v)": v ← β·v + g, θ ← θ − ε·v."""
+    """The form of optax and PyTorch: v ← β·v + g, θ ← θ − ε·v."""
     point = np.array(start, dtype=float)
     velocity = np.zeros_like(point)
     points = [point.copy()]
@@ -71,7 +72,7 @@ def momentum_gradient_plus_velocity_run(grad_fn, start, num_steps, learning_rate
 
 
 def nesterov_run(grad_fn, start, num_steps, learning_rate, momentum, return_velocity=False):
-    """ΔW ← β·ΔW − η_k·∇L(W + β·ΔW), W ← W + ΔW (seeds 000, 002, 003)."""
+    """ΔW ← β·ΔW − η_k·∇L(W + β·ΔW), W ← W + ΔW (Sutskever et al. 2013)."""
     point = np.array(start, dtype=float)
     velocity = np.zeros_like(point)
     points, velocities = [point.copy()], [velocity.copy()]
@@ -88,7 +89,7 @@ def nesterov_run(grad_fn, start, num_steps, learning_rate, momentum, return_velo
 
 def adagrad_run(grad_fn, start, num_steps, learning_rate, eps=1e-8, eps_root=0.0,
                 initial_accumulator_value=0.0):
-    """r ← r + g⊙g, θ ← θ − ε/(δ + √r)⊙g (seed 003; δ inside the root: seed 002)."""
+    """r ← r + g⊙g, θ ← θ − ε/(δ + √r)⊙g (Duchi et al. 2011; δ may also go inside the root)."""
     point = np.array(start, dtype=float)
     accumulator = np.full_like(point, initial_accumulator_value)
     points = [point.copy()]
@@ -101,7 +102,8 @@ def adagrad_run(grad_fn, start, num_steps, learning_rate, eps=1e-8, eps_root=0.0
 
 
 def rmsprop_run(grad_fn, start, num_steps, learning_rate, decay=0.9, eps=1e-8, eps_root=0.0):
-    """r ← ρ·r + (1−ρ)·g⊙g, θ ← θ − ε/(δ + √r)⊙g (seed 003; δ inside the root: seed 002)."""
+    """r ← ρ·r + (1−ρ)·g⊙g, θ ← θ − ε/(δ + √r)⊙g (Tieleman & Hinton 2012; δ inside the root:
+    Goodfellow et al. 2016, Algorithm 8.5)."""
     point = np.array(start, dtype=float)
     mean_square = np.zeros_like(point)
     points = [point.copy()]
@@ -131,8 +133,8 @@ def adadelta_run(grad_fn, start, num_steps, learning_rate=1.0, rho=0.9, eps=1e-6
 
 def adam_run(grad_fn, start, num_steps, learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0,
              weight_decay=0.0):
-    """Seed 002's Algorithm 2 (δ outside the root as seed 003; inside: seeds 002, 004); with
-    ``weight_decay`` λ, seed 003's AdamW update θ ← θ − ε·(ŝ/(δ + √r̂) + λ·θ)."""
+    """Kingma & Ba (2015)'s Algorithm 1 (δ outside the root; ``eps_root`` puts it inside); with
+    ``weight_decay`` λ, AdamW's θ ← θ − ε·(ŝ/(δ + √r̂) + λ·θ) (Loshchilov & Hutter 2019)."""
     point = np.array(start, dtype=float)
     first, second = np.zeros_like(point), np.zeros_like(point)
     points = [point.copy()]

@@ -1,4 +1,5 @@
-"""Seeds 000/003 and Sohl-Dickstein (2024), written again by hand in NumPy/plain Python.
+"""Brady et al. (1989), Glorot & Bengio (2010) and Sohl-Dickstein (2024), written again by hand
+in NumPy and plain Python.
 
 Independent of jaxopt_lab: the oracle for tests/test_problems.py and tests/test_initializers.py.
 """
@@ -14,7 +15,7 @@ def sigmoid(z):
 
 
 def spoiler_divergence_gradient(weights, bias, t, eps):
-    """Seed 000: d div₄/dw_y and d div₄/db of div₄ = (1 − ε − σ(−w_y·t + b))² (the slide)."""
+    """d div₄/dw_y and d div₄/db of the spoiler's divergence div₄ = (1 − ε − σ(−w_y·t + b))²."""
     z = -weights[1] * t + bias
     residual = 1.0 - eps - sigmoid(z)
     slope = sigmoid(z) * (1.0 - sigmoid(z))
@@ -59,7 +60,7 @@ def mlp_cross_entropy(hidden_kernel, hidden_bias, output_kernel, output_bias, in
 
 
 def xavier_limit(fan_in, fan_out):
-    """Seed 003: W_ij ~ U(−√(6/(m+n)), √(6/(m+n)))."""
+    """W_ij ~ U(−√(6/(m+n)), √(6/(m+n))) (Glorot & Bengio 2010)."""
     return math.sqrt(6.0 / (fan_in + fan_out))
 
 

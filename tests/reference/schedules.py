@@ -1,6 +1,6 @@
-"""Seeds 000, 002, 003: decaying learning rates and reduce-on-plateau, in plain Python floats.
+"""Decaying learning rates and reduce-on-plateau, in plain Python floats.
 
-Each schedule is the slide's formula at step k (k = 0 on the first update). No jax, no jaxopt_lab.
+Each schedule is its formula at step k (k = 0 on the first update). No jax, no jaxopt_lab.
 """
 from __future__ import annotations
 
@@ -8,27 +8,27 @@ import math
 
 
 def inverse_time(init_value, k, decay_rate=1.0):
-    """Seed 000: η0/(k+1); seed 003: α0/(1 + decay_rate·k)."""
+    """η0/(1 + decay_rate·k); η0/(k+1) with the default."""
     return init_value / (1.0 + decay_rate * k)
 
 
 def inverse_quadratic(init_value, k):
-    """Seed 000: η0/(k+1)²."""
+    """η0/(k+1)²."""
     return init_value / (k + 1) ** 2
 
 
 def inverse_sqrt(init_value, k):
-    """Seed 002: 1/√k decay, first step at η0."""
+    """1/√k decay, first step at η0."""
     return init_value / math.sqrt(k + 1)
 
 
 def exponential(init_value, k, beta):
-    """Seed 000: η0·e^(−βk)."""
+    """η0·e^(−βk)."""
     return init_value * math.exp(-beta * k)
 
 
 def step(init_value, k, factor, transition_steps):
-    """Seed 002's staircase: multiply by factor after every transition_steps steps."""
+    """A staircase: multiply by factor after every transition_steps steps."""
     value = init_value
     for j in range(1, k + 1):
         if j % transition_steps == 0:
@@ -37,14 +37,14 @@ def step(init_value, k, factor, transition_steps):
 
 
 def linear_then_constant(init_value, k, end_value, transition_steps):
-    """Seeds 002/003: (1 − k/τ)ε0 + (k/τ)ε_τ until τ, then ε_τ."""
+    """Goodfellow et al. (2016, eq. 8.14): (1 − k/τ)ε0 + (k/τ)ε_τ until τ, then ε_τ."""
     if k >= transition_steps:
         return end_value
     return (1 - k / transition_steps) * init_value + k / transition_steps * end_value
 
 
 def plateau_scales(losses, factor, patience, rtol=0.0, atol=0.0):
-    """Seed 000's rule read literally: the scale in force after seeing each loss.
+    """The plateau rule read literally: the scale in force after seeing each loss.
 
     A loss that is not below (1 − rtol)·best − atol is a stagnant step; after `patience`
     consecutive stagnant steps, η ← factor·η and the count starts again.

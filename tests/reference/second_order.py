@@ -1,7 +1,8 @@
-"""Newton, Levenberg-Marquardt and BFGS written again from seeds 000-003, in plain NumPy.
+"""Newton, Levenberg-Marquardt and BFGS written again in plain NumPy, from Nocedal & Wright
+(2006) and Marquardt (1963).
 
 Hessians are passed in (analytic for the quadratics, ``jax.hessian`` elsewhere): the oracle is
-the update rule, not differentiation. Also the classic test functions of the issue's scipy
+the update rule, not differentiation. Also the classic test functions of the scipy
 comparison, written from their published definitions (Surjanovic & Bingham, "Virtual Library of
 Simulation Experiments", sfu.ca/~ssurjano) so the tests do not depend on jaxopt_lab.surfaces.
 """

@@ -1,6 +1,6 @@
-"""Rprop (four variants, and seed 001's one-move backtracking) and QuickProp, one scalar at a time.
+"""Rprop (four variants, and one-move backtracking) and QuickProp, one scalar at a time.
 
-Written from seeds 000/001, Riedmiller & Braun (1993), Igel & Hüsken (2000) and Fahlman (1988):
+Written from Riedmiller & Braun (1993), Igel & Hüsken (2000) and Fahlman (1988):
 plain Python floats, an explicit ``if`` per case, a loop over coordinates. Steps are parameter
 changes Δw (``w ← w + Δw``). No jaxopt_lab imports.
 """
@@ -94,8 +94,10 @@ def rprop_trajectory(grad_fn, w0, num_steps, *, value_fn=None, learning_rate, et
 
 def rprop_one_move_trajectory(grad_fn, w0, num_steps, *, learning_rate, eta_minus=0.5,
                               eta_plus=1.2, min_step_size=1e-6, max_step_size=50.0):
-    """Seed 001's Rprop for a scalar weight: on a sign change, in one move, "return to the previous
-    location, shrink the step, take the smaller step forward". Points w(0..T) for scalar w."""
+    """Rprop for a scalar weight with backtracking in one move: on a sign change return to the
+    previous location, shrink the step, take the smaller step forward.
+
+    Returns the points w(0..T) for a scalar w."""
     w = float(w0)
     delta = float(learning_rate)
     g = float(grad_fn(w))

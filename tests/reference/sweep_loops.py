@@ -2,8 +2,8 @@
 
 Optimizers follow optax's documented updates (``optax.sgd`` with heavy-ball momentum
 ``v ← g + μ v, x ← x − η v``; ``optax.adam`` with bias correction and ``eps`` outside the root).
-Bookkeeping follows DESIGN.md / issue 6: at step t, stop with DIVERGED if the value, gradient or
-point is not finite or ‖x‖ > escape radius, with CONVERGED if ‖g‖ <= gtol or x is within xtol of a
+Bookkeeping follows `jl.sweep`'s documented rules: at step t, stop with DIVERGED if the value,
+gradient or point is not finite or ‖x‖ > escape radius, with CONVERGED if ‖g‖ <= gtol or x is within xtol of a
 minimum; a stopped point keeps x; after T updates the test runs once more.
 """
 from __future__ import annotations
