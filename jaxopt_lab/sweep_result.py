@@ -34,6 +34,8 @@ ARRAY_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history", "l
                 "trajectories", "trajectory_indices")
 HYPERPARAM_PREFIX = "hyperparams/"
 METADATA_KEY = "metadata"
+#: `SweepResult.summary` names the most visited basins, this many; the rest as one count.
+_BASINS_SHOWN = 8
 
 
 @dataclasses.dataclass
@@ -142,7 +144,11 @@ class SweepResult:
             lines.append("steps to converge: " + ", ".join(
                 f"{name} {value:g}" for name, value in numbers["converged_steps"].items()))
         if numbers["basins"] or numbers["converged_elsewhere"]:
-            reached = [f"#{k} {n}" for k, n in numbers["basins"].items()]
+            ranked = sorted(numbers["basins"].items(), key=lambda item: -item[1])
+            reached = [f"#{k} {n}" for k, n in ranked[:_BASINS_SHOWN]]
+            if len(ranked) > _BASINS_SHOWN:
+                rest = ranked[_BASINS_SHOWN:]
+                reached.append(f"{len(rest)} more basins {sum(n for _, n in rest)}")
             if numbers["converged_elsewhere"]:
                 reached.append(f"elsewhere {numbers['converged_elsewhere']}")
             lines.append("basins reached: " + ", ".join(reached))
