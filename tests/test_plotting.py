@@ -88,7 +88,7 @@ def test_convergence_map_puts_each_outcome_where_it_happened(himmelblau_map, col
                   greyed if colour == "basin" else plotting.UNFINISHED_COLOUR)
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert ("unfinished, near that minimum (greyed)" in labels) == (colour == "basin")
-    assert "diverged" in labels and "minimum" in labels and "saddle" in labels
+    assert "diverged" in labels and "global minimum" in labels and "saddle" in labels
     if colour == "basin":
         for k, minimum in enumerate(surface.minima_array):
             # a cell next to the minimum took few steps: nearly the pure basin colour
