@@ -303,8 +303,18 @@ def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_lev
                 markeredgecolor="black")
     ax.set_title(title or f"trajectories on {surface.name}")
     if labels is not None:
-        _legend(ax, ax.get_legend_handles_labels()[0], own_figure)
+        _path_legend(ax, own_figure)
     return _finish(figure, path)
+
+
+def _path_legend(ax, own_figure: bool) -> None:
+    """Below the axes in a figure of our own (labels such as ``momentum(learning_rate=…)`` are
+    long; beside the axes they would squeeze the map), inside them when ``ax=`` was given."""
+    if own_figure:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small",
+                  ncols=1, frameon=False)
+    else:
+        _legend(ax, ax.get_legend_handles_labels()[0], False)
 
 
 def can_write_mp4() -> bool:
@@ -344,7 +354,7 @@ def animate_trajectories(surface, paths, *, labels: Sequence[str] | None = None,
                       bbox={"facecolor": "black", "alpha": 0.5, "edgecolor": "none"})
     ax.set_title(title or f"trajectories on {surface.name}")
     if labels is not None:
-        _legend(ax, ax.get_legend_handles_labels()[0], True)
+        _path_legend(ax, True)
 
     def draw(step: int):
         for points, line, head in zip(paths_list, lines, heads):
@@ -500,7 +510,7 @@ def hyperparameter_map(result, x: str, y: str, *, quantity: str = "converged",
         ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
-    handles = [Patch(color=DIVERGED_COLOUR, label="every start diverged")]
+    handles = [Patch(color=DIVERGED_COLOUR, label="every start diverged")] if diverged.any() else []
     if boundary is not None and curvature is not None and {x, y} == {"learning_rate",
                                                                      "momentum"}:
         handles.append(_draw_momentum_boundary(ax, boundary, float(curvature),
@@ -510,8 +520,8 @@ def hyperparameter_map(result, x: str, y: str, *, quantity: str = "converged",
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     ax.set_title(title or f"{quantity} over {x} × {y}")
-    # Inside the axes even in a figure of our own: the colorbar already takes the right side.
-    _legend(ax, handles, False)
+    if handles:  # inside the axes even in a figure of our own: the colorbar takes the right side
+        _legend(ax, handles, False)
     return _finish(figure, path)
 
 
