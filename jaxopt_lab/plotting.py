@@ -52,6 +52,8 @@ BOUNDARY_COLOUR = to_rgb("tab:red")
 REGIME_COLOURS = {Regime.MONOTONE: to_rgb("tab:blue"), Regime.ONE_STEP: to_rgb("gold"),
                   Regime.OSCILLATING: to_rgb("tab:orange"), Regime.MARGINAL: to_rgb("tab:purple"),
                   Regime.DIVERGENT: DIVERGED_COLOUR}
+#: A legend of at most this many entries fits inside a panel given as ``ax=``.
+SHORT_LEGEND = 4
 #: A basin map's legend names at most this many basins; colours repeat beyond
 #: len(BASIN_COLOURS) anyway, and the stars mark every minimum.
 MAX_BASIN_LABELS = 8
@@ -75,13 +77,17 @@ def _new_axes(ax, figsize=(6.0, 5.0)):
 
 
 def _legend(ax, handles, own_figure: bool, **options) -> None:
-    """Beside the axes in a figure of our own (constrained layout makes room); inside the axes
-    when the caller gave ``ax=``, where a legend outside would cover the next panel."""
+    """Beside the axes in a figure of our own (constrained layout makes room); when the caller
+    gave ``ax=``, inside the axes if it is short, else below them (a panel's neighbour may be
+    to the right; a long legend inside would hide the data)."""
     if own_figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize="small", **options)
-    else:
+    elif len(handles) <= SHORT_LEGEND:
         ax.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.85, **options)
+    else:
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
+                  fontsize="x-small", ncols=1, frameon=False, **options)
 
 
 def _finish(figure: Figure, path: str | os.PathLike | None, dpi: int = 120) -> Figure:
