@@ -52,8 +52,9 @@ BOUNDARY_COLOUR = to_rgb("tab:red")
 REGIME_COLOURS = {Regime.MONOTONE: to_rgb("tab:blue"), Regime.ONE_STEP: to_rgb("gold"),
                   Regime.OSCILLATING: to_rgb("tab:orange"), Regime.MARGINAL: to_rgb("tab:purple"),
                   Regime.DIVERGENT: DIVERGED_COLOUR}
-#: A legend of at most this many entries fits inside a panel given as ``ax=``.
-SHORT_LEGEND = 4
+#: A minimum whose value is within this (relative and absolute) of f_min is marked global:
+#: minima found in float32 carry errors of ~1e-7 relative.
+GLOBAL_VALUE_TOL = 1e-6
 #: A basin map's legend names at most this many basins; colours repeat beyond
 #: len(BASIN_COLOURS) anyway, and the stars mark every minimum.
 MAX_BASIN_LABELS = 8
@@ -77,17 +78,15 @@ def _new_axes(ax, figsize=(6.0, 5.0)):
 
 
 def _legend(ax, handles, own_figure: bool, **options) -> None:
-    """Beside the axes in a figure of our own (constrained layout makes room); when the caller
-    gave ``ax=``, inside the axes if it is short, else below them (a panel's neighbour may be
-    to the right; a long legend inside would hide the data)."""
+    """Beside the axes in a figure of our own (constrained layout makes room); inside the axes
+    when the caller gave ``ax=``, where a legend outside would cover the next panel or, below,
+    squeeze a fixed-height row of panels. A caller with a row of panels can gather one legend
+    for the figure from ``ax.get_legend().legend_handles``."""
     if own_figure:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                   fontsize="small", **options)
-    elif len(handles) <= SHORT_LEGEND:
-        ax.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.85, **options)
     else:
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14),
-                  fontsize="x-small", ncols=1, frameon=False, **options)
+        ax.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.85, **options)
 
 
 def _finish(figure: Figure, path: str | os.PathLike | None, dpi: int = 120) -> Figure:
@@ -136,8 +135,8 @@ def _mark_points(ax, surface) -> list:
     if surface is None or surface.dim != 2:
         return handles
     minima, values = surface.minima_array, surface.minima_values_array
-    is_global = (np.isclose(values, surface.f_min, rtol=0.0, atol=1e-9) if surface.f_min
-                 is not None else np.ones(len(minima), bool))
+    is_global = (np.isclose(values, surface.f_min, rtol=GLOBAL_VALUE_TOL, atol=GLOBAL_VALUE_TOL)
+                 if surface.f_min is not None else np.ones(len(minima), bool))
     small = 40 if len(minima) > 20 else 90
     groups = ((minima[is_global], "*", 160, "gold", "global minimum"),
               (minima[~is_global], "*", small, "white", "local minimum"),
@@ -206,7 +205,7 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
             handles.append(Patch(color=ELSEWHERE_COLOUR, label="converged elsewhere"))
         if handles:
             handles.append(Patch(color=_paled(BASIN_COLOURS[0]),
-                                 label=f"paler: more steps (palest: {scale})"))
+                                 label="paler: more steps to converge"))
         circling = np.unique(basin[(status == Status.UNFINISHED) & (basin >= 0)])
         if len(circling):
             handles.append(Patch(color=_greyed(BASIN_COLOURS[circling[0] % len(BASIN_COLOURS)]),
