@@ -117,12 +117,12 @@ def timed(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[s
     return timings
 
 
-def environment() -> dict[str, str]:
+def environment() -> dict[str, Any]:
     """Device and versions, recorded with every timing so results can be compared honestly."""
     device = jax.devices()[0]
     return {
         "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
-        "num_devices": str(jax.device_count()),
+        "num_devices": jax.device_count(),
         "machine": platform.machine(),
         "python": platform.python_version(),
         "jax": jax.__version__,

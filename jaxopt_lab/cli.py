@@ -1,30 +1,48 @@
-"""The `jaxopt-lab` command: draw a convergence map, time a sweep, list what there is.
+"""The `jaxopt-lab` command: convergence maps, hyperparameter maps, races, timings, listings.
 
-    $ jaxopt-lab map   --optimizer momentum --surface himmelblau --resolution 512 --steps 500 -o map.png
-    $ jaxopt-lab bench --optimizer adam --surface rosenbrock --points 65536 --steps 1000 --json out.json
-    $ jaxopt-lab list
+    $ jaxopt-lab map   --optimizer momentum --surface himmelblau -o map.png
+    $ jaxopt-lab grid  --optimizer adam --surface rastrigin --param learning_rate=1e-4:1:log64 \\
+                       --param b1=0:0.99:64 -o grid.png
+    $ jaxopt-lab race  --optimizers sgd,momentum,adam --surface beale --start -1,1 -o race.gif
+    $ jaxopt-lab plot  map.npz -o map.png
+    $ jaxopt-lab bench --optimizer adam --surface rosenbrock --points 65536 --json out.json
+    $ jaxopt-lab list  [--json -]
 
-Bad arguments exit with code 2 and one line that names the argument and what it allows; output
-files are written to a temporary name and renamed, so an interrupted run leaves none half-written.
+Settings left out come from the surface (`jaxopt_lab.surfaces.map_settings`). Bad arguments
+exit with code 2 and one line that names the argument and what it allows; output files are
+written to a temporary name and renamed, so an interrupted run leaves none half-written.
+``--json PATH`` (or ``-`` for stdout, the human report then going to stderr) writes what was
+done with numbers as numbers.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import inspect
 import json
 import os
 import sys
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+import jax
+import numpy as np
 import optax
 
 import jaxopt_lab as jl
+from jaxopt_lab import _plain_text
+from jaxopt_lab._cli_args import (RANGE_HELP, Axis, Parser, UsageError, check_output_path,
+                                  check_param_kinds, int_at_least, parse_axis, parse_params,
+                                  parse_point)
+from jaxopt_lab._liveness import alive
 from jaxopt_lab.bench import BACKENDS, benchmark
 from jaxopt_lab.scalarize import NotElementwise
 from jaxopt_lab.sweep_result import atomic_output
 
-#: Optimizers by CLI name, with the hyperparameters `map` and `bench` use unless --param says
-#: otherwise: small enough to converge on the catalogue's 2-D surfaces from most starts.
+__all__ = ["OPTIMIZERS", "UsageError", "build_optimizer", "main", "make_parser", "parse_params"]
+
+#: Optimizers by CLI name, with their hyperparameters where the surface gives no rule
+#: (`jaxopt_lab.surfaces.map_settings` sets the learning rate of every family it knows).
 OPTIMIZERS: dict[str, tuple[Callable[..., optax.GradientTransformation], dict[str, Any]]] = {
     "sgd": (jl.sgd, {"learning_rate": 0.01}),
     "momentum": (jl.momentum, {"learning_rate": 0.005, "momentum": 0.9}),
@@ -53,117 +71,323 @@ SCHEDULES = (
 COLOURINGS = ("basin", "status", "steps")
 
 
-class UsageError(Exception):
-    """A bad command-line argument: reported in one line, exit code 2."""
+QUANTITIES = ("converged", "steps", "loss")
+ANIMATION_SUFFIXES = (".gif", ".mp4")
 
 
-class _Parser(argparse.ArgumentParser):
-    # argparse prints the whole usage block before the error; one line is easier to read and grep.
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: error: {message}")
-
-
-def _first_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.splitlines()[0] if doc else ""
-
-
-def _positive_int(name: str) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {text!r}")
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {value}")
-        return value
-
-    return parse
-
-
-def _parse_value(text: str) -> Any:
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
-def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["learning_rate=0.1", "form=ewma"]`` -> ``{"learning_rate": 0.1, "form": "ewma"}``.
-
-    >>> parse_params(["learning_rate=0.1", "momentum=0.5", "form=ewma", "saddle_free=true"])
-    {'learning_rate': 0.1, 'momentum': 0.5, 'form': 'ewma', 'saddle_free': True}
-    """
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key or not text:
-            raise UsageError(f"argument --param: expected KEY=VALUE (e.g. learning_rate=0.1), got {pair!r}")
-        params[key] = _parse_value(text)
-    return params
-
-
-def build_optimizer(name: str, overrides: dict[str, Any]) -> tuple[optax.GradientTransformation, dict]:
-    """The named optimizer with its CLI defaults updated by ``overrides``; errors are one line."""
-    factory, defaults = OPTIMIZERS[name]
-    accepted = set(inspect.signature(factory).parameters)
-    unknown = sorted(set(overrides) - accepted)
-    if unknown:
-        raise UsageError(
-            f"argument --param: {name} has no parameter {unknown[0]!r}; "
-            f"allowed: {', '.join(sorted(accepted))}"
-        )
-    hyperparams = {**defaults, **overrides}
+def build_optimizer(name: str, overrides: dict[str, Any],
+                    defaults: dict[str, Any] | None = None
+                    ) -> tuple[optax.GradientTransformation, dict[str, Any]]:
+    """The named optimizer with ``defaults`` (its table entry unless given) updated by
+    ``overrides``; every error is one line naming --param."""
+    factory, table = OPTIMIZERS[name]
+    hyperparams = {**(table if defaults is None else defaults), **overrides}
+    _check_param_names(name, factory, overrides)
+    check_param_kinds(factory, hyperparams)
     try:
         return factory(**hyperparams), hyperparams
     except (ValueError, TypeError) as error:
         raise UsageError(f"argument --param: {error}") from None
 
 
-def _check_output_path(option: str, path: str, suffixes: tuple[str, ...]) -> None:
-    if not path.lower().endswith(suffixes):
-        raise UsageError(f"argument {option}: file name must end in {' or '.join(suffixes)}, got {path!r}")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise UsageError(f"argument {option}: directory {directory!r} does not exist")
+def _check_param_names(name: str, factory: Callable, params: dict[str, Any]) -> None:
+    accepted = set(inspect.signature(factory).parameters)
+    unknown = sorted(set(params) - accepted)
+    if unknown:
+        raise UsageError(f"argument --param: {name} has no parameter {unknown[0]!r}; "
+                         f"allowed: {', '.join(sorted(accepted))}")
+
+
+def readable_name(name: str, hyperparams: dict[str, Any]) -> str:
+    """``momentum(learning_rate=0.005, momentum=0.9)``: what ran, in a form one can retype.
+
+    >>> readable_name("adam", {"learning_rate": 0.0123456789, "b1": 0.9})
+    'adam(learning_rate=0.01235, b1=0.9)'
+    """
+    shown = ", ".join(f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value!r}"
+                      if isinstance(value, str) else f"{key}={value}"
+                      for key, value in hyperparams.items())
+    return f"{name}({shown})"
+
+
+def _settings(name: str, surface: jl.Surface, steps: int | None
+              ) -> tuple[dict[str, Any], int, float]:
+    """(hyperparameters, steps, xtol) for ``name`` on ``surface`` before the user's --param and
+    --steps: `jaxopt_lab.surfaces.map_settings`."""
+    suggested = jl.surfaces.map_settings(surface, name)
+    return ({**OPTIMIZERS[name][1], **suggested.hyperparams},
+            suggested.num_steps if steps is None else steps, suggested.xtol)
+
+
+def _surface(args: argparse.Namespace, flag: str = "--surface", dims: tuple[int, ...] = (2,)
+             ) -> jl.Surface:
+    surface = jl.surfaces.get(args.surface)
+    if surface.dim not in dims:
+        raise UsageError(f"argument {flag}: {args.command} draws 2-D surfaces; {args.surface} "
+                         f"has dim {surface.dim}")
+    return surface
+
+
+@contextlib.contextmanager
+def _as_usage_errors(flag: str) -> Iterator[None]:
+    """Errors that the library raises for the user's settings, as one line naming ``flag``."""
+    try:
+        yield
+    except NotElementwise as error:
+        raise UsageError(f"argument --backend: {error}") from None
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"argument {flag}: {error}") from None
+
+
+def _sweep(args: argparse.Namespace, optimizer, surface, starts, num_steps: int, what: str,
+           **options) -> jl.SweepResult:
+    """jl.sweep with a spinner until its progress bar (or the result) takes over."""
+    with alive(f"{what}: compiling and sweeping"), _as_usage_errors("--param"):
+        return jl.sweep(optimizer, surface, starts, num_steps, progress=args.progress,
+                        backend=args.backend, **options)
+
+
+def _human(args: argparse.Namespace, text: str) -> None:
+    """The report for a person: stdout, or stderr when stdout carries the JSON."""
+    print(text, file=sys.stderr if getattr(args, "json", None) == "-" else sys.stdout)
+
+
+def _write_json(args: argparse.Namespace, payload: dict[str, Any]) -> None:
+    if not getattr(args, "json", None):
+        return
+    text = json.dumps(payload, indent=2, default=_json_number)
+    if args.json == "-":
+        print(text)
+        return
+    with atomic_output(args.json) as partial, open(partial, "w") as handle:
+        handle.write(text + "\n")
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, (np.generic, np.ndarray, jax.Array)):
+        return np.asarray(value).tolist()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def _check_json(args: argparse.Namespace) -> None:
+    if getattr(args, "json", None):
+        check_output_path("--json", args.json, (".json", "-"))
+
+
+def _hint(result: jl.SweepResult, args: argparse.Namespace, learning_rate: Any,
+          suggested: Any) -> str | None:
+    """One line when a map is almost all one failure, with a range of learning rates to try."""
+    status = np.asarray(result.status)
+    for kind, advice in ((jl.Status.DIVERGED, "smaller"), (jl.Status.UNFINISHED, "larger")):
+        share = float(np.mean(status == kind))
+        if share < jl.surfaces.UNINFORMATIVE_SHARE or not isinstance(learning_rate, (int, float)):
+            continue
+        low, high = ((learning_rate / 100, learning_rate / 3) if advice == "smaller"
+                     else (learning_rate * 3, learning_rate * 100))
+        more = " or more --steps" if kind == jl.Status.UNFINISHED else ""
+        default = (f"; this surface's rule gives {suggested:.3g}"
+                   if isinstance(suggested, float) and suggested != learning_rate else "")
+        return (f"hint: {share:.0%} of starts {kind.name.lower()}: try --param learning_rate in "
+                f"[{low:.3g}, {high:.3g}]{more}{default}")
+    return None
 
 
 def command_map(args: argparse.Namespace) -> int:
-    surface = jl.surfaces.get(args.surface)
-    if surface.dim != 2:
-        raise UsageError(f"argument --surface: map draws 2-D surfaces; {args.surface} has dim {surface.dim}")
-    _check_output_path("-o/--output", args.output, (".png", ".svg"))
-    optimizer, _ = build_optimizer(args.optimizer, parse_params(args.param))
+    surface = _surface(args)
+    check_output_path("-o/--output", args.output, (".png", ".svg"))
+    _check_json(args)
+    defaults, num_steps, xtol = _settings(args.optimizer, surface, args.steps)
+    optimizer, hyperparams = build_optimizer(args.optimizer, parse_params(args.param), defaults)
     starts = jl.starts.grid(surface, args.resolution)
-    try:
-        result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress,
-                          backend=args.backend)
-    except NotElementwise as error:
-        raise UsageError(f"argument --backend: {error}") from None
+    name = readable_name(args.optimizer, hyperparams)
+    metadata = {"command": "map", "optimizer": name, "optimizer_name": args.optimizer,
+                "hyperparams": hyperparams,
+                "grid": {"shape": list(starts.shape), "extent": list(starts.extent)}}
+    result = _sweep(args, optimizer, surface, starts, num_steps, "map", xtol=xtol,
+                    metadata=metadata)
+    result_path = os.path.splitext(args.output)[0] + ".npz"
+    # The picture is renamed into place only once the result is saved too: Ctrl-C leaves no
+    # truncated map.png, and no picture without its result.
+    with atomic_output(args.output) as partial_image:
+        figure = _draw_saved(result, args.colour)
+        figure.savefig(partial_image, dpi=args.dpi, format=os.path.splitext(args.output)[1][1:])
+        result.save(result_path)
+    counts = result.summary_dict()["status"]
+    _human(args, f"wrote {args.output} and {result_path}: "
+           + ", ".join(f"{k} {v}" for k, v in counts.items())
+           + f" ({_engine(result.metadata['backend'], result.metadata['batches'])})")
+    hint = _hint(result, args, hyperparams.get("learning_rate"), defaults.get("learning_rate"))
+    if hint:
+        _human(args, hint)
+    _write_json(args, {"image": args.output, "result": result_path,
+                       "summary": result.summary_dict(), "metadata": result.metadata})
+    return 0
 
+
+def _draw_saved(result: jl.SweepResult, colour: str):
+    """The figure of a result that remembers its grid: a convergence or hyperparameter map."""
+    plotting = _plotting()
+    metadata = result.metadata
+    surface_name = metadata.get("surface", {}).get("name")
+    surface = jl.surfaces.get(surface_name) if surface_name in jl.surfaces.names() else None
+    counts = result.summary_dict()["status"]
+    share = {name: count / max(sum(counts.values()), 1) for name, count in counts.items()}
+    title = (f"{metadata.get('optimizer', 'sweep')}\non {surface_name}, "
+             f"{metadata.get('num_steps')} steps: {share['converged']:.0%} converged, "
+             f"{share['diverged']:.0%} diverged")
+    if "hyperparam_axes" in metadata:
+        axes = list(metadata["hyperparam_axes"])
+        return plotting.hyperparameter_map(
+            result, x=axes[0], y=axes[1], quantity=colour if colour in QUANTITIES else "converged",
+            curvature=metadata.get("curvature"), boundary=metadata.get("boundary"), title=title)
+    if "grid" not in metadata:
+        raise UsageError("argument RESULT: the file holds no grid (shape, extent) to draw; "
+                         "it was not written by `jaxopt-lab map` or `grid`")
+    grid = metadata["grid"]
+    starts = jl.starts.Grid(points=None, shape=tuple(grid["shape"]), extent=tuple(grid["extent"]),
+                            axes=())
+    return plotting.convergence_map(result, starts, surface, colour=colour,
+                                    num_steps=metadata.get("num_steps"), title=title)
+
+
+def _plotting():
     import matplotlib
 
     matplotlib.use("Agg")
     from jaxopt_lab import plotting
 
-    figure = plotting.convergence_map(result, starts, surface, colour=args.colour,
-                                      title=f"{args.optimizer} on {surface.name}, {args.steps} steps")
-    image_path = args.output
-    result_path = os.path.splitext(image_path)[0] + ".npz"
-    image_format = os.path.splitext(image_path)[1][1:]
-    # The picture is renamed into place only once the result is saved too: Ctrl-C leaves no
-    # truncated map.png, and no picture without its result.
-    with atomic_output(image_path) as partial_image:
-        figure.savefig(partial_image, dpi=args.dpi, format=image_format)
+    return plotting
+
+
+def command_plot(args: argparse.Namespace) -> int:
+    check_output_path("-o/--output", args.output, (".png", ".svg", ".pdf"))
+    _check_json(args)
+    if not os.path.isfile(args.result):
+        raise UsageError(f"argument RESULT: no file {args.result!r}")
+    with _as_usage_errors("RESULT"):
+        try:
+            result = jl.SweepResult.load(args.result)
+        except (OSError, EOFError) as error:
+            raise ValueError(f"{args.result!r} is not a SweepResult .npz file ({error})") from None
+    is_grid = "hyperparam_axes" in result.metadata
+    allowed = QUANTITIES if is_grid else COLOURINGS
+    colour = args.colour or allowed[0]
+    if colour not in allowed:
+        raise UsageError(f"argument --colour: a {'grid' if is_grid else 'map'} result is drawn "
+                         f"by one of {', '.join(allowed)}, got {colour!r}")
+    with atomic_output(args.output) as partial:
+        _draw_saved(result, colour).savefig(partial, dpi=args.dpi,
+                                            format=os.path.splitext(args.output)[1][1:])
+    _human(args, f"wrote {args.output} from {args.result}")
+    _write_json(args, {"image": args.output, "result": args.result,
+                       "summary": result.summary_dict(), "metadata": result.metadata})
+    return 0
+
+
+def _grid_axes(pairs: Sequence[str]) -> tuple[list[Axis], dict[str, Any]]:
+    axes, fixed = [], {}
+    for pair in pairs:
+        axis = parse_axis(pair)
+        if axis is None:
+            fixed.update(parse_params([pair]))
+        else:
+            axes.append(axis)
+    if len(axes) != 2 or axes[0].name == axes[1].name:
+        raise UsageError(f"argument --param: grid needs two ranges of different settings "
+                         f"({RANGE_HELP}), got {len(axes)}")
+    return axes, fixed
+
+
+def _boundary(name: str, axes: list[Axis]) -> str | None:
+    """The closed-form stability boundary `jl.theory` has for this pair of settings, if any."""
+    if name in ("momentum", "nesterov") and {a.name for a in axes} == {"learning_rate",
+                                                                        "momentum"}:
+        return "heavy_ball" if name == "momentum" else "nesterov"
+    return None
+
+
+def command_grid(args: argparse.Namespace) -> int:
+    surface = _surface(args, dims=tuple(range(1, 1000)))
+    check_output_path("-o/--output", args.output, (".png", ".svg"))
+    _check_json(args)
+    axes, fixed = _grid_axes(args.param)
+    factory = OPTIMIZERS[args.optimizer][0]
+    defaults, num_steps, xtol = _settings(args.optimizer, surface, args.steps)
+    _check_param_names(args.optimizer, factory, {**fixed, **{a.name: 0 for a in axes}})
+    fixed = {key: value for key, value in {**defaults, **fixed}.items()
+             if key not in {a.name for a in axes}}
+    check_param_kinds(factory, fixed)
+    mesh_x, mesh_y = np.meshgrid(axes[0].values(), axes[1].values())
+    hyperparams = {axes[0].name: mesh_x.ravel(), axes[1].name: mesh_y.ravel()}
+    starts = jl.starts.uniform(jax.random.PRNGKey(args.seed), surface, args.starts)
+    boundary = _boundary(args.optimizer, axes)
+    curvature = jl.surfaces.stiffest_curvature(surface)
+    name = readable_name(args.optimizer, {**{a.name: f"{a.start:g}…{a.stop:g}" for a in axes},
+                                          **fixed}).replace("'", "")
+    metadata = {"command": "grid", "optimizer": name, "optimizer_name": args.optimizer,
+                "fixed_hyperparams": fixed, "seed": args.seed,
+                "hyperparam_axes": {axis.name: axis.as_json() for axis in axes},
+                "boundary": boundary, "curvature": curvature}
+    result = _sweep(args, functools.partial(factory, **fixed), surface, starts, num_steps,
+                    "grid", hyperparams=hyperparams, xtol=xtol, metadata=metadata)
+    result_path = os.path.splitext(args.output)[0] + ".npz"
+    with atomic_output(args.output) as partial:
+        _draw_saved(result, args.quantity).savefig(
+            partial, dpi=args.dpi, format=os.path.splitext(args.output)[1][1:])
         result.save(result_path)
-    counts = {status.name.lower(): int((result.status == status.value).sum()) for status in jl.Status}
-    print(f"wrote {image_path} and {result_path}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-          + f" ({_engine(result.metadata['backend'], result.metadata['batches'])})")
+    summary = result.summary_dict()
+    _human(args, f"wrote {args.output} and {result_path}: {axes[0].num} x {axes[1].num} "
+           f"settings x {args.starts} starts, " + ", ".join(
+               f"{k} {v}" for k, v in summary["status"].items()))
+    _write_json(args, {"image": args.output, "result": result_path, "summary": summary,
+                       "metadata": result.metadata})
+    return 0
+
+
+def command_race(args: argparse.Namespace) -> int:
+    surface = _surface(args)
+    check_output_path("-o/--output", args.output, (".png",) + ANIMATION_SUFFIXES)
+    _check_json(args)
+    names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
+    unknown = [name for name in names if name not in OPTIMIZERS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise UsageError(f"argument --optimizers: expected distinct names from "
+                         f"{', '.join(OPTIMIZERS)}, comma-separated, got {args.optimizers!r}")
+    start = parse_point("--start", args.start, surface.dim, surface.bounds)
+    suffix = os.path.splitext(args.output)[1].lower()
+    plotting = _plotting()
+    if suffix == ".mp4" and not plotting.can_write_mp4():
+        raise UsageError("argument -o/--output: .mp4 needs ffmpeg, which is not installed; "
+                         "use .gif")
+    paths, labels, runs = [], [], []
+    for name in names:
+        defaults, num_steps, xtol = _settings(name, surface, args.steps)
+        optimizer, hyperparams = build_optimizer(name, {}, defaults)
+        result = _sweep(args, optimizer, surface, np.asarray([start]), num_steps, name,
+                        xtol=xtol, trajectories=[0])
+        paths.append(np.asarray(result.trajectories)[0])
+        labels.append(readable_name(name, hyperparams))
+        runs.append({"optimizer": labels[-1], "num_steps": num_steps,
+                     "status": jl.Status(int(np.asarray(result.status)[0])).name.lower(),
+                     "steps": int(np.asarray(result.steps)[0]),
+                     "final_point": np.asarray(result.params)[0].tolist(),
+                     "final_loss": float(np.asarray(result.loss)[0])})
+    title = f"from ({args.start}) on {surface.name}"
+    still = os.path.splitext(args.output)[0] + ".png"
+    written = [still] if suffix == ".png" else [args.output, still]
+    with contextlib.ExitStack() as stack:
+        partial_still = stack.enter_context(atomic_output(still))
+        plotting.trajectories(surface, paths, labels=labels, title=title).savefig(
+            partial_still, dpi=args.dpi, format="png")
+        if suffix != ".png":
+            with alive("race: drawing the animation"):
+                partial = stack.enter_context(atomic_output(args.output, suffix=suffix))
+                plotting.animate_trajectories(surface, paths, labels=labels, title=title,
+                                              path=partial, dpi=args.dpi)
+    _human(args, f"wrote {' and '.join(written)}: " + "; ".join(
+        f"{run['optimizer']} {run['status']}" for run in runs))
+    _write_json(args, {"images": written, "surface": surface.name, "start": list(start),
+                       "runs": runs})
     return 0
 
 
@@ -178,8 +402,7 @@ def _engine(backend: str, batches: int) -> str:
 
 def command_bench(args: argparse.Namespace) -> int:
     surface = jl.surfaces.get(args.surface)
-    if args.json:
-        _check_output_path("--json", args.json, (".json",))
+    _check_json(args)
     optimizer, hyperparams = build_optimizer(args.optimizer, parse_params(args.param))
     try:
         report = benchmark(
@@ -193,7 +416,8 @@ def command_bench(args: argparse.Namespace) -> int:
             raise
         raise UsageError(f"argument --batches: {error}") from None
     report = {"optimizer": args.optimizer, "hyperparams": hyperparams, **report}
-    print(
+    _human(
+        args,
         f"{args.optimizer} on {surface.name}: P={args.points} T={args.steps} on {report['device']}\n"
         f"  compile {report['compile_seconds']:.2f} s; steady {report['median_seconds']:.4f} s "
         f"(spread {report['min_seconds']:.4f}-{report['max_seconds']:.4f} s over {args.repeats})\n"
@@ -203,9 +427,7 @@ def command_bench(args: argparse.Namespace) -> int:
         f"(hand-written jit(vmap(scan)))\n"
         f"  ratio     {report['ratio']:.2f}"
     )
-    if args.json:
-        with atomic_output(args.json) as partial, open(partial, "w") as handle:
-            json.dump(report, handle, indent=2)
+    _write_json(args, report)
     return 0
 
 
@@ -214,7 +436,7 @@ def _describe_surface(surface: jl.surfaces.Surface) -> str:
     read alike), any other surface's first docstring line."""
     quadratic = surface.fn
     if not isinstance(quadratic, jl.surfaces.Quadratic):
-        return _first_line(quadratic)
+        return _plain_text.description(quadratic)
     eigenvalues = quadratic.eigenvalues
     formula = "½ wᵀAw" if not any(quadratic.b) and quadratic.c == 0 else "½ wᵀAw + bᵀw + c"
     if len(eigenvalues) <= 4:
@@ -233,18 +455,39 @@ def _describe_surface(surface: jl.surfaces.Surface) -> str:
     return f"quadratic {formula}, {spectrum}; {kind} {where}"
 
 
-def command_list(args: argparse.Namespace) -> int:
-    print("optimizers:")
-    for name, (factory, defaults) in OPTIMIZERS.items():
-        shown = ", ".join(f"{k}={v}" for k, v in defaults.items())
-        print(f"  {name:<20} {_first_line(factory)}  [{shown}]")
-    print("surfaces:")
+def _listing() -> dict[str, Any]:
+    """Everything `list` shows, as data: names, whole plain-text descriptions, defaults."""
+    optimizers = {name: {"description": _plain_text.description(factory),
+                         "defaults": defaults}
+                  for name, (factory, defaults) in OPTIMIZERS.items()}
+    surfaces = {}
     for name in jl.surfaces.names():
         surface = jl.surfaces.get(name)
-        print(f"  {name:<20} {surface.dim}-D  {_describe_surface(surface)}")
-    print("schedules:")
-    for name in SCHEDULES:
-        print(f"  {name:<20} {_first_line(getattr(jl.schedules, name))}")
+        surfaces[name] = {"dim": surface.dim, "description": _plain_text.plain(
+            _describe_surface(surface)), "bounds": [list(b) for b in surface.bounds],
+            "minima": len(surface.minima)}
+    schedules = {name: {"description": _plain_text.description(getattr(jl.schedules, name))}
+                 for name in SCHEDULES}
+    return {"optimizers": optimizers, "surfaces": surfaces, "schedules": schedules}
+
+
+def command_list(args: argparse.Namespace) -> int:
+    _check_json(args)
+    listing = _listing()
+    if args.json != "-":
+        lines = ["optimizers:"]
+        for name, entry in listing["optimizers"].items():
+            shown = ", ".join(f"{k}={v}" for k, v in entry["defaults"].items())
+            lines.append(f"  {name:<20} {entry['description']}  [{shown}]")
+        lines.append("surfaces:")
+        for name, entry in listing["surfaces"].items():
+            minima = f", {entry['minima']} minima" if entry["minima"] > 1 else ""
+            lines.append(f"  {name:<20} {entry['dim']}-D{minima}  {entry['description']}")
+        lines.append("schedules:")
+        for name, entry in listing["schedules"].items():
+            lines.append(f"  {name:<20} {entry['description']}")
+        print("\n".join(lines))
+    _write_json(args, listing)
     return 0
 
 
@@ -277,9 +520,9 @@ def _add_serve(commands) -> None:
                             "page has no login)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     serve.add_argument("--open", action="store_true", help="open the page in a browser")
-    serve.add_argument("--max-points", type=_positive_int("--max-points"), default=512 * 512,
+    serve.add_argument("--max-points", type=int_at_least("--max-points", 1), default=512 * 512,
                        help="most starts (× hyperparameter settings) one request may ask for")
-    serve.add_argument("--max-steps", type=_positive_int("--max-steps"), default=5000,
+    serve.add_argument("--max-steps", type=int_at_least("--max-steps", 1), default=5000,
                        help="most optimizer steps per start one request may ask for")
     serve.add_argument("--no-compilation-cache", dest="compilation_cache", action="store_false",
                        help="do not keep compiled sweeps in jax's on-disk cache "
@@ -287,63 +530,166 @@ def _add_serve(commands) -> None:
     serve.set_defaults(run=command_serve)
 
 
+def _add_optimizer_arguments(sub: argparse.ArgumentParser, param_help: str) -> None:
+    sub.add_argument("--optimizer", required=True, choices=list(OPTIMIZERS), metavar="NAME",
+                     help="one of " + ", ".join(OPTIMIZERS))
+    sub.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help=param_help)
+
+
+def _add_sweep_arguments(sub: argparse.ArgumentParser) -> None:
+    """What every sweeping subcommand shares: the surface, engine, picture and liveness flags."""
+    sub.add_argument("--surface", required=True, metavar="NAME",
+                     help="a surface name from `jaxopt-lab list`")
+    sub.add_argument("--backend", choices=BACKENDS, default="auto",
+                     help="the sweep's engine: auto (fused kernel on a GPU where it compiles, "
+                          "else scan), scan, or fused (interpreted, slow, off a GPU)")
+    sub.add_argument("--steps", type=int_at_least("--steps", 1), default=None,
+                     help="optimizer steps per start (default: the surface's rule, "
+                          "see jaxopt_lab.surfaces.map_settings)")
+    sub.add_argument("--dpi", type=int_at_least("--dpi", 1), default=120)
+    sub.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                     help="no spinner or progress bar (they are shown only on a terminal anyway)")
+    sub.add_argument("--no-compile-cache", dest="compile_cache", action="store_false",
+                     default=True, help=f"do not keep compiled sweeps in {_cache_directory()} "
+                                        "(a second identical run then compiles again)")
+
+
+def _add_json_argument(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--json", metavar="PATH|-", default=None,
+                     help="also write what was done as JSON to PATH (.json), or to stdout with - "
+                          "(the report for a person then goes to stderr)")
+
+
+def _example(text: str) -> dict[str, Any]:
+    return {"formatter_class": argparse.RawDescriptionHelpFormatter,
+            "epilog": "example:\n  " + text}
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="jaxopt-lab", description=__doc__,
-                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    optimizer_help = "one of " + ", ".join(OPTIMIZERS)
+    parser = Parser(prog="jaxopt-lab", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"jaxopt-lab {jl.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    param_help = "a hyperparameter of the optimizer (repeatable), e.g. learning_rate=0.1"
 
     map_parser = commands.add_parser(
         "map", help="sweep a grid of starts and draw where the optimizer converges",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  jaxopt-lab map --optimizer momentum --param learning_rate=0.01 "
-               "--surface himmelblau --resolution 256 --steps 500 -o map.png",
-    )
+        **_example("jaxopt-lab map --optimizer momentum --param learning_rate=0.01 "
+                   "--surface himmelblau --resolution 256 --steps 500 -o map.png"))
     bench_parser = commands.add_parser(
         "bench", help="time jl.sweep against a hand-written jit(vmap(scan)) loop",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="example:\n  jaxopt-lab bench --optimizer adam --surface rosenbrock --points 65536 "
-               "--steps 1000 --repeats 3 --json bench.json",
-    )
+        **_example("jaxopt-lab bench --optimizer adam --surface rosenbrock --points 65536 "
+                   "--steps 1000 --repeats 3 --json bench.json"))
     for sub in (map_parser, bench_parser):
-        sub.add_argument("--optimizer", required=True, choices=list(OPTIMIZERS), metavar="NAME",
-                         help=optimizer_help)
-        sub.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                         help="a hyperparameter of the optimizer (repeatable), e.g. learning_rate=0.1")
-        sub.add_argument("--surface", required=True, metavar="NAME",
-                         help="a surface name from `jaxopt-lab list`")
-        sub.add_argument("--backend", choices=BACKENDS, default="auto",
-                         help="the sweep's engine: auto (fused kernel on a GPU where it compiles, "
-                              "else scan), scan, or fused (interpreted, slow, off a GPU)")
-    map_parser.add_argument("--resolution", type=_positive_int("--resolution"), default=256,
-                            help="grid points per axis (default 256)")
-    map_parser.add_argument("--steps", type=_positive_int("--steps"), default=500,
-                            help="optimizer steps per start (default 500)")
+        _add_optimizer_arguments(sub, param_help)
+        _add_json_argument(sub)
+    _add_sweep_arguments(map_parser)
+    map_parser.add_argument("--resolution", type=int_at_least("--resolution", 2), default=256,
+                            help="grid points per axis, >= 2 (default 256)")
     map_parser.add_argument("--colour", choices=COLOURINGS, default="basin",
                             help="colour cells by basin reached, status, or steps to converge")
-    map_parser.add_argument("--dpi", type=_positive_int("--dpi"), default=120)
-    map_parser.add_argument("--no-progress", dest="progress", action="store_false", default=None,
-                            help="no progress bar (it is shown only on a terminal anyway)")
     map_parser.add_argument("-o", "--output", required=True, metavar="PATH",
                             help="the picture (.png or .svg); the result goes beside it as .npz")
     map_parser.set_defaults(run=command_map)
 
-    bench_parser.add_argument("--points", type=_positive_int("--points"), default=65536)
-    bench_parser.add_argument("--steps", type=_positive_int("--steps"), default=1000)
-    bench_parser.add_argument("--repeats", type=_positive_int("--repeats"), default=3)
+    bench_parser.add_argument("--surface", required=True, metavar="NAME",
+                              help="a surface name from `jaxopt-lab list`")
+    bench_parser.add_argument("--backend", choices=BACKENDS, default="auto",
+                              help="the sweep's engine: auto, scan or fused (see map --help)")
+    bench_parser.add_argument("--points", type=int_at_least("--points", 1), default=65536)
+    bench_parser.add_argument("--steps", type=int_at_least("--steps", 1), default=1000)
+    bench_parser.add_argument("--repeats", type=int_at_least("--repeats", 1), default=3)
     bench_parser.add_argument("--seed", type=int, default=0)
-    bench_parser.add_argument("--batches", type=_positive_int("--batches"), default=None,
+    bench_parser.add_argument("--batches", type=int_at_least("--batches", 1), default=None,
                               help="run each chunk as this many batches side by side (CPU; "
                                    "default: the sweep's choice, see jl.sweep; 1: one call)")
-    bench_parser.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     bench_parser.set_defaults(run=command_bench)
 
+    grid_parser = commands.add_parser(
+        "grid", help="sweep two hyperparameters and draw where the optimizer works",
+        **_example("jaxopt-lab grid --optimizer adam --surface rastrigin "
+                   "--param learning_rate=1e-4:1:log64 --param b1=0:0.99:64 -o grid.png"))
+    _add_optimizer_arguments(grid_parser, f"two ranges {RANGE_HELP}; other KEY=VALUE are fixed")
+    _add_sweep_arguments(grid_parser)
+    grid_parser.add_argument("--starts", type=int_at_least("--starts", 1), default=16,
+                             help="random starting points per setting (default 16)")
+    grid_parser.add_argument("--seed", type=int, default=0, help="of the random starts")
+    grid_parser.add_argument("--quantity", choices=QUANTITIES, default="converged",
+                             help="share of starts converged, median steps, or median final "
+                                  "loss above the minimum")
+    grid_parser.add_argument("-o", "--output", required=True, metavar="PATH",
+                             help="the picture (.png or .svg); the result goes beside it as .npz")
+    _add_json_argument(grid_parser)
+    grid_parser.set_defaults(run=command_grid)
+
+    race_parser = commands.add_parser(
+        "race", help="run several optimizers from one start and animate their paths",
+        **_example("jaxopt-lab race --optimizers sgd,momentum,adam --surface beale "
+                   "--start -1,1 -o race.gif"))
+    race_parser.add_argument("--optimizers", required=True, metavar="A,B,...",
+                             help="comma-separated names from: " + ", ".join(OPTIMIZERS))
+    race_parser.add_argument("--start", required=True, metavar="X,Y",
+                             help="the common starting point, inside the surface's box")
+    _add_sweep_arguments(race_parser)
+    race_parser.add_argument("-o", "--output", required=True, metavar="PATH",
+                             help="the animation (.gif, or .mp4 where ffmpeg exists; a .png "
+                                  "still is written beside it) or only the still (.png)")
+    _add_json_argument(race_parser)
+    race_parser.set_defaults(run=command_race)
+
+    plot_parser = commands.add_parser(
+        "plot", help="redraw a result saved by map or grid",
+        **_example("jaxopt-lab plot map.npz --colour steps -o map-steps.png"))
+    plot_parser.add_argument("result", metavar="RESULT", help="a .npz written by map or grid")
+    plot_parser.add_argument("--colour", default=None, metavar="NAME",
+                             help=f"a map: {', '.join(COLOURINGS)}; a grid: "
+                                  f"{', '.join(QUANTITIES)} (default the first)")
+    plot_parser.add_argument("--dpi", type=int_at_least("--dpi", 1), default=120)
+    plot_parser.add_argument("-o", "--output", required=True, metavar="PATH",
+                             help="the picture (.png, .svg or .pdf)")
+    _add_json_argument(plot_parser)
+    plot_parser.set_defaults(run=command_plot)
+
     list_parser = commands.add_parser("list", help="the optimizers, surfaces and schedules",
-                                      epilog="example:\n  jaxopt-lab list",
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+                                      **_example("jaxopt-lab list --json -"))
+    _add_json_argument(list_parser)
     list_parser.set_defaults(run=command_list)
     _add_serve(commands)
     return parser
+
+
+def _cache_directory() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "jaxopt_lab", "jax")
+
+
+def _use_compile_cache(args: argparse.Namespace) -> None:
+    """JAX's persistent compilation cache: a second identical run loads instead of compiling."""
+    if not getattr(args, "compile_cache", False):
+        return
+    jax.config.update("jax_compilation_cache_dir", _cache_directory())
+    # A sweep compiles in about a second: cache every program, not only slower ones.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+#: Flags whose value may start with a minus sign, as a point's first coordinate does.
+POINT_FLAGS = ("--start",)
+
+
+def _attach_point_values(argv: Sequence[str]) -> list[str]:
+    """``--start -1,1`` → ``--start=-1,1``: argparse would read ``-1,1`` as an unknown flag.
+
+    >>> _attach_point_values(["race", "--start", "-1,1", "-o", "r.gif"])
+    ['race', '--start=-1,1', '-o', 'r.gif']
+    """
+    words, joined = list(argv), []
+    while words:
+        word = words.pop(0)
+        if word in POINT_FLAGS and words and words[0].startswith("-") and words[0][1:2] in \
+                tuple("0123456789."):
+            word = f"{word}={words.pop(0)}"
+        joined.append(word)
+    return joined
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,13 +697,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = make_parser()
     args = None
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_attach_point_values(sys.argv[1:] if argv is None else argv))
         if hasattr(args, "surface") and args.surface not in jl.surfaces.names():
             raise UsageError(
                 f"jaxopt-lab {args.command}: error: argument --surface: unknown surface "
                 f"{args.surface!r}; known: {', '.join(jl.surfaces.names())}"
             )
+        _use_compile_cache(args)
         return args.run(args)
+    except SystemExit as done:  # --help and --version
+        return int(done.code or 0)
     except UsageError as error:
         message = str(error)
         if not message.startswith("jaxopt-lab"):

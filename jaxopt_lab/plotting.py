@@ -21,7 +21,9 @@ from typing import Any, Mapping, Sequence
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LogNorm, to_rgb
+from matplotlib import patheffects
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LogNorm, Normalize, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -51,7 +53,20 @@ BOUNDARY_COLOUR = to_rgb("tab:red")
 REGIME_COLOURS = {Regime.MONOTONE: to_rgb("tab:blue"), Regime.ONE_STEP: to_rgb("gold"),
                   Regime.OSCILLATING: to_rgb("tab:orange"), Regime.MARGINAL: to_rgb("tab:purple"),
                   Regime.DIVERGENT: DIVERGED_COLOUR}
+#: A minimum whose value is within this (relative and absolute) of f_min is marked global:
+#: minima found in float32 carry errors of ~1e-7 relative.
+GLOBAL_VALUE_TOL = 1e-6
+#: A basin map's legend names at most this many basins; colours repeat beyond
+#: len(BASIN_COLOURS) anyway, and the stars mark every minimum.
+MAX_BASIN_LABELS = 8
+#: Paths of different optimizers: a qualitative palette (Okabe & Ito 2008, colour-blind safe)
+#: that stands out on the blue contours; the i-th optimizer always gets the i-th colour.
+TRAJECTORY_COLOURS = ("#E69F00", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#56B4E9",
+                      "#FFFFFF", "#000000")
 COLOURINGS = ("basin", "status", "steps")
+HYPERPARAMETER_QUANTITIES = ("converged", "steps", "loss")
+#: An animation shows at most this many frames (steps are subsampled evenly): a small GIF.
+MAX_FRAMES = 90
 SAVE_SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -61,6 +76,18 @@ def _new_axes(ax, figsize=(6.0, 5.0)):
     figure = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(figure)  # so figure.canvas.draw() and buffer_rgba() work headless
     return figure, figure.add_subplot()
+
+
+def _legend(ax, handles, own_figure: bool, **options) -> None:
+    """Beside the axes in a figure of our own (constrained layout makes room); inside the axes
+    when the caller gave ``ax=``, where a legend outside would cover the next panel or, below,
+    squeeze a fixed-height row of panels. A caller with a row of panels can gather one legend
+    for the figure from ``ax.get_legend().legend_handles``."""
+    if own_figure:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  fontsize="small", **options)
+    else:
+        ax.legend(handles=handles, loc="best", fontsize="x-small", framealpha=0.85, **options)
 
 
 def _finish(figure: Figure, path: str | os.PathLike | None, dpi: int = 120) -> Figure:
@@ -104,15 +131,22 @@ def _greyed(colour) -> np.ndarray:
 
 
 def _mark_points(ax, surface) -> list:
+    """Stars at the minima (gold and large: global; white and small: local), crosses at saddles."""
     handles = []
-    if surface is None:
+    if surface is None or surface.dim != 2:
         return handles
-    for points, marker, label in ((surface.minima_array, "*", "minimum"),
-                                  (surface.saddles_array, "X", "saddle")):
-        if len(points) and points.shape[1] == 2:
-            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=140, c="white",
-                       edgecolors="black", linewidths=1.0, zorder=5)
-            handles.append(Line2D([], [], marker=marker, color="white", markeredgecolor="black",
+    minima, values = surface.minima_array, surface.minima_values_array
+    is_global = (np.isclose(values, surface.f_min, rtol=GLOBAL_VALUE_TOL, atol=GLOBAL_VALUE_TOL)
+                 if surface.f_min is not None else np.ones(len(minima), bool))
+    small = 40 if len(minima) > 20 else 90
+    groups = ((minima[is_global], "*", 160, "gold", "global minimum"),
+              (minima[~is_global], "*", small, "white", "local minimum"),
+              (surface.saddles_array, "X", 110, "white", "saddle"))
+    for points, marker, size, colour, label in groups:
+        if len(points):
+            ax.scatter(points[:, 0], points[:, 1], marker=marker, s=size, c=colour,
+                       edgecolors="black", linewidths=0.8, zorder=5)
+            handles.append(Line2D([], [], marker=marker, color=colour, markeredgecolor="black",
                                   linestyle="", markersize=10, label=label))
     return handles
 
@@ -139,15 +173,16 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
                          f"(pick a hyperparameter setting with index=), got status shape "
                          f"{status.shape} for a grid of shape {tuple(starts.shape)}")
     status, steps, basin = (a.reshape(starts.shape) for a in (status, steps, basin))
+    own_figure = ax is None
     figure, ax = _new_axes(ax, figsize=(8.0, 5.5))
     handles = []
+    scale = _steps_scale(steps, num_steps)
     if colour == "steps":
         colormap = matplotlib.colormaps["viridis"]
-        scale = _steps_scale(steps, num_steps)
         converged = colormap(np.clip(steps, 0, None) / scale)[..., :3]
         rgb = _status_colours(status, converged, None, None)
-        handles.append(Patch(color=colormap(0.0), label="converged fast (viridis: steps)"))
-        handles.append(Patch(color=colormap(1.0), label=f"converged at step {scale}"))
+        figure.colorbar(ScalarMappable(Normalize(0, scale), colormap), ax=ax, pad=0.02,
+                        label="steps to converge")
     elif colour == "status":
         rgb = _status_colours(status, np.broadcast_to(CONVERGED_COLOUR, status.shape + (3,)),
                               steps, num_steps)
@@ -159,12 +194,19 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
         rgb = _status_colours(status, np.where(known, palette, ELSEWHERE_COLOUR), steps, num_steps,
                               unfinished=near)
         minima = surface.minima_array if surface is not None else np.zeros((0, 2))
-        for k in np.unique(basin[(status == Status.CONVERGED) & (basin >= 0)]):
+        reached = np.unique(basin[(status == Status.CONVERGED) & (basin >= 0)])
+        for k in reached[:MAX_BASIN_LABELS]:
             where = f" ({minima[k, 0]:.2f}, {minima[k, 1]:.2f})" if k < len(minima) else ""
             handles.append(Patch(color=BASIN_COLOURS[k % len(BASIN_COLOURS)],
                                  label=f"basin {k}{where}"))
+        if len(reached) > MAX_BASIN_LABELS:
+            handles.append(Patch(color="white", label=f"… {len(reached) - MAX_BASIN_LABELS} more "
+                                                      f"basins (colours repeat)"))
         if np.any((status == Status.CONVERGED) & (basin < 0)):
             handles.append(Patch(color=ELSEWHERE_COLOUR, label="converged elsewhere"))
+        if handles:
+            handles.append(Patch(color=_paled(BASIN_COLOURS[0]),
+                                 label="paler: more steps to converge"))
         circling = np.unique(basin[(status == Status.UNFINISHED) & (basin >= 0)])
         if len(circling):
             handles.append(Patch(color=_greyed(BASIN_COLOURS[circling[0] % len(BASIN_COLOURS)]),
@@ -181,8 +223,12 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     diverged = int(np.sum(status == Status.DIVERGED))
     ax.set_title(title or f"{getattr(surface, 'name', 'sweep')}: {converged:.2%} converged, "
                  f"{diverged} of {status.size} diverged")
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    _legend(ax, handles, own_figure)
     return _finish(figure, path)
+
+
+def _paled(colour) -> np.ndarray:
+    return (1.0 - SLOWEST_PALENESS) * np.asarray(colour) + SLOWEST_PALENESS
 
 
 def _log_levels(values: np.ndarray, floor: float, num_levels: int) -> np.ndarray:
@@ -194,15 +240,8 @@ def _log_levels(values: np.ndarray, floor: float, num_levels: int) -> np.ndarray
     return floor + np.logspace(np.log10(bottom), np.log10(top), num_levels)
 
 
-def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_levels: int = 25,
-                 resolution: int = 200, title: str | None = None, ax=None,
-                 path: str | os.PathLike | None = None) -> Figure:
-    """Paths ``(T, 2)`` (one, a list, or an ``(N, T, 2)`` array) over log-spaced contours of f.
-
-    Contour levels are spaced evenly in log(f − f_low), f_low the lowest value on the plotting
-    grid, so the floor of a valley shows as clearly as its walls. Each path starts at a circle
-    and ends at a cross; non-finite points (a diverged run) end the line.
-    """
+def _contours(surface, ax, figure, num_levels: int, resolution: int) -> None:
+    """Log-spaced filled contours of f over the surface's box, with a colorbar."""
     import jax
     import jax.numpy as jnp
 
@@ -213,7 +252,6 @@ def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_lev
     floor = float(np.nanmin(values)) - 1e-12
     if surface.f_min is not None:
         floor = min(floor, surface.f_min - 1e-12)
-    figure, ax = _new_axes(ax)
     levels = _log_levels(values, floor, num_levels)
     filled = ax.contourf(xs, ys, values - floor, levels=levels - floor, norm=LogNorm(),
                          cmap="Blues_r", extend="both")
@@ -221,28 +259,122 @@ def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_lev
     colorbar = figure.colorbar(filled, ax=ax, label="f − f_low (log scale)")
     colorbar.set_ticks((levels - floor)[::4], labels=[f"{v:.2g}" for v in (levels - floor)[::4]])
     colorbar.minorticks_off()
-    # A list may hold paths of different lengths (runs that stopped early): never stack it.
-    if isinstance(paths, (list, tuple)):
-        paths_list = [np.asarray(p) for p in paths]
-    else:
-        paths_list = [np.asarray(paths)] if np.ndim(paths) == 2 else list(np.asarray(paths))
-    colours = matplotlib.colormaps["autumn"](np.linspace(0.0, 0.8, max(len(paths_list), 1)))
-    for k, points in enumerate(paths_list):
-        finite = np.all(np.isfinite(points), axis=-1)
-        points = points[: int(np.argmin(finite)) if not finite.all() else len(points)]
-        label = labels[k] if labels is not None else None
-        ax.plot(points[:, 0], points[:, 1], "-", color=colours[k], lw=1.5, label=label)
-        ax.plot(points[0, 0], points[0, 1], "o", color=colours[k], markeredgecolor="black")
-        ax.plot(points[-1, 0], points[-1, 1], "x", color="black", markersize=8)
     _mark_points(ax, surface)
     ax.set_xlim(x_low, x_high)
     ax.set_ylim(y_low, y_high)
     ax.set_xlabel("$w_1$")
     ax.set_ylabel("$w_2$")
+
+
+def _as_path_list(paths) -> list[np.ndarray]:
+    """One ``(T, 2)`` path, a list of them (lengths may differ), or ``(N, T, 2)``, each cut at
+    its first non-finite point (a diverged run ends there)."""
+    if isinstance(paths, (list, tuple)):
+        paths_list = [np.asarray(p) for p in paths]
+    else:
+        paths_list = [np.asarray(paths)] if np.ndim(paths) == 2 else list(np.asarray(paths))
+    cut = []
+    for points in paths_list:
+        finite = np.all(np.isfinite(points), axis=-1)
+        cut.append(points[: int(np.argmin(finite)) if not finite.all() else len(points)])
+    return cut
+
+
+def _path_style(k: int) -> dict:
+    # A thin dark outline keeps a pale path visible on the pale end of the contours.
+    return {"color": TRAJECTORY_COLOURS[k % len(TRAJECTORY_COLOURS)], "lw": 2.0,
+            "path_effects": [patheffects.Stroke(linewidth=3.2, foreground="black", alpha=0.6),
+                             patheffects.Normal()]}
+
+
+def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_levels: int = 25,
+                 resolution: int = 200, title: str | None = None, ax=None,
+                 path: str | os.PathLike | None = None) -> Figure:
+    """Paths ``(T, 2)`` (one, a list, or an ``(N, T, 2)`` array) over log-spaced contours of f.
+
+    Contour levels are spaced evenly in log(f − f_low), f_low the lowest value on the plotting
+    grid, so the floor of a valley shows as clearly as its walls. Each path has its own colour of
+    `TRAJECTORY_COLOURS` (one per optimizer, named in the legend when ``labels`` are given),
+    starts at a circle and ends at a cross; non-finite points (a diverged run) end the line.
+    """
+    own_figure = ax is None
+    figure, ax = _new_axes(ax, figsize=(7.0, 5.5))
+    _contours(surface, ax, figure, num_levels, resolution)
+    for k, points in enumerate(_as_path_list(paths)):
+        label = labels[k] if labels is not None else None
+        style = _path_style(k)
+        ax.plot(points[:, 0], points[:, 1], "-", label=label, **style)
+        ax.plot(points[0, 0], points[0, 1], "o", color=style["color"], markeredgecolor="black")
+        ax.plot(points[-1, 0], points[-1, 1], "X", color=style["color"], markersize=9,
+                markeredgecolor="black")
     ax.set_title(title or f"trajectories on {surface.name}")
     if labels is not None:
-        ax.legend(loc="upper right", fontsize="small")
+        _path_legend(ax, own_figure)
     return _finish(figure, path)
+
+
+def _path_legend(ax, own_figure: bool) -> None:
+    """Below the axes in a figure of our own (labels such as ``momentum(learning_rate=…)`` are
+    long; beside the axes they would squeeze the map), inside them when ``ax=`` was given."""
+    if own_figure:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize="small",
+                  ncols=1, frameon=False)
+    else:
+        _legend(ax, ax.get_legend_handles_labels()[0], False)
+
+
+def can_write_mp4() -> bool:
+    """Whether matplotlib finds ffmpeg, which MP4 animations need (GIFs need only Pillow)."""
+    from matplotlib import animation
+
+    return animation.writers.is_available("ffmpeg")
+
+
+def animate_trajectories(surface, paths, *, labels: Sequence[str] | None = None,
+                         num_levels: int = 25, resolution: int = 200, title: str | None = None,
+                         path: str | os.PathLike, fps: int = 15, dpi: int = 100) -> Figure:
+    """`trajectories`, drawn step by step into an animation at ``path`` (.gif, or .mp4 with ffmpeg).
+
+    Frames are evenly spaced steps, at most `MAX_FRAMES`; each path's head is a dot, and the
+    legend's counter says the step. A path that stopped (converged, or ended by divergence)
+    stays where it stopped while the others go on.
+    """
+    from matplotlib import animation
+
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    check_choice("path suffix", suffix, (".gif", ".mp4"))
+    paths_list = _as_path_list(paths)
+    length = max(len(points) for points in paths_list)
+    frames = np.unique(np.linspace(0, length - 1, min(MAX_FRAMES, length)).round().astype(int))
+    figure, ax = _new_axes(None, figsize=(7.0, 5.5))
+    _contours(surface, ax, figure, num_levels, resolution)
+    lines, heads = [], []
+    for k, points in enumerate(paths_list):
+        style = _path_style(k)
+        label = labels[k] if labels is not None else None
+        lines.append(ax.plot([], [], "-", label=label, **style)[0])
+        heads.append(ax.plot([], [], "o", color=style["color"], markeredgecolor="black",
+                             markersize=8)[0])
+        ax.plot(points[0, 0], points[0, 1], "o", color=style["color"], markeredgecolor="black")
+    counter = ax.text(0.02, 0.02, "", transform=ax.transAxes, color="white", fontsize="small",
+                      bbox={"facecolor": "black", "alpha": 0.5, "edgecolor": "none"})
+    ax.set_title(title or f"trajectories on {surface.name}")
+    if labels is not None:
+        _path_legend(ax, True)
+
+    def draw(step: int):
+        for points, line, head in zip(paths_list, lines, heads):
+            shown = points[: min(step, len(points) - 1) + 1]
+            line.set_data(shown[:, 0], shown[:, 1])
+            head.set_data(shown[-1:, 0], shown[-1:, 1])
+        counter.set_text(f"step {step}")
+        return [*lines, *heads, counter]
+
+    movie = animation.FuncAnimation(figure, draw, frames=frames, blit=False)
+    writer = (animation.PillowWriter(fps=fps) if suffix == ".gif"
+              else animation.FFMpegWriter(fps=fps))
+    movie.save(os.fspath(path), writer=writer, dpi=dpi)
+    return figure
 
 
 def _grid_edges(centres: np.ndarray) -> np.ndarray:
@@ -283,6 +415,7 @@ def stability_region(learning_rates, momenta, status, *, curvature, method: str 
                                    Status.UNFINISHED))
     rgb = _status_colours(status, np.broadcast_to(CONVERGED_COLOUR, status.shape + (3,)),
                           steps, num_steps)
+    own_figure = ax is None
     figure, ax = _new_axes(ax, figsize=(7.0, 5.0))
     ax.pcolormesh(_grid_edges(learning_rates), _grid_edges(momenta), rgb, shading="flat")
     lambda_max = float(np.max(curvature))
@@ -297,12 +430,119 @@ def stability_region(learning_rates, momenta, status, *, curvature, method: str 
     name = "heavy ball" if method == "heavy_ball" else "Nesterov"
     ax.set_title(title or f"{name} stability, λ_max = {lambda_max:g}")
     converged_label = "converged (paler: slower)" if steps is not None else "converged"
-    ax.legend(handles=[Patch(color=CONVERGED_COLOUR, label=converged_label),
-                       Patch(color=UNFINISHED_COLOUR, label="unfinished"),
-                       Patch(color=DIVERGED_COLOUR, label="diverged"),
-                       Line2D([], [], ls="--", color=BOUNDARY_COLOUR, label="theory boundary")],
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    _legend(ax, [Patch(color=CONVERGED_COLOUR, label=converged_label),
+                 Patch(color=UNFINISHED_COLOUR, label="unfinished"),
+                 Patch(color=DIVERGED_COLOUR, label="diverged"),
+                 Line2D([], [], ls="--", color=BOUNDARY_COLOUR, label="theory boundary")],
+            own_figure)
     return _finish(figure, path)
+
+
+def _is_geometric(values: np.ndarray) -> bool:
+    """Whether sorted axis values are evenly spaced in log (a ``logN`` range), not linearly."""
+    if len(values) < 3 or np.any(values <= 0):
+        return False
+    steps = np.diff(np.log(values))
+    return bool(np.allclose(steps, steps[0], rtol=1e-6)
+                and not np.allclose(np.diff(values), values[1] - values[0], rtol=1e-6))
+
+
+def _edges(centres: np.ndarray, log: bool) -> np.ndarray:
+    return np.exp(_grid_edges(np.log(centres))) if log else _grid_edges(centres)
+
+
+def _per_setting(result, quantity: str, f_min: float | None) -> tuple[np.ndarray, str, Any]:
+    """(value per setting, colorbar label, norm) of ``quantity`` over each setting's starts."""
+    status = np.asarray(result.status)
+    converged = status == Status.CONVERGED
+    if quantity == "converged":
+        return converged.mean(axis=-1), "share of starts converged", Normalize(0.0, 1.0)
+    if quantity == "steps":
+        steps = np.where(converged, np.asarray(result.steps), np.nan).astype(float)
+        with np.errstate(all="ignore"):
+            median = np.array([np.median(row[np.isfinite(row)]) if np.isfinite(row).any()
+                               else np.nan for row in steps])
+        return median, "median steps to converge (converged starts)", None
+    loss = np.where(status == Status.DIVERGED, np.nan, np.asarray(result.loss, dtype=float))
+    floor = np.nanmin(loss) if f_min is None else f_min
+    gap = np.array([np.median(row[np.isfinite(row)]) if np.isfinite(row).any() else np.nan
+                    for row in loss]) - floor
+    positive = gap[np.isfinite(gap) & (gap > 0)]
+    low = max(float(positive.min()) if positive.size else 1e-12, 1e-12)
+    norm = LogNorm(low, max(float(positive.max()) if positive.size else 1.0, low * 10))
+    return np.maximum(gap, low), "median final loss − f_min (finite runs)", norm
+
+
+def hyperparameter_map(result, x: str, y: str, *, quantity: str = "converged",
+                       f_min: float | None = None, curvature: float | None = None,
+                       boundary: str | None = None, title: str | None = None, ax=None,
+                       path: str | os.PathLike | None = None) -> Figure:
+    """Where an optimizer works over a grid of two settings: one cell per setting.
+
+    ``result`` is a sweep over ``hyperparams`` holding the product of the values of ``x`` and
+    ``y`` (``np.meshgrid`` order or any other), with ``(C, P)`` outcomes. ``quantity``:
+    ``"converged"``, the share of starts that converged; ``"steps"``, the median steps of those
+    that did; ``"loss"``, the median final loss above ``f_min`` (default the lowest seen) of the
+    runs that stayed finite. Cells where every start diverged are black whatever the quantity.
+    An axis whose values are evenly spaced in log is drawn on a log scale. ``boundary``
+    (``"heavy_ball"`` or ``"nesterov"``, with ``curvature`` λ_max) draws `jaxopt_lab.theory`'s
+    largest stable learning rate when ``x``/``y`` are ``learning_rate`` and ``momentum``.
+    """
+    check_choice("quantity", quantity, HYPERPARAMETER_QUANTITIES)
+    for name in (x, y):
+        if name not in result.hyperparams:
+            raise ValueError(f"x and y must name hyperparameters of the sweep "
+                             f"{sorted(result.hyperparams)}, got {name!r}")
+    column, row = (np.asarray(result.hyperparams[name], dtype=float) for name in (x, y))
+    xs, ys = np.unique(column), np.unique(row)
+    if xs.size * ys.size != column.size:
+        raise ValueError(f"hyperparams {x!r} and {y!r} must hold every pair of their values "
+                         f"once (a grid), got {column.size} settings for {xs.size} x {ys.size}")
+    values, label, norm = _per_setting(result, quantity, f_min)
+    image = np.full((ys.size, xs.size), np.nan)
+    image[np.searchsorted(ys, row), np.searchsorted(xs, column)] = values
+    diverged = np.zeros((ys.size, xs.size), bool)
+    diverged[np.searchsorted(ys, row), np.searchsorted(xs, column)] = np.all(
+        np.asarray(result.status) == Status.DIVERGED, axis=-1)
+    figure, ax = _new_axes(ax, figsize=(7.0, 5.5))
+    log_x, log_y = _is_geometric(xs), _is_geometric(ys)
+    x_edges, y_edges = _edges(xs, log_x), _edges(ys, log_y)
+    mesh = ax.pcolormesh(x_edges, y_edges, np.ma.masked_invalid(image), cmap="viridis",
+                         norm=norm, shading="flat")
+    ax.pcolormesh(x_edges, y_edges, np.ma.masked_where(~diverged, diverged.astype(float)),
+                  cmap=matplotlib.colors.ListedColormap([DIVERGED_COLOUR]), shading="flat")
+    figure.colorbar(mesh, ax=ax, label=label, pad=0.02)
+    if log_x:
+        ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    handles = [Patch(color=DIVERGED_COLOUR, label="every start diverged")] if diverged.any() else []
+    if boundary is not None and curvature is not None and {x, y} == {"learning_rate",
+                                                                     "momentum"}:
+        handles.append(_draw_momentum_boundary(ax, boundary, float(curvature),
+                                               ys if y == "momentum" else xs, x == "momentum"))
+    ax.set_xlim(x_edges[[0, -1]])
+    ax.set_ylim(y_edges[[0, -1]])
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title or f"{quantity} over {x} × {y}")
+    if handles:  # inside the axes even in a figure of our own: the colorbar takes the right side
+        _legend(ax, handles, False)
+    return _finish(figure, path)
+
+
+def _draw_momentum_boundary(ax, method: str, curvature: float, momenta: np.ndarray,
+                            momentum_on_x: bool) -> Line2D:
+    check_choice("boundary", method, ("heavy_ball", "nesterov"))
+    rule = (theory.heavy_ball_max_learning_rate if method == "heavy_ball"
+            else theory.nesterov_max_learning_rate)
+    fine = np.linspace(momenta.min(), momenta.max(), 400)
+    rates = np.asarray(rule(fine, curvature))
+    xs, ys = (fine, rates) if momentum_on_x else (rates, fine)
+    ax.plot(xs, ys, "--", color=BOUNDARY_COLOUR, lw=2.0)
+    name = "heavy ball" if method == "heavy_ball" else "Nesterov"
+    return Line2D([], [], ls="--", color=BOUNDARY_COLOUR,
+                  label=f"{name} stability limit, λ_max = {curvature:.3g}")
 
 
 def loss_curves(losses, *, f_min: float = 0.0, steps=None, labels: Sequence[str] | None = None,
@@ -352,6 +592,7 @@ def regime_strip(curvature: float, learning_rates=None, *, measured=None,
         rows.append(("measured", np.asarray(measured)))
     image = np.stack([np.asarray([REGIME_COLOURS[Regime(int(r))] for r in codes])
                       for _, codes in rows])
+    own_figure = ax is None
     figure, ax = _new_axes(ax, figsize=(7.0, 1.2 + 0.5 * len(rows)))
     ax.pcolormesh(_grid_edges(learning_rates), np.arange(len(rows) + 1), image, shading="flat")
     for value, text in ((1.0 / curvature, "η_opt = 1/a"), (2.0 / curvature, "2η_opt")):
@@ -362,7 +603,6 @@ def regime_strip(curvature: float, learning_rates=None, *, measured=None,
     ax.set_xlabel("learning rate η")
     ax.set_title(title or f"gradient descent on ½·{curvature:g}·w²", pad=16)
     present = sorted({int(r) for _, codes in rows for r in codes})
-    ax.legend(handles=[Patch(color=REGIME_COLOURS[Regime(r)], label=Regime(r).name.lower())
-                       for r in present], loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              fontsize="small")
+    _legend(ax, [Patch(color=REGIME_COLOURS[Regime(r)], label=Regime(r).name.lower())
+                 for r in present], own_figure)
     return _finish(figure, path)

@@ -18,10 +18,12 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from jaxopt_lab.checks import check_in_range, check_nonnegative, check_positive, require_extra_arg
+from jaxopt_lab.checks import (check_in_range, check_nonnegative, check_positive, concrete_value,
+                              require_extra_arg)
 
 
 def _float_steps(count: ArrayLike) -> jax.Array:
@@ -97,30 +99,56 @@ def exponential(init_value: ArrayLike, beta: ArrayLike) -> optax.Schedule:
     return lambda count: init_value * jnp.exp(-beta * _float_steps(count))
 
 
-def step(init_value: ArrayLike, factor: ArrayLike, transition_steps: ArrayLike) -> optax.Schedule:
-    """η_k = η0·factor^⌊k / transition_steps⌋: step decay, a discrete staircase.
+def step(init_value: ArrayLike, transition_steps: ArrayLike, decay_rate: ArrayLike, *,
+         factor: Any = None) -> optax.Schedule:
+    """η_k = η0·decay_rate^⌊k / transition_steps⌋: step decay, a discrete staircase.
 
-    Halving the rate every few epochs is ``factor=0.5``. The
-    maths is ``optax.exponential_decay(init_value, transition_steps, decay_rate=factor,
-    staircase=True)``; this version also accepts traced ``factor`` and ``transition_steps``.
+    The arguments come in optax's order: this is ``optax.exponential_decay(init_value,
+    transition_steps, decay_rate, staircase=True)``, which this version extends to traced
+    ``transition_steps`` and ``decay_rate``. Halving the rate every few epochs is ``decay_rate=0.5``.
 
     Args:
       init_value: η0 > 0.
-      factor: in (0, 1), the multiplier applied every ``transition_steps`` steps.
       transition_steps: > 0, the length of one stair.
+      decay_rate: in (0, 1), the multiplier applied every ``transition_steps`` steps.
+      factor: the former name of ``decay_rate``; refused with a message saying so.
 
-    >>> schedule = step(1.0, factor=0.5, transition_steps=2)
+    >>> schedule = step(1.0, transition_steps=2, decay_rate=0.5)
     >>> [float(schedule(k)) for k in range(6)]
     [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    >>> step(0.3, 0.5, 50)
+    Traceback (most recent call last):
+    ...
+    ValueError: step takes optax's order (init_value, transition_steps, decay_rate), got transition_steps=0.5 and decay_rate=50: did you mean step(0.3, transition_steps=50, decay_rate=0.5)?
     """
+    if factor is not None:
+        raise TypeError("step's factor is now called decay_rate, as in optax.exponential_decay: "
+                        "write step(init_value, transition_steps=..., decay_rate=...)")
+    _check_step_order(init_value, transition_steps, decay_rate)
     check_positive("init_value", init_value)
-    check_in_range("factor", factor, 0.0, 1.0, low_closed=False, high_closed=False)
     check_positive("transition_steps", transition_steps)
+    check_in_range("decay_rate", decay_rate, 0.0, 1.0, low_closed=False, high_closed=False)
 
     def schedule(count: ArrayLike) -> jax.Array:
-        return init_value * jnp.power(factor, jnp.floor(_float_steps(count) / transition_steps))
+        return init_value * jnp.power(decay_rate,
+                                      jnp.floor(_float_steps(count) / transition_steps))
 
     return schedule
+
+
+def _check_step_order(init_value: ArrayLike, transition_steps: ArrayLike,
+                      decay_rate: ArrayLike) -> None:
+    """Refuse the swapped order step(η0, decay_rate, transition_steps) with the call to write."""
+    stairs, rate = concrete_value(transition_steps), concrete_value(decay_rate)
+    if stairs is None or rate is None or np.ndim(stairs) or np.ndim(rate):
+        return
+    # A decay rate lies in (0, 1) and a stair is at least one step long: both at once out of
+    # place, and each fitting the other's range, is the swapped order.
+    if 0.0 < stairs < 1.0 and rate >= 1.0:
+        raise ValueError(
+            f"step takes optax's order (init_value, transition_steps, decay_rate), got "
+            f"transition_steps={transition_steps} and decay_rate={decay_rate}: did you mean "
+            f"step({init_value}, transition_steps={decay_rate}, decay_rate={transition_steps})?")
 
 
 def linear_then_constant(

@@ -28,10 +28,14 @@ from typing import Any
 
 import numpy as np
 
+from jaxopt_lab.types import Status as _Status
+
 ARRAY_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history", "loss_steps",
                 "trajectories", "trajectory_indices")
 HYPERPARAM_PREFIX = "hyperparams/"
 METADATA_KEY = "metadata"
+#: `SweepResult.summary` names the most visited basins, this many; the rest as one count.
+_BASINS_SHOWN = 8
 
 
 @dataclasses.dataclass
@@ -95,6 +99,68 @@ class SweepResult:
             raise ValueError(f"path {os.fspath(path)!r} is not a SweepResult file "
                              f"(arrays {sorted(arrays)})")
         return cls(**arrays, hyperparams=hyperparams, metadata=metadata)
+
+    def summary_dict(self) -> dict[str, Any]:
+        """Counts per status, percentiles of the converged points' steps, points per basin.
+
+        Over every point of every hyperparameter setting; plain JSON numbers. ``basins`` maps a
+        minimum's index (as a string, a JSON key) to the converged points that reached it.
+        """
+        status, steps = np.asarray(self.status).ravel(), np.asarray(self.steps).ravel()
+        basin = np.asarray(self.basin).ravel()
+        counts = {kind.name.lower(): int(np.sum(status == kind.value)) for kind in _Status}
+        converged = status == _Status.CONVERGED
+        percentiles = ({f"p{q}": float(np.percentile(steps[converged], q)) for q in (10, 50, 90)}
+                       if converged.any() else {})
+        reached, number = np.unique(basin[converged & (basin >= 0)], return_counts=True)
+        basins = {str(int(k)): int(n) for k, n in zip(reached, number)}
+        elsewhere = int(np.sum(converged & (basin < 0)))
+        settings = len(next(iter(self.hyperparams.values()))) if self.hyperparams else 1
+        return {"points": int(status.size), "settings": settings, "status": counts,
+                "converged_steps": percentiles, "basins": basins,
+                "converged_elsewhere": elsewhere}
+
+    def summary(self) -> str:
+        """A few lines for a person: what ran, status shares, steps to converge, basins.
+
+        >>> import numpy as np
+        >>> result = SweepResult(params=np.zeros((4, 2)), loss=np.zeros(4),
+        ...                      status=np.array([1, 1, 0, 2], np.int8),
+        ...                      steps=np.array([10, 30, -1, 2]), basin=np.array([0, 1, -1, -1]))
+        >>> print(result.summary())
+        4 points: converged 2 (50.0%), unfinished 1 (25.0%), diverged 1 (25.0%)
+        steps to converge: p10 12, p50 20, p90 28
+        basins reached: #0 1, #1 1
+        """
+        numbers = self.summary_dict()
+        total = max(numbers["points"], 1)
+        head = f"{numbers['points']} points" + (
+            f" ({numbers['settings']} settings)" if numbers["settings"] > 1 else "")
+        order = ("converged", "unfinished", "diverged")
+        lines = [head + ": " + ", ".join(
+            f"{name} {numbers['status'][name]} ({numbers['status'][name] / total:.1%})"
+            for name in order)]
+        if numbers["converged_steps"]:
+            lines.append("steps to converge: " + ", ".join(
+                f"{name} {value:g}" for name, value in numbers["converged_steps"].items()))
+        if numbers["basins"] or numbers["converged_elsewhere"]:
+            ranked = sorted(numbers["basins"].items(), key=lambda item: -item[1])
+            reached = [f"#{k} {n}" for k, n in ranked[:_BASINS_SHOWN]]
+            if len(ranked) > _BASINS_SHOWN:
+                rest = ranked[_BASINS_SHOWN:]
+                reached.append(f"{len(rest)} more basins {sum(n for _, n in rest)}")
+            if numbers["converged_elsewhere"]:
+                reached.append(f"elsewhere {numbers['converged_elsewhere']}")
+            lines.append("basins reached: " + ", ".join(reached))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print every array: one line of shapes and counts instead.
+        counts = self.summary_dict()["status"]
+        shape = tuple(np.shape(self.status))
+        settings = f", hyperparams={sorted(self.hyperparams)}" if self.hyperparams else ""
+        return (f"SweepResult(status shape {shape}{settings}: " + ", ".join(
+            f"{name} {number}" for name, number in counts.items()) + ")")
 
 
 @contextlib.contextmanager

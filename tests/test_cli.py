@@ -33,7 +33,7 @@ def run_cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, env={**os.environ, "MPLBACKEND": "Agg"})
 
 
-@pytest.mark.parametrize("command", [[], ["map"], ["bench"], ["list"]])
+@pytest.mark.parametrize("command", [[], ["map"], ["bench"], ["list"], ["grid"], ["race"], ["plot"]])
 def test_help_shows_an_example(command):
     completed = run_cli(*command, "--help")
     assert completed.returncode == 0

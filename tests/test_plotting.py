@@ -88,7 +88,7 @@ def test_convergence_map_puts_each_outcome_where_it_happened(himmelblau_map, col
                   greyed if colour == "basin" else plotting.UNFINISHED_COLOUR)
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert ("unfinished, near that minimum (greyed)" in labels) == (colour == "basin")
-    assert "diverged" in labels and "minimum" in labels and "saddle" in labels
+    assert "diverged" in labels and "global minimum" in labels and "saddle" in labels
     if colour == "basin":
         for k, minimum in enumerate(surface.minima_array):
             # a cell next to the minimum took few steps: nearly the pure basin colour
@@ -265,3 +265,106 @@ def test_figures_save_png_and_svg(tmp_path, suffix, magic):
 def test_bad_file_name():
     with pytest.raises(ValueError, match=r"path must end in .png, .svg, .pdf, got 'strip.jpeg'"):
         jl.plotting.regime_strip(1.0, path="strip.jpeg")
+
+
+# ------------------------------------------------------------ hyperparameter maps, races, layout
+
+
+def _grid_result(rates, momenta, status_of):
+    """A (C, 4) result over rates × momenta whose status per setting is ``status_of(α, β)``."""
+    rate_grid, momentum_grid = np.meshgrid(rates, momenta)
+    status = np.array([[status_of(a, b)] * 4 for a, b in zip(rate_grid.ravel(),
+                                                              momentum_grid.ravel())], np.int8)
+    return SimpleNamespace(status=status, steps=np.where(status == Status.CONVERGED, 10, -1),
+                           loss=np.zeros(status.shape),
+                           hyperparams={"learning_rate": rate_grid.ravel(),
+                                        "momentum": momentum_grid.ravel()})
+
+
+def test_hyperparameter_map_colours_each_setting_and_draws_the_theory_boundary():
+    curvature = 10.0
+    rates, momenta = np.geomspace(1e-3, 1.0, 24), np.linspace(0.0, 0.9, 10)
+    stable = lambda a, b: Status.CONVERGED if theory.heavy_ball_is_stable(a, b, curvature) \
+        else Status.DIVERGED  # noqa: E731
+    result = _grid_result(rates, momenta, stable)
+    figure = plotting.hyperparameter_map(result, x="learning_rate", y="momentum",
+                                         boundary="heavy_ball", curvature=curvature)
+    ax = figure.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "linear"
+    assert len(figure.axes) == 2  # the colorbar
+    # well inside the stable region: every start converged (top of viridis); beyond it black
+    assert_colour(figure, ax, 1e-2, 0.45, matplotlib_viridis(1.0))
+    assert_colour(figure, ax, 0.9, 0.45, plotting.DIVERGED_COLOUR)
+    boundary = [line for line in ax.get_lines() if line.get_linestyle() == "--"][0]
+    beta = np.asarray(boundary.get_ydata())
+    np.testing.assert_allclose(boundary.get_xdata(), 2 * (1 + beta) / curvature)
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["every start diverged", "heavy ball stability limit, λ_max = 10"]
+
+
+def matplotlib_viridis(value):
+    import matplotlib
+
+    return matplotlib.colormaps["viridis"](value)[:3]
+
+
+def test_hyperparameter_map_refuses_settings_that_are_not_a_grid():
+    result = _grid_result(np.array([0.1, 0.2]), np.array([0.0, 0.5]), lambda a, b: 1)
+    result.hyperparams["momentum"] = result.hyperparams["momentum"][::-1].copy()
+    result.hyperparams["momentum"][0] = 0.7
+    with pytest.raises(ValueError, match="every pair of their values once"):
+        plotting.hyperparameter_map(result, x="learning_rate", y="momentum")
+    with pytest.raises(ValueError, match="x and y must name hyperparameters"):
+        plotting.hyperparameter_map(result, x="learning_rate", y="b1")
+
+
+def test_trajectories_give_each_optimizer_its_own_colour_and_a_legend():
+    surface = jl.surfaces.get("himmelblau")
+    paths = [np.linspace([-4.0, -4.0], [3.0, 2.0], 20), np.linspace([4.0, -4.0], [3.0, 2.0], 20),
+             np.linspace([0.0, 4.0], [3.0, 2.0], 20)]
+    figure = plotting.trajectories(surface, paths, labels=["sgd", "momentum", "adam"])
+    ax = figure.axes[0]
+    lines = [line for line in ax.get_lines() if line.get_label() in ("sgd", "momentum", "adam")]
+    colours = [line.get_color() for line in lines]
+    assert colours == list(plotting.TRAJECTORY_COLOURS[:3]) and len(set(colours)) == 3
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["sgd", "momentum", "adam"]
+
+
+@pytest.mark.parametrize("draw", ["convergence_map", "trajectories"])
+def test_legend_stays_inside_the_given_axes(himmelblau_map, draw):
+    from matplotlib.figure import Figure
+
+    surface, starts, result, _ = himmelblau_map
+    figure = Figure(figsize=(10, 4), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    if draw == "convergence_map":
+        plotting.convergence_map(result, starts, surface, ax=left)
+    else:
+        plotting.trajectories(surface, [np.zeros((3, 2))], labels=["sgd"], ax=left, resolution=20)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure).draw()
+    legend = left.get_legend().get_window_extent()
+    assert legend.x1 <= left.get_window_extent().x1 + 1  # it does not spill onto the next panel
+    assert legend.x1 < right.get_window_extent().x0
+
+
+def test_steps_colouring_has_a_colorbar_and_basin_legend_explains_paleness(himmelblau_map):
+    surface, starts, result, _ = himmelblau_map
+    figure = plotting.convergence_map(result, starts, surface, colour="steps")
+    assert len(figure.axes) == 2 and figure.axes[1].get_ylabel() == "steps to converge"
+    figure = plotting.convergence_map(result, starts, surface, colour="basin")
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert any(label.startswith("paler: more steps") for label in labels)
+
+
+def test_animation_writes_a_gif_with_one_frame_per_shown_step(tmp_path):
+    from PIL import Image
+
+    surface = jl.surfaces.get("booth")
+    paths = [np.linspace([-8.0, -8.0], [1.0, 3.0], 30), np.linspace([8.0, -8.0], [1.0, 3.0], 12)]
+    path = tmp_path / "race.gif"
+    plotting.animate_trajectories(surface, paths, labels=["a", "b"], path=path, dpi=30,
+                                  resolution=30)
+    with Image.open(path) as movie:
+        assert movie.n_frames == 30  # fewer steps than MAX_FRAMES: every step is a frame

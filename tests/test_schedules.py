@@ -45,7 +45,7 @@ SCHEDULE_CASES = [
     ("exponential", schedules.exponential(0.9, beta=0.1), lambda k: ref.exponential(0.9, k, 0.1)),
     (
         "step",
-        schedules.step(0.9, factor=0.5, transition_steps=4),
+        schedules.step(0.9, transition_steps=4, decay_rate=0.5),
         lambda k: ref.step(0.9, k, factor=0.5, transition_steps=4),
     ),
     (
@@ -95,12 +95,12 @@ OPTAX_TWINS = [
     ),
     (
         "step_vs_staircase",
-        schedules.step(0.9, factor=0.5, transition_steps=4),
+        schedules.step(0.9, transition_steps=4, decay_rate=0.5),
         optax.exponential_decay(0.9, transition_steps=4, decay_rate=0.5, staircase=True),
     ),
     (
         "step_vs_piecewise_constant",
-        schedules.step(0.9, factor=0.5, transition_steps=4),
+        schedules.step(0.9, transition_steps=4, decay_rate=0.5),
         optax.piecewise_constant_schedule(0.9, {4 * j: 0.5 for j in range(1, 20)}),
     ),
     (
@@ -125,7 +125,7 @@ def test_equals_optax_twin(name, ours, twin):
         (schedules.inverse_quadratic, {}),
         (schedules.inverse_sqrt, {}),
         (schedules.exponential, {"beta": 0.1}),
-        (schedules.step, {"factor": 0.5, "transition_steps": 4}),
+        (schedules.step, {"transition_steps": 4, "decay_rate": 0.5}),
         (schedules.linear_then_constant, {"end_value": 0.0, "transition_steps": 10}),
     ],
     ids=lambda x: getattr(x, "__name__", ""),
@@ -299,9 +299,9 @@ BAD_INPUT = [
     (schedules.inverse_sqrt, {"init_value": math.nan}, "init_value"),
     (schedules.exponential, {"init_value": -1.0, "beta": 0.1}, "init_value"),
     (schedules.exponential, {"init_value": 1.0, "beta": 0.0}, "beta"),
-    (schedules.step, {"init_value": 0.0, "factor": 0.5, "transition_steps": 2}, "init_value"),
-    (schedules.step, {"init_value": 1.0, "factor": 1.0, "transition_steps": 2}, "factor"),
-    (schedules.step, {"init_value": 1.0, "factor": 0.5, "transition_steps": 0}, "transition_steps"),
+    (schedules.step, {"init_value": 0.0, "transition_steps": 2, "decay_rate": 0.5}, "init_value"),
+    (schedules.step, {"init_value": 1.0, "transition_steps": 2, "decay_rate": 1.0}, "decay_rate"),
+    (schedules.step, {"init_value": 1.0, "transition_steps": 0, "decay_rate": 0.5}, "transition_steps"),
     (
         schedules.linear_then_constant,
         {"init_value": 0.0, "end_value": 0.0, "transition_steps": 2},
@@ -349,3 +349,24 @@ def test_traced_arguments_are_not_checked(factory, kwargs, argument):
         return built(jnp.int32(3))
 
     jax.vmap(build)(jnp.asarray([kwargs[argument]]))
+
+
+# ------------------------------------------------------------------------- optax's argument order
+
+
+def test_step_takes_optax_order_positionally():
+    ours = schedules.step(0.3, 50, 0.5)
+    twin = optax.exponential_decay(0.3, 50, 0.5, staircase=True)
+    steps = jnp.arange(200, dtype=jnp.int64)
+    np.testing.assert_allclose(jax.vmap(ours)(steps), jax.vmap(twin)(steps), rtol=OPTAX_RTOL)
+
+
+def test_step_refuses_the_swapped_order_with_the_call_to_write():
+    with pytest.raises(ValueError, match=r"did you mean step\(0.3, transition_steps=50, "
+                                         r"decay_rate=0.5\)"):
+        schedules.step(0.3, 0.5, 50)
+
+
+def test_step_refuses_the_old_keyword_naming_the_new_one():
+    with pytest.raises(TypeError, match="decay_rate"):
+        schedules.step(0.3, transition_steps=50, factor=0.5)

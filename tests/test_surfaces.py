@@ -345,3 +345,38 @@ def test_fixed_data_set_is_drawn_once_and_unchanged():
 def test_noisy_gradient_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         surfaces.noisy_gradient(jl.surfaces.get("booth"), **kwargs)
+
+
+# ------------------------------------------------------------------------------ every minimum
+
+#: Surfaces whose box holds more minima than their global one; each must list them all.
+MANY_MINIMA = ["himmelblau", "rastrigin", "ackley", "goldstein_price", "styblinski_tang",
+               "six_hump_camel", "three_hump_camel", "mccormick", "two_gaussian_bowl"]
+#: Two minima closer than this (a share of the box's diagonal) would be one found twice.
+DUPLICATE_FRACTION = 1e-6
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_NAMES if surfaces.get(n).minima])
+def test_every_listed_minimum_has_a_positive_definite_hessian(name):
+    surface = surfaces.get(name)
+    if name == "bukin_n6":  # its minimum lies on a kink: no Hessian to speak of
+        pytest.skip("Bukin N.6's minimum is a kink of |·| and √|·|")
+    hessians = jax.vmap(jax.hessian(surface.fn))(jnp.asarray(surface.minima_array))
+    eigenvalues = np.linalg.eigvalsh(np.asarray(hessians))
+    assert np.all(eigenvalues > 0), eigenvalues.min(axis=1)
+
+
+@pytest.mark.parametrize("name", MANY_MINIMA)
+def test_every_minimum_in_the_box_is_listed_once_global_ones_first(name):
+    surface = surfaces.get(name)
+    listed = surface.minima_array
+    found = jl.analysis.critical_points(surface, 32, num_steps=100)
+    minima = found.points[found.kind == jl.analysis.CriticalKind.MINIMUM]
+    diagonal = float(np.linalg.norm(surface.upper - surface.lower))
+    for point in minima:
+        assert np.min(np.linalg.norm(listed - point, axis=1)) < ROUNDING_TOL * 1e4 * diagonal, \
+            f"{name}: minimum {point} is not listed"
+    gaps = np.linalg.norm(listed[:, None] - listed[None], axis=-1) + np.eye(len(listed))
+    assert gaps.min() > DUPLICATE_FRACTION * diagonal
+    values = surface.minima_values_array
+    assert values[0] == surface.f_min and np.all(np.diff(values) >= -VALUE_TOL)
