@@ -27,9 +27,9 @@ import numpy as np
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab import sweep_layout
+from jaxopt_lab.engine import _plan as sweep_layout
 from jaxopt_lab.bench import environment, timed
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.engine._result import atomic_output
 
 #: (label, optimizer, surface, points, steps, hyperparams).
 CASES = [

@@ -38,9 +38,9 @@ from jax.experimental import pallas as pl
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import environment, handwritten_sweep, timed
-from jaxopt_lab.sweep import FUSED_PLATFORMS
-from jaxopt_lab.sweep_fused import block_points_for
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.engine._api import FUSED_PLATFORMS
+from jaxopt_lab.engine._fused import block_points_for
+from jaxopt_lab.engine._result import atomic_output
 
 ADAM_LEARNING_RATE, MOMENTUM_LEARNING_RATE, MOMENTUM = 1e-3, 1e-4, 0.9
 OPTIMIZERS = {

@@ -21,7 +21,7 @@ import jax
 import jaxopt_lab as jl
 from jaxopt_lab.bench import benchmark, environment
 from jaxopt_lab.cli import build_optimizer
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.engine._result import atomic_output
 
 OPTIMIZERS = ("sgd", "momentum", "adam", "rprop")
 SURFACES = ("rosenbrock", "himmelblau")

@@ -34,7 +34,7 @@ import optax
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import environment, handwritten_sweep, timed
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.engine._result import atomic_output
 
 OPTIMIZERS = {
     "adam": lambda: optax.adam(1e-3),

@@ -19,11 +19,11 @@ import optax
 from jax import lax
 
 import jaxopt_lab as jl
-from jaxopt_lab.checks import check_choice, check_int
+from jaxopt_lab._validation import check_choice, check_int
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep import BACKENDS as SWEEP_BACKENDS
-from jaxopt_lab.sweep_kernel import bare_step
-from jaxopt_lab.sweep_layout import LAYOUTS
+from jaxopt_lab.engine._api import BACKENDS as SWEEP_BACKENDS
+from jaxopt_lab.engine._scan import bare_step
+from jaxopt_lab.engine._plan import LAYOUTS
 
 
 #: Engines `benchmark` can time: those of `jl.sweep` (``backend=``).
@@ -36,7 +36,7 @@ def handwritten_sweep(
 ) -> Callable[[jax.Array], jax.Array]:
     """The baseline: a jitted, vmapped scan of ``optimizer`` on ``surface`` returning final points.
 
-    ``layout`` is that of `jaxopt_lab.sweep_layout`: ``"array"`` steps each point as a ``(dim,)``
+    ``layout`` is that of `jaxopt_lab.engine._plan`: ``"array"`` steps each point as a ``(dim,)``
     vector, ``"coordinates"`` as a tuple of scalars; either way it takes and returns ``(P, dim)``.
 
     >>> import jax.numpy as jnp, optax, jaxopt_lab as jl

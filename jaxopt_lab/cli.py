@@ -20,8 +20,8 @@ import optax
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import BACKENDS, benchmark
-from jaxopt_lab.scalarize import NotElementwise
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.engine._lanes import NotElementwise
+from jaxopt_lab.engine._result import atomic_output
 
 #: Optimizers by CLI name, with the hyperparameters `map` and `bench` use unless --param says
 #: otherwise: small enough to converge on the catalogue's 2-D surfaces from most starts.

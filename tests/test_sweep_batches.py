@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab import sweep_chunks, sweep_layout
+from jaxopt_lab.engine import _chunks, _plan
 
 FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
 #: A 100-D quadratic's value is a reduction over the coordinates; XLA's CPU loop computes the
@@ -126,7 +126,7 @@ def test_a_failing_batch_raises_and_the_next_sweep_runs(monkeypatch):
             raise RuntimeError("batch failed")
         return run
 
-    monkeypatch.setattr(sweep_chunks, "compiled", broken)
+    monkeypatch.setattr(_chunks, "compiled", broken)
     with pytest.raises(RuntimeError, match="batch failed"):
         jl.sweep(optax.sgd(0.01), surface, starts, 10, batches=4, progress=False)
     monkeypatch.undo()
@@ -142,17 +142,17 @@ def test_default_batches_follow_the_cores_and_the_work(monkeypatch):
         return jl.sweep(optax.sgd(0.01), surface, starts, num_steps,
                         progress=False).metadata["batches"]
 
-    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 3)
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 3)
     assert batches(5) == 1  # 1,500 point-steps: not worth a dispatch per batch
-    monkeypatch.setattr(sweep_layout, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
+    monkeypatch.setattr(_plan, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
     assert batches(5) == 3  # one batch per core
-    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 1)
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 1)
     assert batches(5) == 1
 
 
 def test_a_large_grid_over_few_starts_is_split_by_settings(monkeypatch):
     surface = jl.surfaces.get("himmelblau")
-    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 2)
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 2)
     rates = np.geomspace(1e-4, 0.05, 4096)  # 8 × 4,096 × 2 numbers: 4 batches of 16,384
     result = jl.sweep(optax.sgd, surface, _starts(surface, 8), 400,
                       hyperparams={"learning_rate": rates}, progress=False)

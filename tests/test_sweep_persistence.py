@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab.sweep_result import SweepResult
+from jaxopt_lab.engine._result import SweepResult
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Seconds to wait for the child to finish its first chunks (compiling included) on a busy CI box.
@@ -37,7 +37,7 @@ SWEEP_SOURCE = textwrap.dedent("""
 """)
 CHILD = SWEEP_SOURCE + textwrap.dedent("""
     import sys, time
-    import jaxopt_lab.sweep_result as store
+    import jaxopt_lab.engine._result as store
     save = store.ChunkStore.save_chunk
 
     def slow_save(self, index, arrays):  # slow the child so it is killed mid-run

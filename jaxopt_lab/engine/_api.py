@@ -2,11 +2,11 @@
 
 `sweep` validates its arguments, splits the starts into chunks sized from a memory budget, shards
 each chunk's point axis over the local devices, runs a cached kernel on it (on a CPU as batches
-side by side, `jaxopt_lab.sweep_chunks`), optionally checkpoints each finished chunk, and
+side by side, `jaxopt_lab.engine._chunks`), optionally checkpoints each finished chunk, and
 returns a `SweepResult`. Two backends judge points by the
-same rules (`jaxopt_lab.sweep_rules`): the ``jit(vmap(scan))`` of `jaxopt_lab.sweep_kernel`,
-whose layout and unroll follow `jaxopt_lab.sweep_layout`'s measured per-backend defaults, and, on
-a GPU by default, one Pallas kernel per block of points (`jaxopt_lab.sweep_fused`).
+same rules (`jaxopt_lab.engine._rules`): the ``jit(vmap(scan))`` of `jaxopt_lab.engine._scan`,
+whose layout and unroll follow `jaxopt_lab.engine._plan`'s measured per-backend defaults, and, on
+a GPU by default, one Pallas kernel per block of points (`jaxopt_lab.engine._fused`).
 
 Several hosts: a sweep is embarrassingly parallel over points, so under ``jax.distributed`` each
 process runs its own share, sharded over its local devices, and writes its own file::
@@ -48,13 +48,13 @@ import jaxlib
 import numpy as np
 import optax
 
-from jaxopt_lab import sweep_fused, sweep_layout
-from jaxopt_lab.checks import check_choice, check_int, check_tolerance
-from jaxopt_lab.scalarize import NotElementwise, mixing_primitives
+from jaxopt_lab.engine import _fused, _plan
+from jaxopt_lab._validation import check_choice, check_int, check_tolerance
+from jaxopt_lab.engine._lanes import NotElementwise, mixing_primitives
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_chunks import chunk_runner, run_chunks
-from jaxopt_lab.sweep_kernel import KernelConfig, compiled, get_kernel
-from jaxopt_lab.sweep_result import ChunkStore, SweepResult, fingerprint
+from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
+from jaxopt_lab.engine._scan import KernelConfig, compiled, get_kernel
+from jaxopt_lab.engine._result import ChunkStore, SweepResult, fingerprint
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -193,12 +193,12 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
     if requested == "scan":
         return scan(), "scan", "backend='scan' was asked for"
     if requested == "fused":
-        if surface.dim > sweep_fused.MAX_DIM:
-            raise ValueError(f"backend='fused' takes surfaces of dim <= {sweep_fused.MAX_DIM} "
+        if surface.dim > _fused.MAX_DIM:
+            raise ValueError(f"backend='fused' takes surfaces of dim <= {_fused.MAX_DIM} "
                              f"(every number of a point lives in registers), got dim "
                              f"{surface.dim}: use backend='scan'")
         interpret = platform not in FUSED_PLATFORMS
-        kernel = sweep_fused.get_kernel(optimizer, surface, config, interpret=interpret,
+        kernel = _fused.get_kernel(optimizer, surface, config, interpret=interpret,
                                         mesh=mesh)
         try:  # traced now, so an optimizer the fused kernel cannot take fails before any work
             jax.eval_shape(kernel, chunk, hyperparams)
@@ -210,11 +210,11 @@ def _select_kernel(requested: str, optimizer: Any, surface: Surface, config: Ker
         return kernel, "fused", why
     if platform not in FUSED_PLATFORMS:
         return scan(), "scan", f"fused kernels compile on a GPU; this is {platform}"
-    if surface.dim > sweep_fused.MAX_DIM:
-        return scan(), "scan", (f"dim {surface.dim} > {sweep_fused.MAX_DIM}: too many numbers per "
+    if surface.dim > _fused.MAX_DIM:
+        return scan(), "scan", (f"dim {surface.dim} > {_fused.MAX_DIM}: too many numbers per "
                                 "point for a fused kernel's registers")
     try:
-        kernel = sweep_fused.get_kernel(optimizer, surface, config, interpret=False, mesh=mesh)
+        kernel = _fused.get_kernel(optimizer, surface, config, interpret=False, mesh=mesh)
         return compiled(kernel, chunk, hyperparams), "fused", \
             "a GPU, and the fused kernel compiles for this optimizer and surface"
     except Exception as error:  # whatever stops the kernel compiling: say it, run the scan
@@ -265,7 +265,7 @@ def sweep(
       record_loss_every: record the loss every k steps (and at the end) in ``loss_history``.
       trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
       layout, unroll: ``"array"`` ((P, dim)) or ``"coordinates"`` (one (P,) array per coordinate)
-        and the scan unroll; default per backend, see `jaxopt_lab.sweep_layout`. The default
+        and the scan unroll; default per backend, see `jaxopt_lab.engine._plan`. The default
         is ``"array"`` for an optimizer whose update mixes a point's coordinates (a per-leaf
         norm, as in LAMB): given coordinates, it would take that norm over one coordinate.
       check_every: judge points (status, steps, freezing) only every this many steps, at step 0
@@ -273,12 +273,12 @@ def sweep(
         bare optimizer loop. ``steps`` is then the first *check* step meeting a criterion, and a
         point that went non-finite between checks is frozen at the last check where it was
         finite. ``1`` checks every step (exact steps, and several times slower on a CPU).
-        Default `jaxopt_lab.sweep_layout.choose_check_every`: ``num_steps // 40`` within
+        Default `jaxopt_lab._plan.choose_check_every`: ``num_steps // 40`` within
         [1, 100] (exact below 80 steps; measured on a CPU), capped at ``num_steps``.
       chunk_size: points per chunk, rounded up to a multiple of the device count and at most
         ``P`` (so rounded); default from ``memory_budget`` (bytes; default a quarter of the
         device memory, or 1 GiB where the device does not say) and, on a CPU, about a second
-        of work per chunk (`jaxopt_lab.sweep_layout.responsive_points`), so the progress bar
+        of work per chunk (`jaxopt_lab._plan.responsive_points`), so the progress bar
         moves and Ctrl-C is honoured between chunks.
       batches: on a CPU, run each chunk as this many batches side by side, one thread per
         core. Batches of points give one call's results bit for bit on surfaces of up to 8
@@ -286,7 +286,7 @@ def sweep(
         few numbers differently in the last bits, as a call on part of the points or of the
         grid already does (chaotic paths can amplify that; statuses agreed in every measured
         case). Default
-        `jaxopt_lab.sweep_layout.choose_batches`: batches of about 8,192 2-D points (or, for
+        `jaxopt_lab._plan.choose_batches`: batches of about 8,192 2-D points (or, for
         a large hyperparameter grid over few starts, of its configurations), at least one per
         core (XLA runs such a batch's loop on one thread, with no per-kernel fork-join;
         measured 1.2-3x one call). ``1`` runs each chunk as one call, as on accelerators, on
@@ -298,8 +298,8 @@ def sweep(
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
         loads it instead of recomputing it.
       metadata: extra JSON-serializable entries for ``result.metadata``.
-      backend: ``"scan"`` (``jit(vmap(scan))``, `jaxopt_lab.sweep_kernel`), ``"fused"`` (each
-        block of points runs every step inside one Pallas kernel, `jaxopt_lab.sweep_fused`;
+      backend: ``"scan"`` (``jit(vmap(scan))``, `jaxopt_lab.engine._scan`), ``"fused"`` (each
+        block of points runs every step inside one Pallas kernel, `jaxopt_lab.engine._fused`;
         elementwise optimizers only, surfaces up to 16-D; interpreted, hence slow, off a GPU)
         or ``"auto"``: fused on a GPU where the combination compiles, scan otherwise.
         ``result.metadata["backend"]`` says which ran and ``["backend_reason"]`` why; on a GPU
@@ -338,30 +338,30 @@ def sweep(
     takes_coordinates, state_size = _optimizer_facts(optimizer, probe, names, surface.dim,
                                                      starts.dtype)
     if check_every is None:
-        check_every = sweep_layout.choose_check_every(platform, num_steps)
+        check_every = _plan.choose_check_every(platform, num_steps)
     check_every = min(check_int("check_every", check_every, 1), num_steps)
     if layout is None:
-        layout = sweep_layout.choose_layout(platform, check_every, surface.dim)
+        layout = _plan.choose_layout(platform, check_every, surface.dim)
         if layout == "coordinates" and not takes_coordinates:
             layout = "array"
-    if layout not in sweep_layout.LAYOUTS:
-        raise ValueError(f"layout must be one of {sweep_layout.LAYOUTS}, got {layout!r}")
+    if layout not in _plan.LAYOUTS:
+        raise ValueError(f"layout must be one of {_plan.LAYOUTS}, got {layout!r}")
     if layout == "coordinates" and not takes_coordinates:
         raise ValueError("layout='coordinates' does not fit this optimizer: its update mixes a "
                          "point's coordinates (e.g. a norm) or needs the (dim,) array; use "
                          "layout='array' or the default")
-    unroll = (sweep_layout.choose_unroll(platform) if unroll is None
+    unroll = (_plan.choose_unroll(platform) if unroll is None
               else check_int("unroll", unroll, 1))
     hyperparam_arrays = {name: hyperparam_arrays[name] for name in names}
     num_configs = len(next(iter(hyperparam_arrays.values()))) if names else 1
     if chunk_size is None:
         records = num_steps // record_loss_every + 1 if record_loss_every else 0
-        per_point = sweep_layout.bytes_per_point(surface.dim, state_size, starts.dtype.itemsize,
+        per_point = _plan.bytes_per_point(surface.dim, state_size, starts.dtype.itemsize,
                                                  num_configs=num_configs, loss_records=records)
-        budget = (sweep_layout.default_memory_budget(devices[0]) if memory_budget is None
+        budget = (_plan.default_memory_budget(devices[0]) if memory_budget is None
                   else check_int("memory_budget", memory_budget, 1))
-        responsive = sweep_layout.responsive_points(platform, num_steps * num_configs)
-        chunk_size = sweep_layout.chunk_size_for(num_points, per_point, budget, len(devices),
+        responsive = _plan.responsive_points(platform, num_steps * num_configs)
+        chunk_size = _plan.chunk_size_for(num_points, per_point, budget, len(devices),
                                                  max_points=responsive)
     else:
         chunk_size = check_int("chunk_size", chunk_size, 1)
@@ -371,9 +371,9 @@ def sweep(
         chunk_size = min(-(-chunk_size // len(devices)) * len(devices), whole)
     config = KernelConfig(num_steps, gtol, xtol, basin_radius, layout, unroll, record_loss_every,
                           False, names, check_every)
-    sharding = sweep_layout.point_sharding(devices)
+    sharding = _plan.point_sharding(devices)
     chunk = jax.ShapeDtypeStruct((chunk_size, surface.dim), starts.dtype, sharding=sharding)
-    placed_hyperparams = jax.device_put(hyperparam_arrays, sweep_layout.replicated(sharding))
+    placed_hyperparams = jax.device_put(hyperparam_arrays, _plan.replicated(sharding))
     kernel, backend, backend_reason = _select_kernel(
         backend, optimizer, surface, config, sharding, chunk, placed_hyperparams)
     if batches is not None:
@@ -382,11 +382,11 @@ def sweep(
             raise ValueError(f"batches={batches} splits chunks for the scan backend on one "
                              f"device; this sweep runs the {backend} backend on {len(devices)} "
                              f"device(s): use batches=1 or the default")
-        plan = sweep_layout.plan_batches(chunk_size, num_configs, batches)
+        plan = _plan.plan_batches(chunk_size, num_configs, batches)
     elif backend == "fused":
-        plan = sweep_layout.plan_batches(chunk_size, num_configs, 1)
+        plan = _plan.plan_batches(chunk_size, num_configs, 1)
     else:
-        plan = sweep_layout.choose_batches(platform, len(devices), chunk_size, surface.dim,
+        plan = _plan.choose_batches(platform, len(devices), chunk_size, surface.dim,
                                            num_configs, num_steps)
     description = {
         "optimizer": _optimizer_name(optimizer, probe),

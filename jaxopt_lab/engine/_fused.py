@@ -1,6 +1,6 @@
 """The fused backend of `jl.sweep`: a block of points runs its whole optimization in one kernel.
 
-The scan backend (`jaxopt_lab.sweep_kernel`) is ``jit(vmap(scan))``: XLA launches a few kernels per
+The scan backend (`jaxopt_lab.engine._scan`) is ``jit(vmap(scan))``: XLA launches a few kernels per
 step and keeps every point's state in device memory between them, so it is bound by launches at
 small P and by memory traffic at large P. Here one `jax.experimental.pallas` program takes a block
 of `BLOCK_POINTS` points, loads their starts once, runs every step of the loop with the state in
@@ -9,7 +9,7 @@ as soon as every point of the block has stopped: the per-block early exit), and 
 once: final params, loss, status, steps, basin. The grid is (hyperparameter configs) × (blocks).
 
 The per-point code is the scan backend's, written for one point (surface gradient, the optimizer's
-update, the check), and `jaxopt_lab.scalarize` turns its jaxpr into elementwise operations on lane
+update, the check), and `jaxopt_lab.engine._lanes` turns its jaxpr into elementwise operations on lane
 vectors: GPU kernel compilers have no slices, pads or small reductions, and quantities common to
 the block (a step counter, Adam's ``1 - β₁ᵗ``, a hyperparameter) stay scalars, computed once per
 step. The rules are those of the scan backend with the same ``check_every``, so both give the
@@ -18,7 +18,7 @@ them in Pallas' interpret mode, which is how this backend runs on a CPU: a corre
 speed-up; tests also lower every kernel for CUDA through Pallas' Triton rules, on the CPU).
 Newton's method and Levenberg-Marquardt run on 1- and 2-D surfaces (their Hessian's ``eigh``
 has an elementwise closed form there); optimizers with per-point loops or indexed updates
-(BFGS's line search, L-BFGS's history) raise `jaxopt_lab.scalarize.NotElementwise` here and
+(BFGS's line search, L-BFGS's history) raise `jaxopt_lab._lanes.NotElementwise` here and
 need the scan backend. As in the scan, a block's first step reuses the gradient its check
 computed, and lanes divided by a block-wide value are multiplied by its reciprocal (one
 division per step). Loss histories are recorded as the scan records them; trajectories of chosen
@@ -36,12 +36,12 @@ from jax import lax
 from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pltriton
 
-from jaxopt_lab import scalarize
-from jaxopt_lab.scalarize import Lanes
+from jaxopt_lab.engine import _lanes
+from jaxopt_lab.engine._lanes import Lanes
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, cached, optimizer_step
-from jaxopt_lab.sweep_rules import decode_stop, judged_stop, make_judge, nearest_basin
-from jaxopt_lab.types import STATUS_DTYPE
+from jaxopt_lab.engine._scan import KernelConfig, bare_step, cached, optimizer_step
+from jaxopt_lab.engine._rules import decode_stop, judged_stop, make_judge, nearest_basin
+from jaxopt_lab.engine._status import STATUS_DTYPE
 
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
 #: 4-warp program twice. Smaller sweeps use the next power of two of their size.
@@ -96,7 +96,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
           block_points: int = BLOCK_POINTS) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``.
 
-    Outputs as the scan kernel's (`jaxopt_lab.sweep_kernel.get_kernel`): ``params``, ``loss``,
+    Outputs as the scan kernel's (`jaxopt_lab.engine._scan.get_kernel`): ``params``, ``loss``,
     ``status``, ``steps``, ``basin``, with a leading C axis when ``config.hyperparam_names``.
     ``interpret`` runs the kernel in Pallas' interpreter (CPU); ``mesh`` shards the point axis.
     """
@@ -114,7 +114,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
     def make_optimizer(hyperparams: dict) -> optax.GradientTransformation:
         return optimizer(**hyperparams) if names else optimizer
 
-    # The per-point program, in the rules of sweep_kernel (one point, params a (dim,) vector).
+    # The per-point program, in the rules of the scan backend (one point, params a (dim,) vector).
     def begin(start, hyperparams):
         value, grad = value_and_grad(start)
         ok, converged, _ = judge(start, value, grad)
@@ -156,18 +156,18 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         start = Lanes.from_elements([ref[...] for ref in start_refs], dtype)
         hyperparams = {name: Lanes.from_elements(ref[0], ref.dtype)
                        for name, ref in zip(names, hyper_refs)}
-        state, value, grad, stop = scalarize.call(begin, start, hyperparams)
+        state, value, grad, stop = _lanes.call(begin, start, hyperparams)
 
         def one_step(_, carry):
-            return scalarize.call(step, *carry, hyperparams, reciprocal_division=True)
+            return _lanes.call(step, *carry, hyperparams, reciprocal_division=True)
 
         def block(carry, length):
             params, state, value, grad, stop, t = carry
-            new_params, state = scalarize.call(first_step, params, state, value, grad,
+            new_params, state = _lanes.call(first_step, params, state, value, grad,
                                                hyperparams, reciprocal_division=True)
             new_params, state = lax.fori_loop(1, length, one_step, (new_params, state))
             t = t + length
-            params, value, grad, stop = scalarize.call(
+            params, value, grad, stop = _lanes.call(
                 check, params, new_params, stop, Lanes.uniform(t))
             return params, state, value, grad, stop, t
 
@@ -193,7 +193,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
             return carry
 
         def store_loss(row, params):
-            loss = scalarize.call(value_fn, params).elements[()]
+            loss = _lanes.call(value_fn, params).elements[()]
             history_ref[row, :] = jnp.broadcast_to(loss, (num_lanes,)).astype(history_ref.dtype)
 
         if every:
@@ -209,7 +209,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         else:
             carry = run_checked(carry, config.num_steps)
         params, _, _, _, stop, _ = carry
-        loss, status, steps, basin = scalarize.call(finish, params, stop)
+        loss, status, steps, basin = _lanes.call(finish, params, stop)
         if every:
             store_loss(num_records - 1, params)
         for ref, element in zip(params_refs, params.elements):

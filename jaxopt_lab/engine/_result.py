@@ -44,7 +44,7 @@ class SweepResult:
     Attributes:
       params: ``(…, P, dim)`` final points (a diverged point: where it failed).
       loss: ``(…, P)`` loss at ``params``.
-      status: ``(…, P)`` int8 `jaxopt_lab.types.Status`.
+      status: ``(…, P)`` int8 `jaxopt_lab.Status`.
       steps: ``(…, P)`` int32 step at which the point converged or diverged, −1 if neither.
       basin: ``(…, P)`` int32 index into ``surface.minima`` of the minimum within the basin radius
         of ``params``, −1 if none (always −1 for diverged points).

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.types import Status
+from jaxopt_lab.engine._status import Status
 
 #: Up to this many coordinates a (dim,) vector's sum of squares is written out term by term:
 #: XLA's CPU backend vectorizes those elementwise ops over points far better than a short

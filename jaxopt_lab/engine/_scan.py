@@ -48,8 +48,8 @@ import optax
 from jax import lax
 
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_rules import decode_stop, judged_stop, make_judge, nearest_basin
-from jaxopt_lab.types import STATUS_DTYPE
+from jaxopt_lab.engine._rules import decode_stop, judged_stop, make_judge, nearest_basin
+from jaxopt_lab.engine._status import STATUS_DTYPE
 
 #: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
 POINTS_AXIS = "points"
