@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 
 import jax
@@ -33,8 +32,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import environment, handwritten_sweep, timed
-from jaxopt_lab.engine._result import atomic_output
+from jaxopt_lab.bench import environment, handwritten_sweep, timed, write_report
 
 OPTIMIZERS = {
     "adam": lambda: optax.adam(1e-3),
@@ -63,12 +61,12 @@ def measure(name: str, optimizer: optax.GradientTransformation, surface: jl.Surf
     for layout, unroll in VARIANTS:
         run = handwritten_sweep(optimizer, surface, num_steps, layout=layout, unroll=unroll)
         calls[f"{layout}-unroll{unroll}"] = functools.partial(run, starts)
-    for label, options in (("sweep", {}), ("sweep_one_call", dict(batches=1)),
-                           ("sweep_check_every_1", dict(check_every=1))):
+    for label, engine in (("sweep", jl.Engine()), ("sweep_one_call", jl.Engine(batches=1)),
+                          ("sweep_check_every_1", jl.Engine(check_every=1))):
         calls[label] = functools.partial(
-            lambda tx, points, kwargs: jl.sweep(tx, surface, points, num_steps, progress=False,
-                                                **kwargs).params,
-            optimizer, starts, options)
+            lambda tx, points, engine: jl.sweep(tx, surface, points, num_steps, progress=False,
+                                                engine=engine).params,
+            optimizer, starts, engine)
     timings = {label: rates(timing, work)
                for label, timing in timed(calls, repeats).items()}
     for layout, unroll in VARIANTS:
@@ -131,8 +129,7 @@ def main() -> None:
         report = {**environment(), "num_devices": jax.device_count(),
                   "cpu_count": os.cpu_count(), "dtype": str(jnp.zeros(()).dtype),
                   "results": rows}
-        with atomic_output(output) as partial, open(partial, "w") as handle:
-            json.dump(report, handle, indent=2)
+        write_report(output, report)
 
     for name in args.optimizers:
         for num_points in points:

@@ -44,6 +44,7 @@ from jaxopt_lab.optimizers.quasi_newton import lbfgs as lbfgs
 from jaxopt_lab.optimizers.quasi_newton import scale_by_bfgs as scale_by_bfgs
 from jaxopt_lab.schedules import reduce_on_plateau as reduce_on_plateau
 from jaxopt_lab import engine as engine
+from jaxopt_lab.engine import Engine as Engine
 from jaxopt_lab.engine import SweepResult as SweepResult
 from jaxopt_lab.engine import sweep as sweep
 
@@ -87,6 +88,7 @@ __all__ = [
     "lbfgs",
     "scale_by_bfgs",
     "reduce_on_plateau",
+    "Engine",
     "SweepResult",
     "sweep",
 ]

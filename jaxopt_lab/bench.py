@@ -7,6 +7,8 @@ bookkeeping (no status, no steps, no basin), which is what `jl.sweep` must not b
 """
 from __future__ import annotations
 
+import json
+import os
 import platform
 import statistics
 import time
@@ -21,9 +23,10 @@ from jax import lax
 import jaxopt_lab as jl
 from jaxopt_lab._validation import check_choice, check_int
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.engine._api import BACKENDS as SWEEP_BACKENDS
+from jaxopt_lab.engine._options import BACKENDS as SWEEP_BACKENDS
+from jaxopt_lab.engine._options import LAYOUTS
+from jaxopt_lab.engine._result import atomic_output
 from jaxopt_lab.engine._scan import bare_step
-from jaxopt_lab.engine._plan import LAYOUTS
 
 
 #: Engines `benchmark` can time: those of `jl.sweep` (``backend=``).
@@ -107,6 +110,21 @@ def timed(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[s
     return timings
 
 
+def write_report(path: str | os.PathLike, report: dict) -> None:
+    """``report`` as indented JSON at ``path``, written atomically (a cut-short run leaves the
+    previous file whole)."""
+    with atomic_output(path) as partial, open(partial, "w") as handle:
+        json.dump(report, handle, indent=2)
+
+
+def cpu_workers() -> int:
+    """Cores this process may run on: the count `jl.sweep` sizes its CPU batches by."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
 def environment() -> dict[str, str]:
     """Device and versions, recorded with every timing so results can be compared honestly."""
     device = jax.devices()[0]
@@ -148,8 +166,8 @@ def benchmark(
     used = {}
 
     def run_sweep():
-        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False, backend=backend,
-                          batches=batches)
+        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False,
+                          engine=jl.Engine(backend=backend, batches=batches))
         used.update(backend_used=result.metadata["backend"],
                     backend_reason=result.metadata["backend_reason"],
                     batches=result.metadata["batches"])

@@ -20,7 +20,6 @@ import optax
 
 import jaxopt_lab as jl
 from jaxopt_lab.bench import BACKENDS, benchmark
-from jaxopt_lab.engine._lanes import NotElementwise
 from jaxopt_lab.engine._result import atomic_output
 
 #: Optimizers by CLI name, with the hyperparameters `map` and `bench` use unless --param says
@@ -141,8 +140,8 @@ def command_map(args: argparse.Namespace) -> int:
     starts = jl.starts.grid(surface, args.resolution)
     try:
         result = jl.sweep(optimizer, surface, starts, args.steps, progress=args.progress,
-                          backend=args.backend)
-    except NotElementwise as error:
+                          engine=jl.Engine(backend=args.backend))
+    except jl.engine.NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
 
     import matplotlib
@@ -185,12 +184,10 @@ def command_bench(args: argparse.Namespace) -> int:
             optimizer, surface, num_points=args.points, num_steps=args.steps,
             repeats=args.repeats, backend=args.backend, seed=args.seed, batches=args.batches,
         )
-    except NotElementwise as error:
+    except jl.engine.NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
-    except ValueError as error:
-        if not str(error).startswith("batches="):
-            raise
-        raise UsageError(f"argument --batches: {error}") from None
+    except jl.engine.EngineOptionError as error:
+        raise UsageError(f"argument --{error.option}: {error}") from None
     report = {"optimizer": args.optimizer, "hyperparams": hyperparams, **report}
     print(
         f"{args.optimizer} on {surface.name}: P={args.points} T={args.steps} on {report['device']}\n"

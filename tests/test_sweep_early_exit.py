@@ -131,6 +131,6 @@ def test_no_exit_while_a_point_runs_on_rosenbrock():
 
 
 def test_sweep_drops_steps_run():
-    result = jl.sweep(HALVING, BOWL, jnp.array([[1.0]]), 30, check_every=3, progress=False)
+    result = jl.sweep(HALVING, BOWL, jnp.array([[1.0]]), 30, progress=False, engine=jl.Engine(check_every=3))
     assert not hasattr(result, "steps_run")
     assert result.status.tolist() == [Status.CONVERGED]

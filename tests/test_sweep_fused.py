@@ -80,11 +80,11 @@ def _starts(surface, num_points=NUM_POINTS, seed=0):
     return jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
 
 
-def _both(optimizer, surface, starts, num_steps=NUM_STEPS, **kwargs):
-    scan = jl.sweep(optimizer, surface, starts, num_steps, backend="scan", progress=False,
-                    **kwargs)
-    fused = jl.sweep(optimizer, surface, starts, num_steps, backend="fused", progress=False,
-                     **kwargs)
+def _both(optimizer, surface, starts, num_steps=NUM_STEPS, check_every=None, **kwargs):
+    scan = jl.sweep(optimizer, surface, starts, num_steps, progress=False, **kwargs,
+                    engine=jl.Engine(backend="scan", check_every=check_every))
+    fused = jl.sweep(optimizer, surface, starts, num_steps, progress=False, **kwargs,
+                     engine=jl.Engine(backend="fused", check_every=check_every))
     return scan, fused
 
 
@@ -122,12 +122,11 @@ def test_outcomes_are_not_all_alike():
     seen = set()
     for optimizer_name, surface_name in CASES[:6]:
         surface = SURFACES[surface_name]
-        fused = jl.sweep(OPTIMIZERS[optimizer_name], surface, _starts(surface), NUM_STEPS,
-                         backend="fused", progress=False)
+        fused = jl.sweep(OPTIMIZERS[optimizer_name], surface, _starts(surface), NUM_STEPS, progress=False, engine=jl.Engine(backend="fused"))
         seen |= set(np.asarray(fused.status).tolist())
     assert {Status.UNFINISHED, Status.CONVERGED} <= seen
-    diverging = jl.sweep(jl.sgd(0.3), CONVEX, _starts(CONVEX), 20, backend="fused",
-                         progress=False)
+    diverging = jl.sweep(jl.sgd(0.3), CONVEX, _starts(CONVEX), 20,
+                         progress=False, engine=jl.Engine(backend="fused"))
     assert set(np.asarray(diverging.status).tolist()) == {Status.DIVERGED}
 
 
@@ -178,9 +177,9 @@ def test_compiles_once_per_shape():
 
     surface = jl.Surface("counted_bowl", bowl, 2, ((-1.0, 1.0), (-1.0, 1.0)), minima=((0.0, 0.0),))
     starts, optimizer = _starts(surface, 16), optax.sgd(0.1)
-    first = jl.sweep(optimizer, surface, starts, 30, backend="fused", progress=False)
+    first = jl.sweep(optimizer, surface, starts, 30, progress=False, engine=jl.Engine(backend="fused"))
     count = len(traces)
-    again = jl.sweep(optimizer, surface, starts + 0.1, 30, backend="fused", progress=False)
+    again = jl.sweep(optimizer, surface, starts + 0.1, 30, progress=False, engine=jl.Engine(backend="fused"))
     assert len(traces) == count and count > 0
     assert not np.array_equal(np.asarray(first.params), np.asarray(again.params))
 
@@ -197,12 +196,12 @@ def test_bad_backend_requests_are_refused_with_the_reason():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 4)
     with pytest.raises(_lanes.NotElementwise, match="backend='fused'.*primitive 'while'"):
-        jl.sweep(jl.bfgs(), surface, starts, 5, backend="fused", progress=False)
+        jl.sweep(jl.bfgs(), surface, starts, 5, progress=False, engine=jl.Engine(backend="fused"))
     wide = jl.Surface("wide", lambda x: jnp.sum(x**2), 17, ((-1.0, 1.0),) * 17)
     with pytest.raises(ValueError, match="dim <= 16.*got dim 17"):
-        jl.sweep(jl.sgd(0.1), wide, jnp.zeros((2, 17)), 5, backend="fused", progress=False)
+        jl.sweep(jl.sgd(0.1), wide, jnp.zeros((2, 17)), 5, progress=False, engine=jl.Engine(backend="fused"))
     with pytest.raises(ValueError, match="backend must be one of 'auto', 'scan', 'fused'"):
-        jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="pallas", progress=False)
+        jl.sweep(jl.sgd(0.1), surface, starts, 5, progress=False, engine=jl.Engine(backend="pallas"))
 
 
 @cpu_only
@@ -236,11 +235,11 @@ def test_auto_on_a_gpu_runs_the_compiled_fused_kernel_chunk_by_chunk(monkeypatch
     grid = {"learning_rate": np.array([0.002, 0.01])}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        auto = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid, chunk_size=16,
-                        progress=False)
+        auto = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid,
+                        progress=False, engine=jl.Engine(chunk_size=16))
     assert auto.metadata["backend"] == "fused" and "compiles" in auto.metadata["backend_reason"]
-    scan = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid, backend="scan",
-                    progress=False)
+    scan = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid,
+                    progress=False, engine=jl.Engine(backend="scan"))
     assert auto.status.shape == (2, 50)
     _assert_agree(scan, auto)
 
@@ -292,8 +291,8 @@ def test_loss_history_of_a_grid():
 def test_a_fused_sweep_checkpoints_and_resumes(tmp_path):
     surface = SURFACES["himmelblau"]
     starts, optimizer = _starts(surface, 40), jl.momentum(0.01, 0.9)
-    run = lambda: jl.sweep(optimizer, surface, starts, 50, backend="fused", chunk_size=16,
-                           checkpoint=str(tmp_path), progress=False)
+    run = lambda: jl.sweep(optimizer, surface, starts, 50,
+                           checkpoint=str(tmp_path), progress=False, engine=jl.Engine(backend="fused", chunk_size=16))
     first, again = run(), run()
     assert (first.metadata["chunks_loaded"], again.metadata["chunks_loaded"]) == (0, 3)
     for name in ("params", "status", "steps", "basin"):
@@ -301,15 +300,15 @@ def test_a_fused_sweep_checkpoints_and_resumes(tmp_path):
     # The scan backend's sweep of the same starts is another sweep: its chunks may differ in
     # the last bit, so it does not resume from the fused one's directory.
     with pytest.raises(ValueError, match="holds a different sweep"):
-        jl.sweep(optimizer, surface, starts, 50, backend="scan", chunk_size=16,
-                 checkpoint=str(tmp_path), progress=False)
+        jl.sweep(optimizer, surface, starts, 50,
+                 checkpoint=str(tmp_path), progress=False, engine=jl.Engine(backend="scan", chunk_size=16))
 
 
 def test_trajectories_come_with_a_fused_sweep():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 8)
-    result = jl.sweep(jl.momentum(0.01, 0.9), surface, starts, 30, backend="fused",
-                      trajectories=[0, 5], progress=False)
+    result = jl.sweep(jl.momentum(0.01, 0.9), surface, starts, 30,
+                      trajectories=[0, 5], progress=False, engine=jl.Engine(backend="fused"))
     assert result.trajectories.shape == (2, 31, 2)
     np.testing.assert_allclose(result.trajectories[:, -1], np.asarray(result.params)[[0, 5]],
                                rtol=PARAMS_RTOL)

@@ -39,7 +39,8 @@ from jax.experimental.pallas import triton as pltriton
 from jaxopt_lab.engine import _lanes
 from jaxopt_lab.engine._lanes import Lanes
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.engine._scan import KernelConfig, bare_step, cached, optimizer_step
+from jaxopt_lab.engine._cache import KERNELS
+from jaxopt_lab.engine._scan import KernelConfig, bare_step, optimizer_step
 from jaxopt_lab.engine._rules import decode_stop, judged_stop, make_judge, nearest_basin
 from jaxopt_lab.engine._status import STATUS_DTYPE
 
@@ -272,5 +273,5 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: bool,
                mesh: jax.sharding.Mesh | None = None) -> Callable:
     """`build`, cached per (optimizer, surface, config, interpret, mesh)."""
-    return cached(("fused", optimizer, surface, config, interpret, mesh),
+    return KERNELS.get(("fused", optimizer, surface, config, interpret, mesh),
                    lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))

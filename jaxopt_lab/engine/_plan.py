@@ -40,6 +40,7 @@ they always default to the array layout.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import NamedTuple
 
@@ -47,7 +48,9 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-LAYOUTS = ("array", "coordinates")
+from jaxopt_lab.engine._errors import EngineOptionError
+from jaxopt_lab.engine._options import Engine
+from jaxopt_lab.engine._scan import KernelConfig
 #: Default memory budget when the device does not report its size: small enough for a laptop.
 DEFAULT_MEMORY_BUDGET = 1 << 30
 #: Share of a device's reported memory a sweep may plan to use: XLA needs the rest for scratch.
@@ -262,3 +265,114 @@ def point_sharding(devices=None) -> NamedSharding:
 def replicated(sharding: NamedSharding) -> NamedSharding:
     """The same mesh, nothing split (hyperparameters: every device needs all of them)."""
     return NamedSharding(sharding.mesh, PartitionSpec())
+
+
+class Criteria(NamedTuple):
+    """What counts as converged, and how near a minimum a final point lies in its basin."""
+
+    gtol: float
+    xtol: float
+    basin_radius: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """Everything decided about a sweep before it runs, from its arguments, its `Engine` options
+    and the device; nothing is compiled to decide it (`make_plan`)."""
+
+    num_points: int
+    num_steps: int
+    hyperparam_names: tuple[str, ...]
+    num_configs: int
+    criteria: Criteria
+    record_loss_every: int | None
+    layout: str
+    unroll: int
+    check_every: int
+    chunk_size: int
+    #: How the scan backend runs a chunk; the fused backend always runs it whole.
+    batches: BatchPlan
+    #: ``Engine.batches`` as asked for (more than 1 is an error with the fused backend).
+    requested_batches: int | None
+    devices: tuple
+    backend: str  # as asked for: "auto", "scan" or "fused"
+
+    @property
+    def platform(self) -> str:
+        return self.devices[0].platform
+
+    @property
+    def point_axis(self) -> int:
+        """Axis of the points in every output: after the configurations of a grid."""
+        return 1 if self.hyperparam_names else 0
+
+    def kernel_config(self, record_trajectory: bool = False) -> KernelConfig:
+        """What a kernel compiles in: everything static about the per-point program."""
+        return KernelConfig(self.num_steps, *self.criteria, self.layout, self.unroll,
+                            self.record_loss_every, record_trajectory, self.hyperparam_names,
+                            self.check_every)
+
+    def whole_chunks(self, backend: str) -> SweepPlan:
+        """This plan with one call per chunk, for ``backend`` (the fused one takes no batches)."""
+        if (self.requested_batches or 1) > 1:
+            raise EngineOptionError(
+                "batches", f"batches={self.requested_batches} splits chunks for the scan backend "
+                f"on one device; this sweep runs the {backend} backend on {len(self.devices)} "
+                "device(s): use batches=1 or the default")
+        return dataclasses.replace(self, batches=plan_batches(self.chunk_size, self.num_configs, 1))
+
+
+def _layout(engine: Engine, platform: str, check_every: int, dim: int,
+            takes_coordinates: bool) -> str:
+    if engine.layout is None:
+        layout = choose_layout(platform, check_every, dim)
+        return "array" if layout == "coordinates" and not takes_coordinates else layout
+    if engine.layout == "coordinates" and not takes_coordinates:
+        raise EngineOptionError(
+            "layout", "layout='coordinates' does not fit this optimizer: its update mixes a "
+            "point's coordinates (e.g. a norm) or needs the (dim,) array; use layout='array' or "
+            "the default")
+    return engine.layout
+
+
+def _chunk_size(engine: Engine, devices: tuple, num_points: int, per_point: int,
+                point_steps: int) -> int:
+    if engine.chunk_size is None:
+        budget = (default_memory_budget(devices[0]) if engine.memory_budget is None
+                  else engine.memory_budget)
+        return chunk_size_for(num_points, per_point, budget, len(devices),
+                              max_points=responsive_points(devices[0].platform, point_steps))
+    # A multiple of the device count, and no more than the points need: the rest would be
+    # padding, computed and thrown away.
+    whole = -(-num_points // len(devices)) * len(devices)
+    return min(-(-engine.chunk_size // len(devices)) * len(devices), whole)
+
+
+def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_steps: int,
+              hyperparam_names: tuple[str, ...], num_configs: int, criteria: Criteria,
+              record_loss_every: int | None, takes_coordinates: bool,
+              state_size: int) -> SweepPlan:
+    """The `SweepPlan` of a checked sweep: ``engine``'s choices where given, else the defaults
+    above for its devices."""
+    devices = tuple(jax.local_devices()) if engine.devices is None else engine.devices
+    platform = devices[0].platform
+    check_every = min(engine.check_every or choose_check_every(platform, num_steps), num_steps)
+    layout = _layout(engine, platform, check_every, dim, takes_coordinates)
+    records = num_steps // record_loss_every + 1 if record_loss_every else 0
+    per_point = bytes_per_point(dim, state_size, itemsize, num_configs=num_configs,
+                                loss_records=records)
+    chunk_size = _chunk_size(engine, devices, num_points, per_point, num_steps * num_configs)
+    if engine.batches is not None:
+        if engine.batches > 1 and len(devices) > 1:
+            raise EngineOptionError(
+                "batches", f"batches={engine.batches} splits chunks for the scan backend on one "
+                f"device; this sweep runs on {len(devices)} devices: use batches=1 or the default")
+        batches = plan_batches(chunk_size, num_configs, engine.batches)
+    else:
+        batches = choose_batches(platform, len(devices), chunk_size, dim, num_configs, num_steps)
+    return SweepPlan(
+        num_points=num_points, num_steps=num_steps, hyperparam_names=hyperparam_names,
+        num_configs=num_configs, criteria=criteria, record_loss_every=record_loss_every,
+        layout=layout, unroll=engine.unroll or choose_unroll(platform), check_every=check_every,
+        chunk_size=chunk_size, batches=batches, requested_batches=engine.batches,
+        devices=devices, backend=engine.backend)

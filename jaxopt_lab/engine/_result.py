@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-ARRAY_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history", "loss_steps",
-                "trajectories", "trajectory_indices")
+#: The outcome of every point, as both backends return it (with ``loss_history`` when recorded).
+POINT_FIELDS = ("params", "loss", "status", "steps", "basin")
+ARRAY_FIELDS = POINT_FIELDS + ("loss_history", "loss_steps", "trajectories", "trajectory_indices")
 HYPERPARAM_PREFIX = "hyperparams/"
 METADATA_KEY = "metadata"
 
@@ -68,6 +69,12 @@ class SweepResult:
     trajectory_indices: Any = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
 
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, Any], **fields: Any) -> SweepResult:
+        """A result from a kernel's per-point ``outputs`` and the other ``fields``."""
+        return cls(**{name: outputs.get(name) for name in POINT_FIELDS + ("loss_history",)},
+                   **fields)
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array field (and each hyperparameter) as NumPy, by its name in the .npz file."""
         arrays = {name: np.asarray(getattr(self, name)) for name in ARRAY_FIELDS
@@ -91,7 +98,7 @@ class SweepResult:
         hyperparams = {name[len(HYPERPARAM_PREFIX):]: arrays.pop(name) for name in list(arrays)
                        if name.startswith(HYPERPARAM_PREFIX)}
         unknown = set(arrays) - set(ARRAY_FIELDS)
-        if unknown or not {"params", "loss", "status", "steps", "basin"} <= set(arrays):
+        if unknown or not set(POINT_FIELDS) <= set(arrays):
             raise ValueError(f"path {os.fspath(path)!r} is not a SweepResult file "
                              f"(arrays {sorted(arrays)})")
         return cls(**arrays, hyperparams=hyperparams, metadata=metadata)

@@ -36,8 +36,6 @@ per shape.
 """
 from __future__ import annotations
 
-import collections
-import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -48,19 +46,12 @@ import optax
 from jax import lax
 
 from jaxopt_lab.surfaces import Surface
+from jaxopt_lab.engine._cache import KERNELS
 from jaxopt_lab.engine._rules import decode_stop, judged_stop, make_judge, nearest_basin
 from jaxopt_lab.engine._status import STATUS_DTYPE
 
 #: The vmapped point axis, named so that a check can ask whether any point of the batch runs.
 POINTS_AXIS = "points"
-
-#: Kernels (and the fused backend's compiled executables) kept alive by `cached`.
-CACHE_SIZE = 32
-_CACHE: collections.OrderedDict = collections.OrderedDict()
-#: Sweeps may run from several threads: one at a time reads or fills the cache (and a kernel two
-#: threads ask for at once is built and compiled once).
-_CACHE_LOCK = threading.RLock()
-
 
 class KernelConfig(NamedTuple):
     """Everything static about a sweep besides the optimizer, the surface and the shapes."""
@@ -270,30 +261,9 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     return jax.jit(run_points)
 
 
-def cached(key: Any, make: Callable[[], Any]) -> Any:
-    """``make()``, kept under ``key`` among the `CACHE_SIZE` most recently used kernels.
-
-    A key that cannot be hashed (an unhashable optimizer or surface) gets a fresh ``make()``
-    (and a fresh compile). The fused backend keeps its kernels and executables here too.
-    Thread-safe.
-    """
-    try:
-        hash(key)
-    except TypeError:
-        return make()
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-        value = _CACHE[key] = make()
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
-
-
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached."""
-    return cached((optimizer, surface, config), lambda: _build(optimizer, surface, config))
+    return KERNELS.get((optimizer, surface, config), lambda: _build(optimizer, surface, config))
 
 
 def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) -> Callable:
@@ -308,4 +278,4 @@ def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) 
               for name, value in hyperparams.items()}
     key = ("compiled", kernel, starts.shape, str(starts.dtype), starts.sharding,
            tuple((name, s.shape, str(s.dtype), s.sharding) for name, s in sorted(shapes.items())))
-    return cached(key, lambda: kernel.lower(starts, shapes).compile())
+    return KERNELS.get(key, lambda: kernel.lower(starts, shapes).compile())
