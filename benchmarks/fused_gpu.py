@@ -1,4 +1,4 @@
-"""Check and time the fused backend (issue 10) against every scan variant, in one run.
+"""Check and time the fused backend against every scan variant, in one run.
 
 For Adam, heavy-ball momentum and Rprop on Rosenbrock (float32, T steps) and each P, in this
 process and on the same starts, taking turns round after round:
@@ -6,14 +6,14 @@ process and on the same starts, taking turns round after round:
 - the four hand-written ``jax.jit(jax.vmap(lax.scan(optax update)))`` loops, {(P, 2) array,
   tuple of (P,) coordinates} × {unroll 1, 8}, with no bookkeeping (`jaxopt_lab.bench`);
 - a hand-written Pallas kernel for Adam and momentum: the Rosenbrock gradient and the update
-  written out by hand, bias corrections once per step, no bookkeeping (the issue's "hand-written
-  kernel" stand-in: the ceiling for a fused loop in this JAX);
-- ``jl.sweep`` with ``backend="scan"``, ``"fused"`` and ``"auto"`` (status, steps, basin and the
+  written out by hand, bias corrections once per step, no bookkeeping (the ceiling for a fused
+  loop in this JAX);
+- ``jl.sweep`` with ``Engine(backend=...)`` ``"scan"``, ``"fused"`` and ``"auto"`` (status, steps, basin and the
   final loss included).
 
 Checks, printed and recorded: fused against scan (status and basin identical on >= 99.9 % of
 points) and both against a float64 reference (``jl.sweep`` in float64 on the first
-`REFERENCE_POINTS` starts). The table printed last gives point-steps per second and the issue's
+`REFERENCE_POINTS` starts). The table printed last gives point-steps per second and the
 targets: ``auto`` >= the best scan variant, and >= half the hand-written kernel.
 
     python benchmarks/fused_gpu.py                     # a GPU: P = 2^18, 2^20, 2^23, T = 1,000
@@ -45,7 +45,7 @@ OPTIMIZERS = {
     "rprop": lambda: jl.rprop(0.01, min_step_size=1e-12),
 }
 SCAN_VARIANTS = [(layout, unroll) for layout in ("array", "coordinates") for unroll in (1, 8)]
-#: Issue 10's bar for fused against scan outcomes.
+#: Least share of points whose fused status and basin must equal the scan's.
 MIN_AGREEMENT = 0.999
 #: Starts run again in float64 as the reference (a float64 sweep of all 2^23 would dominate).
 REFERENCE_POINTS = 4096

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Everything this project still needs from a GPU, in one call of the device tool (issues 6, 10):
+# Everything this project still needs from a GPU, in one call of the device tool:
 #
 #   run(command="bash benchmarks/gpu_session.sh", timeout_s=600)
 #
 # 1. benchmarks/fused_gpu.py: checks, then Adam / momentum / Rprop at P = 2^18, 2^20, 2^23
-#    (issue 10; its JSON is rewritten after every case, so a cut-short run keeps what it measured);
+#    (its JSON is rewritten after every case, so a cut-short run keeps what it measured);
 # 2. the fused backend's tests, on the GPU: compiled Triton kernels against the scan;
-# 3. benchmarks/sweep_throughput.py at the same sizes: the scan engine's ratio on a GPU (issue 6).
+# 3. benchmarks/sweep_throughput.py at the same sizes: the scan engine's ratio on a GPU.
 # Each step has its own time limit so that the three fit the device's 10 minutes per call.
 # Logs and JSON go to $OUT (the device tool brings them back) or to benchmarks/results/.
 # The device image has jax, optax, flax, chex, pytest and matplotlib; nothing is installed.

@@ -26,7 +26,7 @@ from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.engine._options import BACKENDS as SWEEP_BACKENDS
 from jaxopt_lab.engine._options import LAYOUTS
 from jaxopt_lab.engine._result import atomic_output
-from jaxopt_lab.engine._scan import bare_step
+from jaxopt_lab.engine._program import bare_step
 
 
 #: Engines `benchmark` can time: those of `jl.sweep` (``backend=``).

@@ -11,7 +11,7 @@ import pytest
 from reference.sweep_loops import adam, first_check, run_point, sgd
 
 import jaxopt_lab as jl
-from jaxopt_lab.engine._status import Status
+from jaxopt_lab import Status
 
 #: float64 loops of up to 60 steps on Rosenbrock: XLA and NumPy round differently (fused
 #: multiply-adds, the order of Adam's terms); the valley's curvature amplifies that a little.

@@ -12,7 +12,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab.engine._scan import KernelConfig, get_kernel
-from jaxopt_lab.engine._status import Status
+from jaxopt_lab import Status
 
 #: The outputs `jl.sweep` keeps; all must be bit for bit the same with and without the exit.
 POINT_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")

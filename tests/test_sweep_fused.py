@@ -12,7 +12,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab.engine import _fused, _lanes, _scan
-from jaxopt_lab.engine._status import Status
+from jaxopt_lab import Status
 
 #: Issue 10's bar: status and basin identical on at least 99.9 % of points. The two backends
 #: run the same per-point program but XLA may contract a*b+c into a fused multiply-add in one

@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab.engine._result import SweepResult
+from jaxopt_lab import SweepResult
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Seconds to wait for the child to finish its first chunks (compiling included) on a busy CI box.

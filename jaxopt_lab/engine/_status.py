@@ -1,20 +1,9 @@
-"""Type aliases shared across the library, and the per-point outcome of a sweep."""
+"""`Status`: how one starting point of a sweep ended, as its int8 code."""
 from __future__ import annotations
 
 import enum
-from typing import Callable
 
-import jax
 import jax.numpy as jnp
-import optax
-
-Array = jax.Array
-ArrayLike = jax.typing.ArrayLike
-Params = optax.Params
-Updates = optax.Updates
-ScalarOrSchedule = optax.ScalarOrSchedule
-#: A loss of one parameter pytree, as the ``value_fn`` extra arg carries it.
-ValueFn = Callable[[optax.Params], jax.Array]
 
 
 class Status(enum.IntEnum):
