@@ -4,7 +4,7 @@
 compile serves all), waits for each (so the tqdm bar moves and Ctrl-C is honoured between
 chunks), saves each finished chunk to the checkpoint and loads those already there.
 `chunk_runner` decides how a chunk runs: one kernel call, or, on a CPU
-(`jaxopt_lab._plan.choose_batches`), batches of points or of a grid's settings run side
+(`jaxopt_lab.engine._plan.choose_batches`), batches of points or of a grid's settings run side
 by side on a thread per core. XLA's CPU backend splits a large fused loop over its threads with
 a fork and a join in every kernel of every step; a small batch's loop runs on one thread, so
 batches side by side keep the cores busy without that cost (benchmarks/README.md).
@@ -83,12 +83,12 @@ def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
                  ) -> tuple[Callable[[jax.Array], dict], int]:
     """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
 
-    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab._plan.choose_batches`) each chunk
+    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.engine._plan.choose_batches`) each chunk
     runs as that many batches side by side on `_pool`'s threads, by one executable compiled
     beforehand (threads never race to compile), and their outputs are joined: batches of
     ``plan.size`` points, or, for a grid of many configurations over few points, of
     ``plan.size`` configurations (padded with the first). Every point is computed as in one
-    call, up to the rounding described under ``batches`` in `jaxopt_lab.sweep`; only more
+    call, up to the rounding described under ``batches`` in `jaxopt_lab.Engine`; only more
     cores are busy.
     """
     if plan.batches == 1:

@@ -7,7 +7,7 @@ __all__ = ["EngineOptionError", "NotElementwise"]
 
 
 class EngineOptionError(ValueError):
-    """An `jaxopt_lab.Engine` option that does not fit this sweep (e.g. ``batches=2`` with the
+    """A `jaxopt_lab.Engine` option that does not fit this sweep (e.g. ``batches=2`` with the
     fused backend); ``option`` names the field, so a caller can point at its own flag for it."""
 
     def __init__(self, option: str, message: str):

@@ -212,9 +212,9 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         outputs = list(outputs)
         history = outputs.pop() if every else None
         outputs = [value[:, :num_points] for value in outputs]
-        result = {"params": jnp.stack(outputs[:dim], axis=-1), "loss": outputs[dim],
-                  "status": outputs[dim + 1].astype(STATUS_DTYPE), "steps": outputs[dim + 2],
-                  "basin": outputs[dim + 3]}
+        result = dict(zip(POINT_FIELDS, (
+            jnp.stack(outputs[:dim], axis=-1), outputs[dim],
+            outputs[dim + 1].astype(STATUS_DTYPE), outputs[dim + 2], outputs[dim + 3])))
         if every:
             result["loss_history"] = jnp.swapaxes(history[:, :num_records, :num_points], 1, 2)
         if not names:
@@ -239,4 +239,4 @@ def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig, *, interp
                mesh: jax.sharding.Mesh | None = None) -> Callable:
     """`build`, cached per (optimizer, surface, config, interpret, mesh)."""
     return KERNELS.get(("fused", optimizer, surface, config, interpret, mesh),
-                   lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))
+                       lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))

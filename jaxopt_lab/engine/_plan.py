@@ -244,7 +244,7 @@ def point_sharding(devices=None) -> NamedSharding:
     """Sharding of the leading (point) axis over ``devices`` (default: all local devices).
 
     Under ``jax.distributed`` each process shards over its own local devices only; see the
-    multi-host note in `jaxopt_lab.sweep`.
+    multi-host note in `jaxopt_lab.engine._api`.
     """
     devices = jax.local_devices() if devices is None else list(devices)
     mesh = Mesh(np.asarray(devices), (MESH_AXIS,))
