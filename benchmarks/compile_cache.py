@@ -21,8 +21,7 @@ import time
 
 import jax
 
-from jaxopt_lab.bench import environment
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.bench import environment, write_report
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -62,8 +61,7 @@ def main() -> None:
     if not args.quick:
         os.makedirs(RESULTS, exist_ok=True)
         path = os.path.join(RESULTS, f"compile_cache_{jax.devices()[0].platform}.json")
-        with atomic_output(path) as partial, open(partial, "w") as handle:
-            json.dump(report, handle, indent=1)
+        write_report(path, report)
 
 
 if __name__ == "__main__":

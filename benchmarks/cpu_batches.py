@@ -1,11 +1,10 @@
 """What running a chunk as batches side by side brings on a CPU: `jl.sweep` against itself.
 
 For each case (optimizer × surface × points × steps, a hyperparameter grid among them), times
-`jl.sweep` as one call per chunk (``batches=1``), with one batch per core, with the default of
-`jaxopt_lab.sweep_layout.choose_batches` (batches of about ``CPU_BATCH_NUMBERS`` numbers, at least
-one per core; of points, or of the settings of a large grid over few starts), and with half and
-twice the default's batch size; all in this process, taking
-turns round after round (`jaxopt_lab.bench.timed`). Reports point-steps per second and the
+`jl.sweep` as one call per chunk (``Engine(batches=1)``), with one batch per core, with the
+default (batches of about 16,384 numbers, at least one per core; of points, or of the settings
+of a large grid over few starts), and with half and twice the default's batch size; all in this
+process, taking turns round after round (`jaxopt_lab.bench.timed`). Reports point-steps per second and the
 speed-up over one call, and whether every variant's results equal one call's bit for bit (else
 whether statuses, steps and basins do, and how far the final points moved).
 
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 
 import jax
@@ -27,9 +25,7 @@ import numpy as np
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab import sweep_layout
-from jaxopt_lab.bench import environment, timed
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.bench import cpu_workers, environment, timed, write_report
 
 #: (label, optimizer, surface, points, steps, hyperparams).
 CASES = [
@@ -56,11 +52,11 @@ def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, 
                             hyperparams=hyperparams, progress=False)
     default_run = run()
     default = default_run.metadata["batches"]
-    variants = {"one call": 1, "one per core": sweep_layout.cpu_workers(), "default": default,
+    variants = {"one call": 1, "one per core": cpu_workers(), "default": default,
                 "half-size batches": 2 * default, "double-size batches": max(default // 2, 1)}
-    results = {name: default_run if name == "default" else run(batches=batches)
+    results = {name: default_run if name == "default" else run(engine=jl.Engine(batches=batches))
                for name, batches in variants.items()}
-    reference = run(batches=1)  # a second one-call run: "one call" then checks determinism
+    reference = run(engine=jl.Engine(batches=1))  # a second one-call run: "one call" then checks determinism
     identical, same_outcomes, largest_difference = {}, {}, {}
     for name, result in results.items():
         identical[name] = all(np.array_equal(np.asarray(getattr(result, field)),
@@ -76,7 +72,7 @@ def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, 
         scale = np.maximum(np.abs(theirs[finite]), np.finfo(np.float32).tiny)
         largest_difference[name] = float(np.max(np.abs(mine[finite] - theirs[finite]) / scale,
                                                 initial=0.0))
-    calls = {name: functools.partial(lambda b: run(batches=b).params, batches)
+    calls = {name: functools.partial(lambda b: run(engine=jl.Engine(batches=b)).params, batches)
              for name, batches in variants.items()}
     timings = timed(calls, repeats)
     configs = len(next(iter(hyperparams.values()))) if hyperparams else 1
@@ -123,10 +119,8 @@ def main() -> None:
         points = max(int(num_points * args.scale), min(num_points, 64))
         rows.append(measure(label, optimizer, surface, points, args.steps or num_steps,
                             hyperparams, args.repeats))
-        report = {**environment(), "cpu_workers": sweep_layout.cpu_workers(),
-                  "cpu_batch_numbers": sweep_layout.CPU_BATCH_NUMBERS, "results": rows}
-        with atomic_output(output) as partial, open(partial, "w") as handle:
-            json.dump(report, handle, indent=2)
+        report = {**environment(), "cpu_workers": cpu_workers(), "results": rows}
+        write_report(output, report)
     print(f"wrote {output}")
 
 

@@ -1,4 +1,4 @@
-"""Check and time the fused backend (issue 10) against every scan variant, in one run.
+"""Check and time the fused backend against every scan variant, in one run.
 
 For Adam, heavy-ball momentum and Rprop on Rosenbrock (float32, T steps) and each P, in this
 process and on the same starts, taking turns round after round:
@@ -6,14 +6,14 @@ process and on the same starts, taking turns round after round:
 - the four hand-written ``jax.jit(jax.vmap(lax.scan(optax update)))`` loops, {(P, 2) array,
   tuple of (P,) coordinates} × {unroll 1, 8}, with no bookkeeping (`jaxopt_lab.bench`);
 - a hand-written Pallas kernel for Adam and momentum: the Rosenbrock gradient and the update
-  written out by hand, bias corrections once per step, no bookkeeping (the issue's "hand-written
-  kernel" stand-in: the ceiling for a fused loop in this JAX);
-- ``jl.sweep`` with ``backend="scan"``, ``"fused"`` and ``"auto"`` (status, steps, basin and the
+  written out by hand, bias corrections once per step, no bookkeeping (the ceiling for a fused
+  loop in this JAX);
+- ``jl.sweep`` with ``Engine(backend=...)`` ``"scan"``, ``"fused"`` and ``"auto"`` (status, steps, basin and the
   final loss included).
 
 Checks, printed and recorded: fused against scan (status and basin identical on >= 99.9 % of
 points) and both against a float64 reference (``jl.sweep`` in float64 on the first
-`REFERENCE_POINTS` starts). The table printed last gives point-steps per second and the issue's
+`REFERENCE_POINTS` starts). The table printed last gives point-steps per second and the
 targets: ``auto`` >= the best scan variant, and >= half the hand-written kernel.
 
     python benchmarks/fused_gpu.py                     # a GPU: P = 2^18, 2^20, 2^23, T = 1,000
@@ -25,7 +25,6 @@ interpreter: the checks mean something there, the speeds do not.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import warnings
 
@@ -37,10 +36,7 @@ from jax import lax
 from jax.experimental import pallas as pl
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import environment, handwritten_sweep, timed
-from jaxopt_lab.sweep import FUSED_PLATFORMS
-from jaxopt_lab.sweep_fused import block_points_for
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.bench import environment, handwritten_sweep, timed, write_report
 
 ADAM_LEARNING_RATE, MOMENTUM_LEARNING_RATE, MOMENTUM = 1e-3, 1e-4, 0.9
 OPTIMIZERS = {
@@ -49,16 +45,21 @@ OPTIMIZERS = {
     "rprop": lambda: jl.rprop(0.01, min_step_size=1e-12),
 }
 SCAN_VARIANTS = [(layout, unroll) for layout in ("array", "coordinates") for unroll in (1, 8)]
-#: Issue 10's bar for fused against scan outcomes.
+#: Least share of points whose fused status and basin must equal the scan's.
 MIN_AGREEMENT = 0.999
 #: Starts run again in float64 as the reference (a float64 sweep of all 2^23 would dominate).
 REFERENCE_POINTS = 4096
 ADAM_B1, ADAM_B2, ADAM_EPS = 0.9, 0.999, 1e-8
 
+#: Platforms where Pallas compiles kernels (elsewhere it interprets them: a check, not a timing).
+GPU_PLATFORMS = ("gpu", "cuda", "rocm")
+#: Points per program of the hand-written kernel, as `jl.sweep`'s fused backend uses.
+BLOCK_POINTS = 256
+
 
 def handwritten_kernel(name: str, num_points: int, num_steps: int, interpret: bool):
     """A Pallas kernel written out by hand for ``name`` on Rosenbrock: final (x, y) per point."""
-    lanes = block_points_for(num_points)
+    lanes = min(BLOCK_POINTS, pl.next_power_of_2(num_points))
 
     def gradient(x, y):
         return -2.0 * (1.0 - x) - 400.0 * x * (y - x * x), 200.0 * (y - x * x)
@@ -126,8 +127,8 @@ def run_case(name: str, surface, num_points: int, num_steps: int, repeats: int,
         def call():
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                result = jl.sweep(optimizer, surface, starts, num_steps, backend=backend,
-                                  progress=False)
+                result = jl.sweep(optimizer, surface, starts, num_steps,
+                                  progress=False, engine=jl.Engine(backend=backend))
             results[backend] = (result, [str(w.message) for w in caught])
             return result.params
         return call
@@ -147,9 +148,9 @@ def run_case(name: str, surface, num_points: int, num_steps: int, repeats: int,
               "auto_reason": auto.metadata["backend_reason"], "auto_warnings": auto_warnings}
     with jax.enable_x64(True):
         subset = np.asarray(starts[:REFERENCE_POINTS], np.float64)
-        reference = jl.sweep(optimizer, surface, subset, num_steps, backend="scan",
+        reference = jl.sweep(optimizer, surface, subset, num_steps,
                              gtol=float(scan.metadata["gtol"]), xtol=float(scan.metadata["xtol"]),
-                             progress=False)
+                             progress=False, engine=jl.Engine(backend="scan"))
     count = len(subset)
     for label, result in (("fused", fused), ("scan", scan)):
         checks[f"{label}_vs_float64_status"] = agreement(result.status[:count], reference.status)
@@ -189,7 +190,7 @@ def table(cases: list[dict]) -> str:
 
 def main() -> None:
     platform = jax.devices()[0].platform
-    on_gpu = platform in FUSED_PLATFORMS
+    on_gpu = platform in GPU_PLATFORMS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, nargs="+",
                         default=[2**18, 2**20, 2**23] if on_gpu else [4096])
@@ -212,8 +213,7 @@ def main() -> None:
             # Written after every case: a run cut short by a time limit keeps what it measured.
             report = {**environment(), "surface": surface.name, "dtype": "float32",
                       "interpreted": not on_gpu, "cases": cases}
-            with atomic_output(args.out) as partial, open(partial, "w") as handle:
-                json.dump(report, handle, indent=2)
+            write_report(args.out, report)
     print(f"\nwrote {args.out}\n")
     print(table(cases))
 

@@ -12,18 +12,21 @@ grows with work) to ``benchmarks/results/scenarios_<platform>.png``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 import jax
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import benchmark, environment
-from jaxopt_lab.cli import build_optimizer
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.bench import benchmark, environment, write_report
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "rprop")
+#: Each optimizer with the hyperparameters the `jaxopt-lab` command uses by default.
+OPTIMIZERS = {
+    "sgd": (jl.sgd, {"learning_rate": 0.01}),
+    "momentum": (jl.momentum, {"learning_rate": 0.005, "momentum": 0.9}),
+    "adam": (jl.adam, {"learning_rate": 0.05}),
+    "rprop": (jl.rprop, {"learning_rate": 0.1, "min_step_size": 1e-12}),
+}
 SURFACES = ("rosenbrock", "himmelblau")
 STEPS = (100, 1000)
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -32,7 +35,8 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 def run(log2_points: range, steps: tuple[int, ...], repeats: int) -> list[dict]:
     rows = []
     for optimizer_name in OPTIMIZERS:
-        optimizer, hyperparams = build_optimizer(optimizer_name, {})
+        factory, hyperparams = OPTIMIZERS[optimizer_name]
+        optimizer = factory(**hyperparams)
         for surface_name in SURFACES:
             surface = jl.surfaces.get(surface_name)
             for num_steps in steps:
@@ -91,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     platform = jax.devices()[0].platform
     output = args.output or os.path.join(RESULTS, f"scenarios_{platform}.json")
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with atomic_output(output) as partial, open(partial, "w") as handle:
-        json.dump({"environment": environment(), "rows": rows}, handle, indent=1)
+    write_report(output, {"environment": environment(), "rows": rows})
     plot(rows, os.path.splitext(output)[0] + ".png")
     print(f"wrote {output}")
     return 0

@@ -13,11 +13,11 @@ time, steadier on a shared machine).
     python benchmarks/sweep_throughput.py --points 4096 --steps 200 --repeats 2
     python benchmarks/sweep_throughput.py --points 262144 1048576 8388608   # a GPU
 
-Rows of ``"case": "issue"`` (Rosenbrock, where points still run at the end, so every step runs)
-give the issue's ratio. The row of ``"case": "early_exit"`` (momentum on Himmelblau, where every
-start stops long before ``num_steps``) shows the sweep's early exit instead: once every point has
-stopped, the blocks left are skipped, while the hand-written loop runs all ``num_steps``; its
-ratio is a speed-up for the user, not a measure of the bookkeeping's cost.
+Rows of ``"case": "all_steps"`` (Rosenbrock, where points still run at the end, so every step
+runs) give the engine's cost. The row of ``"case": "early_exit"`` (momentum on Himmelblau, where
+every start stops long before ``num_steps``) shows the sweep's early exit instead: once every
+point has stopped, the blocks left are skipped, while the hand-written loop runs all
+``num_steps``; its ratio is a speed-up for the user, not a measure of the bookkeeping's cost.
 
 Writes ``benchmarks/results/sweep_throughput_<platform>.json`` (device and versions included).
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import os
 
 import jax
@@ -33,8 +32,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.bench import environment, handwritten_sweep, timed
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.bench import environment, handwritten_sweep, timed, write_report
 
 OPTIMIZERS = {
     "adam": lambda: optax.adam(1e-3),
@@ -63,12 +61,12 @@ def measure(name: str, optimizer: optax.GradientTransformation, surface: jl.Surf
     for layout, unroll in VARIANTS:
         run = handwritten_sweep(optimizer, surface, num_steps, layout=layout, unroll=unroll)
         calls[f"{layout}-unroll{unroll}"] = functools.partial(run, starts)
-    for label, options in (("sweep", {}), ("sweep_one_call", dict(batches=1)),
-                           ("sweep_check_every_1", dict(check_every=1))):
+    for label, engine in (("sweep", jl.Engine()), ("sweep_one_call", jl.Engine(batches=1)),
+                          ("sweep_check_every_1", jl.Engine(check_every=1))):
         calls[label] = functools.partial(
-            lambda tx, points, kwargs: jl.sweep(tx, surface, points, num_steps, progress=False,
-                                                **kwargs).params,
-            optimizer, starts, options)
+            lambda tx, points, engine: jl.sweep(tx, surface, points, num_steps, progress=False,
+                                                engine=engine).params,
+            optimizer, starts, engine)
     timings = {label: rates(timing, work)
                for label, timing in timed(calls, repeats).items()}
     for layout, unroll in VARIANTS:
@@ -131,13 +129,12 @@ def main() -> None:
         report = {**environment(), "num_devices": jax.device_count(),
                   "cpu_count": os.cpu_count(), "dtype": str(jnp.zeros(()).dtype),
                   "results": rows}
-        with atomic_output(output) as partial, open(partial, "w") as handle:
-            json.dump(report, handle, indent=2)
+        write_report(output, report)
 
     for name in args.optimizers:
         for num_points in points:
             record(measure(name, OPTIMIZERS[name](), surface, num_points, args.steps,
-                           args.repeats, "issue"))
+                           args.repeats, "all_steps"))
     if args.early_exit:
         for num_points in points:
             record(measure(EARLY_EXIT["optimizer"], EARLY_EXIT["make"](),

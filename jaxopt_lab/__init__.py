@@ -16,7 +16,7 @@ from jaxopt_lab import problems as problems
 from jaxopt_lab import initializers as initializers
 from jaxopt_lab import theory as theory
 from jaxopt_lab import analysis as analysis
-from jaxopt_lab.types import Status as Status
+from jaxopt_lab.engine import Status as Status
 from jaxopt_lab.surfaces import Surface as Surface
 from jaxopt_lab.optimizers.gradient_descent import sgd as sgd
 from jaxopt_lab.optimizers.momentum import momentum as momentum
@@ -43,8 +43,10 @@ from jaxopt_lab.optimizers.quasi_newton import bfgs as bfgs
 from jaxopt_lab.optimizers.quasi_newton import lbfgs as lbfgs
 from jaxopt_lab.optimizers.quasi_newton import scale_by_bfgs as scale_by_bfgs
 from jaxopt_lab.schedules import reduce_on_plateau as reduce_on_plateau
-from jaxopt_lab.sweep import SweepResult as SweepResult
-from jaxopt_lab.sweep import sweep as sweep
+from jaxopt_lab import engine as engine
+from jaxopt_lab.engine import Engine as Engine
+from jaxopt_lab.engine import SweepResult as SweepResult
+from jaxopt_lab.engine import sweep as sweep
 
 __version__ = "0.1.0"
 
@@ -57,6 +59,7 @@ __all__ = [
     "initializers",
     "theory",
     "analysis",
+    "engine",
     "plotting",
     "Status",
     "Surface",
@@ -85,6 +88,7 @@ __all__ = [
     "lbfgs",
     "scale_by_bfgs",
     "reduce_on_plateau",
+    "Engine",
     "SweepResult",
     "sweep",
 ]

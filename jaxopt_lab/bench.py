@@ -7,6 +7,8 @@ bookkeeping (no status, no steps, no basin), which is what `jl.sweep` must not b
 """
 from __future__ import annotations
 
+import json
+import os
 import platform
 import statistics
 import time
@@ -19,11 +21,13 @@ import optax
 from jax import lax
 
 import jaxopt_lab as jl
-from jaxopt_lab.checks import check_choice, check_int
+from jaxopt_lab._validation import check_choice, check_int
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep import BACKENDS as SWEEP_BACKENDS
-from jaxopt_lab.sweep_kernel import bare_step
-from jaxopt_lab.sweep_layout import LAYOUTS
+from jaxopt_lab.engine._options import BACKENDS as SWEEP_BACKENDS
+from jaxopt_lab.engine._options import LAYOUTS
+from jaxopt_lab.engine._plan import cpu_workers  # noqa: F401  (benchmarks size runs by it)
+from jaxopt_lab.engine._result import atomic_output
+from jaxopt_lab.engine._program import bare_step
 
 
 #: Engines `benchmark` can time: those of `jl.sweep` (``backend=``).
@@ -36,7 +40,7 @@ def handwritten_sweep(
 ) -> Callable[[jax.Array], jax.Array]:
     """The baseline: a jitted, vmapped scan of ``optimizer`` on ``surface`` returning final points.
 
-    ``layout`` is that of `jaxopt_lab.sweep_layout`: ``"array"`` steps each point as a ``(dim,)``
+    ``layout`` is that of `jaxopt_lab.engine._plan`: ``"array"`` steps each point as a ``(dim,)``
     vector, ``"coordinates"`` as a tuple of scalars; either way it takes and returns ``(P, dim)``.
 
     Args:
@@ -117,6 +121,13 @@ def timed(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[s
     return timings
 
 
+def write_report(path: str | os.PathLike, report: dict) -> None:
+    """``report`` as indented JSON at ``path``, written atomically (a cut-short run leaves the
+    previous file whole)."""
+    with atomic_output(path) as partial, open(partial, "w") as handle:
+        json.dump(report, handle, indent=2)
+
+
 def environment() -> dict[str, Any]:
     """Device and versions, recorded with every timing so results can be compared honestly."""
     device = jax.devices()[0]
@@ -168,8 +179,8 @@ def benchmark(
     used = {}
 
     def run_sweep():
-        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False, backend=backend,
-                          batches=batches)
+        result = jl.sweep(optimizer, surface, starts, num_steps, progress=False,
+                          engine=jl.Engine(backend=backend, batches=batches))
         used.update(backend_used=result.metadata["backend"],
                     backend_reason=result.metadata["backend_reason"],
                     batches=result.metadata["batches"])

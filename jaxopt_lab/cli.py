@@ -36,8 +36,7 @@ from jaxopt_lab._cli_args import (RANGE_HELP, Axis, Parser, UsageError, check_ou
                                   parse_point)
 from jaxopt_lab._liveness import alive
 from jaxopt_lab.bench import BACKENDS, benchmark
-from jaxopt_lab.scalarize import NotElementwise
-from jaxopt_lab.sweep_result import atomic_output
+from jaxopt_lab.engine._result import atomic_output
 
 __all__ = ["OPTIMIZERS", "UsageError", "build_optimizer", "main", "make_parser", "parse_params"]
 
@@ -133,7 +132,7 @@ def _as_usage_errors(flag: str) -> Iterator[None]:
     """Errors that the library raises for the user's settings, as one line naming ``flag``."""
     try:
         yield
-    except NotElementwise as error:
+    except jl.engine.NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
     except (ValueError, TypeError) as error:
         raise UsageError(f"argument {flag}: {error}") from None
@@ -144,7 +143,7 @@ def _sweep(args: argparse.Namespace, optimizer, surface, starts, num_steps: int,
     """jl.sweep with a spinner until its progress bar (or the result) takes over."""
     with alive(f"{what}: compiling and sweeping"), _as_usage_errors("--param"):
         return jl.sweep(optimizer, surface, starts, num_steps, progress=args.progress,
-                        backend=args.backend, **options)
+                        engine=jl.Engine(backend=args.backend), **options)
 
 
 def _human(args: argparse.Namespace, text: str) -> None:
@@ -409,12 +408,10 @@ def command_bench(args: argparse.Namespace) -> int:
             optimizer, surface, num_points=args.points, num_steps=args.steps,
             repeats=args.repeats, backend=args.backend, seed=args.seed, batches=args.batches,
         )
-    except NotElementwise as error:
+    except jl.engine.NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
-    except ValueError as error:
-        if not str(error).startswith("batches="):
-            raise
-        raise UsageError(f"argument --batches: {error}") from None
+    except jl.engine.EngineOptionError as error:
+        raise UsageError(f"argument --{error.option}: {error}") from None
     report = {"optimizer": args.optimizer, "hyperparams": hyperparams, **report}
     _human(
         args,

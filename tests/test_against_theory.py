@@ -14,7 +14,7 @@ import pytest
 import jaxopt_lab as jl
 from jaxopt_lab import analysis, theory
 from jaxopt_lab.theory import Regime
-from jaxopt_lab.types import Status
+from jaxopt_lab import Status
 
 #: Tests 1-2: learning rates within 1% of 1/a or 2/a (of 2/λ_max) are not compared: there
 #: a 1% excess over 2/a grows the error by only 1.02 a step.

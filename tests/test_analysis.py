@@ -9,7 +9,7 @@ import jaxopt_lab as jl
 from jaxopt_lab import analysis, theory
 from jaxopt_lab.analysis import CriticalKind
 from jaxopt_lab.theory import Regime
-from jaxopt_lab.types import Status
+from jaxopt_lab import Status
 
 #: Rates from losses of an exact geometric sequence: float64 rounding only.
 RATE_RTOL = 1e-9

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from jaxopt_lab.checks import check_int, check_tolerance
+from jaxopt_lab._validation import check_int, check_tolerance
 
 
 @pytest.mark.parametrize("value, low, high, expected", [

@@ -14,8 +14,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab import cli, plotting
-from jaxopt_lab.sweep import SweepResult
-from jaxopt_lab.types import Status
+from jaxopt_lab import Status, SweepResult
 
 #: A map pixel is given to the basin whose shading line (basin colour blended toward white, up
 #: to plotting.SLOWEST_PALENESS) it lies within this RGB distance of: PNG rounding to 1/255 and

@@ -12,7 +12,7 @@ import pytest
 import jaxopt_lab as jl
 from jaxopt_lab import plotting, theory
 from jaxopt_lab.theory import Regime
-from jaxopt_lab.types import Status
+from jaxopt_lab import Status
 
 #: A sampled pixel vs the colour drawn there: Agg rounds to 8 bits (≤ 1/255 per channel) and
 #: may antialias a cell edge, so sample cell centres and allow 3/255.

@@ -37,3 +37,23 @@ def test_optimizers_build_optax_transformations(name):
     factory = getattr(jl, name)
     tx = factory(0.1) if name not in ("levenberg_marquardt",) else factory()
     assert isinstance(tx, optax.GradientTransformation)
+
+
+def test_engine_is_a_package_with_only_its_public_names():
+    import jaxopt_lab.engine as engine
+
+    assert engine is jl.engine and jl.Engine is engine.Engine and jl.sweep is engine.sweep
+    assert set(engine.__all__) == {"Engine", "EngineOptionError", "NotElementwise", "Status",
+                                   "SweepResult", "sweep"}
+    assert all(getattr(engine, name) is not None for name in engine.__all__)
+
+
+def test_engine_options_are_frozen_and_keep_their_devices_as_a_tuple():
+    import dataclasses
+
+    import jax
+
+    options = jl.Engine(devices=jax.local_devices(), chunk_size=4096)
+    assert options.devices == tuple(jax.local_devices())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.chunk_size = 1  # type: ignore[misc]

@@ -11,7 +11,7 @@ import pytest
 from reference.sweep_loops import adam, first_check, run_point, sgd
 
 import jaxopt_lab as jl
-from jaxopt_lab.types import Status
+from jaxopt_lab import Status
 
 #: float64 loops of up to 60 steps on Rosenbrock: XLA and NumPy round differently (fused
 #: multiply-adds, the order of Adam's terms); the valley's curvature amplifies that a little.
@@ -58,8 +58,7 @@ REFERENCE = {id(SGD): sgd(2e-4), id(MOMENTUM): sgd(2e-4, momentum=0.9), id(ADAM)
                                               (ADAM, "array"), (ADAM, "coordinates")],
                          ids=["sgd", "momentum", "adam", "adam-coordinates"])
 def test_matches_numpy_loop_of_the_same_rules(optimizer, layout):
-    result = jl.sweep(optimizer, ROSENBROCK, STARTS, NUM_STEPS, gtol=1e-3, xtol=0.0,
-                      layout=layout, check_every=1, progress=False)
+    result = jl.sweep(optimizer, ROSENBROCK, STARTS, NUM_STEPS, gtol=1e-3, xtol=0.0, progress=False, engine=jl.Engine(layout=layout, check_every=1))
     expected = [run_point(REFERENCE[id(optimizer)], rosenbrock_value_and_grad, start, NUM_STEPS,
                           gtol=1e-3) for start in STARTS]
     params, loss, status, steps = (np.array(column) for column in zip(*expected))
@@ -75,7 +74,7 @@ def test_status_steps_and_freezing_on_a_quadratic_grid():
     starts = np.array([[1.0], [-3.0], [0.0], [np.nan], [1e-12]])
     rates = np.array([0.25, 1.5])
     result = jl.sweep(optax.sgd, BOWL, starts, 80, hyperparams={"learning_rate": rates},
-                      gtol=1e-9, xtol=0.0, check_every=1, progress=False)
+                      gtol=1e-9, xtol=0.0, progress=False, engine=jl.Engine(check_every=1))
     assert result.params.shape == (2, 5, 1) and result.status.shape == (2, 5)
 
     def value_and_grad(x):
@@ -98,8 +97,8 @@ def test_status_steps_and_freezing_on_a_quadratic_grid():
 def test_non_finite_value_with_finite_gradient_diverges():
     """log(3 − x) is NaN past x = 3 while its gradient stays finite: the value is checked too."""
     surface = jl.Surface("log-wall", lambda w: jnp.log(3.0 - w[0]), 1, ((0.0, 3.0),))
-    result = jl.sweep(optax.sgd(0.5), surface, np.array([[2.0], [0.0]]), 50, check_every=1,
-                      progress=False)
+    result = jl.sweep(optax.sgd(0.5), surface, np.array([[2.0], [0.0]]), 50,
+                      progress=False, engine=jl.Engine(check_every=1))
     np.testing.assert_array_equal(result.status, [Status.DIVERGED, Status.DIVERGED])
     assert np.all(np.asarray(result.params) > 3.0) and np.all(np.isnan(result.loss))
     # x_{t+1} = x_t + 0.5 / (3 − x_t): from 2.0 → 2.5 → 3.5 (t = 2); from 0 the step grows.
@@ -123,8 +122,8 @@ def test_checks_every_k_steps_stop_at_the_first_check_meeting_the_criterion(opti
     starts = np.concatenate([STARTS, [[1.05, 1.1], [0.9, 0.85], [np.nan, 0.0], [1.8, -0.5],
                                       [1.9, 0.4]]])
     options = {"gtol": 1e-3, "xtol": 0.1, "progress": False}
-    exact = jl.sweep(optimizer, surface, starts, NUM_STEPS, check_every=1, **options)
-    blocks = jl.sweep(optimizer, surface, starts, NUM_STEPS, check_every=CHECK_EVERY, **options)
+    exact = jl.sweep(optimizer, surface, starts, NUM_STEPS, **options, engine=jl.Engine(check_every=1))
+    blocks = jl.sweep(optimizer, surface, starts, NUM_STEPS, **options, engine=jl.Engine(check_every=CHECK_EVERY))
     # Unchecked paths: with gtol = xtol = 0 and no escape radius no point ever stops.
     paths = jl.sweep(optimizer, dataclasses.replace(surface, escape_radius=math.inf), starts,
                      NUM_STEPS, gtol=0.0, xtol=0.0, trajectories=range(len(starts)),
@@ -154,7 +153,7 @@ def test_a_point_that_overflows_between_checks_is_frozen_at_the_last_finite_chec
     keeps its start, the last check where it was finite, so nothing non-finite is returned."""
     surface = dataclasses.replace(BOWL, escape_radius=math.inf)
     result = jl.sweep(optax.sgd(1e10), surface, np.array([[1e30], [0.0]]), 100, gtol=0.0,
-                      xtol=0.0, check_every=50, progress=False)
+                      xtol=0.0, progress=False, engine=jl.Engine(check_every=50))
     np.testing.assert_array_equal(result.status, [Status.DIVERGED, Status.CONVERGED])
     np.testing.assert_array_equal(result.steps, [50, 0])
     np.testing.assert_array_equal(result.params, [[1e30], [0.0]])
@@ -182,15 +181,15 @@ def test_an_optimizer_that_mixes_coordinates_sees_the_whole_point(name):
     scalar leaf per coordinate: LAMB's trust ratio ‖θ‖/‖u‖ over x alone is another optimizer.
     The engine gives it the (dim,) vector, the surface's own parameter."""
     starts = STARTS * 3.0
-    default = jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, check_every=1, progress=False)
-    array = jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, check_every=1, layout="array",
-                     progress=False)
+    default = jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, progress=False, engine=jl.Engine(check_every=1))
+    array = jl.sweep(MIXING[name], HIMMELBLAU, starts, 30,
+                     progress=False, engine=jl.Engine(check_every=1, layout="array"))
     assert default.metadata["layout"] == "array"
     np.testing.assert_array_equal(default.params, array.params)
-    elementwise = jl.sweep(ADAM, HIMMELBLAU, starts, 30, check_every=1, progress=False)
+    elementwise = jl.sweep(ADAM, HIMMELBLAU, starts, 30, progress=False, engine=jl.Engine(check_every=1))
     assert elementwise.metadata["layout"] == "coordinates"
     with pytest.raises(ValueError, match="layout='coordinates' does not fit this optimizer"):
-        jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, layout="coordinates", progress=False)
+        jl.sweep(MIXING[name], HIMMELBLAU, starts, 30, progress=False, engine=jl.Engine(layout="coordinates"))
 
 
 def test_extra_args_transformation_receives_value_grad_and_value_fn():
@@ -222,7 +221,7 @@ def test_second_call_with_same_shapes_does_not_recompile():
 def test_chunks_padding_and_reruns_are_bit_identical():
     starts = jl.starts.uniform(jax.random.PRNGKey(3), HIMMELBLAU, 11)
     whole = jl.sweep(ADAM, HIMMELBLAU, starts, 30, progress=False)
-    chunked = jl.sweep(ADAM, HIMMELBLAU, starts, 30, chunk_size=4, progress=False)
+    chunked = jl.sweep(ADAM, HIMMELBLAU, starts, 30, progress=False, engine=jl.Engine(chunk_size=4))
     again = jl.sweep(ADAM, HIMMELBLAU, starts, 30, progress=False)
     for name in ("params", "loss", "status", "steps", "basin"):
         np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
@@ -233,7 +232,7 @@ def test_chunks_padding_and_reruns_are_bit_identical():
 def test_a_chunk_larger_than_the_sweep_is_cut_to_it():
     """No work on padding: a chunk_size beyond P shrinks to P, rounded up to the devices."""
     num_devices = len(jax.local_devices())
-    result = jl.sweep(ADAM, HIMMELBLAU, STARTS, 30, chunk_size=1000, progress=False)
+    result = jl.sweep(ADAM, HIMMELBLAU, STARTS, 30, progress=False, engine=jl.Engine(chunk_size=1000))
     assert result.metadata["chunk_size"] == -(-len(STARTS) // num_devices) * num_devices
 
 
@@ -272,12 +271,8 @@ def test_accepts_a_grid_object_with_points():
      "optimizer factory must return an optax transformation"),
     (dict(surface=rosenbrock), TypeError, "surface must be a jaxopt_lab.surfaces.Surface"),
     (dict(gtol=-1.0), ValueError, r"gtol must be a number in \[0, inf\)"),
-    (dict(layout="rows"), ValueError, "layout must be one of"),
-    (dict(unroll=0), ValueError, "unroll must be an integer"),
-    (dict(check_every=0), ValueError, r"check_every must be an integer in \[1, inf\], got 0"),
     (dict(record_loss_every=11), ValueError, r"record_loss_every must be an integer in \[1, 10\]"),
     (dict(trajectories=[7]), ValueError, r"trajectories must be a 1-D sequence of point indices"),
-    (dict(memory_budget=-1), ValueError, r"memory_budget must be an integer in \[1, inf\], got -1"),
 ])
 def test_bad_input_names_the_argument(kwargs, error, match):
     arguments = dict(optimizer=SGD, surface=ROSENBROCK, starts=STARTS, num_steps=10)
@@ -285,6 +280,21 @@ def test_bad_input_names_the_argument(kwargs, error, match):
     with pytest.raises(error, match=match):
         jl.sweep(arguments.pop("optimizer"), arguments.pop("surface"), arguments.pop("starts"),
                  arguments.pop("num_steps"), progress=False, **arguments)
+
+
+@pytest.mark.parametrize("options,match", [
+    (dict(layout="rows"), "layout must be one of"),
+    (dict(unroll=0), "unroll must be an integer"),
+    (dict(check_every=0), r"check_every must be an integer in \[1, inf\], got 0"),
+    (dict(memory_budget=-1), r"memory_budget must be an integer in \[1, inf\], got -1"),
+    (dict(backend="pallas"), "backend must be one of"),
+    (dict(devices=[]), "devices must hold at least one"),
+])
+def test_bad_engine_option_names_it_before_any_sweep(options, match):
+    with pytest.raises(ValueError, match=match):
+        jl.Engine(**options)
+    with pytest.raises(TypeError, match="engine must be a jaxopt_lab.Engine"):
+        jl.sweep(SGD, ROSENBROCK, STARTS, 10, engine=options)
 
 
 def test_default_tolerances_follow_the_dtype():
@@ -295,7 +305,7 @@ def test_default_tolerances_follow_the_dtype():
 
 def test_progress_bar_counts_chunks_only_when_asked(capsys):
     starts = jl.starts.uniform(jax.random.PRNGKey(3), HIMMELBLAU, 11)
-    jl.sweep(ADAM, HIMMELBLAU, starts, 30, chunk_size=4, progress=True)
+    jl.sweep(ADAM, HIMMELBLAU, starts, 30, progress=True, engine=jl.Engine(chunk_size=4))
     assert "3/3" in capsys.readouterr().err
-    jl.sweep(ADAM, HIMMELBLAU, starts, 30, chunk_size=4)  # pytest's stderr is not a terminal
+    jl.sweep(ADAM, HIMMELBLAU, starts, 30, engine=jl.Engine(chunk_size=4))  # pytest's stderr is not a terminal
     assert capsys.readouterr().err == ""

@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab import sweep_chunks, sweep_layout
+from jaxopt_lab.engine import _chunks, _plan
 
 FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
 #: A 100-D quadratic's value is a reduction over the coordinates; XLA's CPU loop computes the
@@ -30,7 +30,7 @@ CASES = {
     # 8 starts × 40 settings: too few points for a batch each, so the settings are split.
     "momentum-settings-long-canyon": (jl.momentum, "long_canyon", dict(hyperparams={
         "learning_rate": np.linspace(0.001, 0.05, 40), "momentum": np.linspace(0.0, 0.99, 40)})),
-    "rprop-every-step-rastrigin": (jl.rprop(), "rastrigin", dict(check_every=1)),
+    "rprop-every-step-rastrigin": (jl.rprop(), "rastrigin", dict(engine=dict(check_every=1))),
     "adam-100d-reduction": (optax.adam(0.01), "deep_learning_spectrum", {}),
     "newton-saddle": (jl.newton(), "saddle", {}),
 }
@@ -59,8 +59,12 @@ def test_batches_give_the_results_of_one_call(case, batches):
     surface = jl.surfaces.get(name)
     settings = case.startswith("momentum-settings")
     starts = _starts(surface, 8 if settings else NUM_POINTS)
-    one = jl.sweep(optimizer, surface, starts, 40, batches=1, progress=False, **kwargs)
-    split = jl.sweep(optimizer, surface, starts, 40, batches=batches, progress=False, **kwargs)
+    kwargs = dict(kwargs)
+    tuning = kwargs.pop("engine", {})
+    one = jl.sweep(optimizer, surface, starts, 40, progress=False, **kwargs,
+                   engine=jl.Engine(batches=1, **tuning))
+    split = jl.sweep(optimizer, surface, starts, 40, progress=False, **kwargs,
+                     engine=jl.Engine(batches=batches, **tuning))
     assert split.metadata["batches"] == batches and one.metadata["batches"] == 1
     assert split.metadata["batch_axis"] == ("configs" if settings else "points")
     for field in FIELDS:
@@ -77,16 +81,16 @@ def test_batches_give_the_results_of_one_call(case, batches):
 def test_batches_work_within_chunks_and_with_checkpoints(tmp_path):
     surface = jl.surfaces.get("himmelblau")
     starts = _starts(surface)
-    one = jl.sweep(optax.adam(0.05), surface, starts, 30, batches=1, progress=False)
+    one = jl.sweep(optax.adam(0.05), surface, starts, 30, progress=False, engine=jl.Engine(batches=1))
     for _ in range(2):  # the second run loads every chunk from the checkpoint
-        split = jl.sweep(optax.adam(0.05), surface, starts, 30, chunk_size=128, batches=2,
-                         checkpoint=str(tmp_path), progress=False)
+        split = jl.sweep(optax.adam(0.05), surface, starts, 30,
+                         checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=128, batches=2))
         for field in ("params", "loss", "status", "steps", "basin"):
             np.testing.assert_array_equal(getattr(split, field), getattr(one, field))
     assert split.metadata["chunks_loaded"] == 3
     # Another count of batches (another machine's cores) resumes the same checkpoint.
-    resumed = jl.sweep(optax.adam(0.05), surface, starts, 30, chunk_size=128, batches=1,
-                       checkpoint=str(tmp_path), progress=False)
+    resumed = jl.sweep(optax.adam(0.05), surface, starts, 30,
+                       checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=128, batches=1))
     assert resumed.metadata["chunks_loaded"] == 3
 
 
@@ -94,11 +98,11 @@ def test_batches_compile_once_however_many_threads_run_them():
     starts = jl.starts.uniform(jax.random.PRNGKey(1), ((-2.0, 2.0), (-2.0, 2.0)), NUM_POINTS)
     optimizer = optax.sgd(0.1)  # one object: kernels are cached per optimizer
     one_call, batched = [], []
-    jl.sweep(optimizer, counting_surface(one_call), starts, 5, batches=1, progress=False)
+    jl.sweep(optimizer, counting_surface(one_call), starts, 5, progress=False, engine=jl.Engine(batches=1))
     surface = counting_surface(batched)
-    jl.sweep(optimizer, surface, starts, 5, batches=3, progress=False)
+    jl.sweep(optimizer, surface, starts, 5, progress=False, engine=jl.Engine(batches=3))
     assert len(batched) == len(one_call) > 0  # one trace, not one per thread or batch
-    jl.sweep(optimizer, surface, starts + 0.5, 5, batches=3, progress=False)
+    jl.sweep(optimizer, surface, starts + 0.5, 5, progress=False, engine=jl.Engine(batches=3))
     assert len(batched) == len(one_call)
 
 
@@ -106,11 +110,11 @@ def test_sweeps_from_several_threads_compile_once_and_agree():
     starts = jl.starts.uniform(jax.random.PRNGKey(2), ((-2.0, 2.0), (-2.0, 2.0)), NUM_POINTS)
     optimizer = optax.sgd(0.1)
     alone, together = [], []
-    single = jl.sweep(optimizer, counting_surface(alone), starts, 5, batches=3, progress=False)
+    single = jl.sweep(optimizer, counting_surface(alone), starts, 5, progress=False, engine=jl.Engine(batches=3))
     surface = counting_surface(together)
     with concurrent.futures.ThreadPoolExecutor(3) as pool:
         results = list(pool.map(
-            lambda _: jl.sweep(optimizer, surface, starts, 5, batches=3, progress=False),
+            lambda _: jl.sweep(optimizer, surface, starts, 5, progress=False, engine=jl.Engine(batches=3)),
             range(3)))
     assert len(together) == len(alone) > 0  # three threads, one compile
     for result in results:
@@ -126,11 +130,11 @@ def test_a_failing_batch_raises_and_the_next_sweep_runs(monkeypatch):
             raise RuntimeError("batch failed")
         return run
 
-    monkeypatch.setattr(sweep_chunks, "compiled", broken)
+    monkeypatch.setattr(_chunks, "compiled", broken)
     with pytest.raises(RuntimeError, match="batch failed"):
-        jl.sweep(optax.sgd(0.01), surface, starts, 10, batches=4, progress=False)
+        jl.sweep(optax.sgd(0.01), surface, starts, 10, progress=False, engine=jl.Engine(batches=4))
     monkeypatch.undo()
-    result = jl.sweep(optax.sgd(0.01), surface, starts, 10, batches=4, progress=False)
+    result = jl.sweep(optax.sgd(0.01), surface, starts, 10, progress=False, engine=jl.Engine(batches=4))
     assert result.params.shape == (NUM_POINTS, 2)
 
 
@@ -142,17 +146,17 @@ def test_default_batches_follow_the_cores_and_the_work(monkeypatch):
         return jl.sweep(optax.sgd(0.01), surface, starts, num_steps,
                         progress=False).metadata["batches"]
 
-    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 3)
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 3)
     assert batches(5) == 1  # 1,500 point-steps: not worth a dispatch per batch
-    monkeypatch.setattr(sweep_layout, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
+    monkeypatch.setattr(_plan, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
     assert batches(5) == 3  # one batch per core
-    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 1)
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 1)
     assert batches(5) == 1
 
 
 def test_a_large_grid_over_few_starts_is_split_by_settings(monkeypatch):
     surface = jl.surfaces.get("himmelblau")
-    monkeypatch.setattr(sweep_layout, "cpu_workers", lambda: 2)
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 2)
     rates = np.geomspace(1e-4, 0.05, 4096)  # 8 × 4,096 × 2 numbers: 4 batches of 16,384
     result = jl.sweep(optax.sgd, surface, _starts(surface, 8), 400,
                       hyperparams={"learning_rate": rates}, progress=False)
@@ -168,4 +172,5 @@ def test_a_large_grid_over_few_starts_is_split_by_settings(monkeypatch):
 def test_bad_batches_name_the_argument(kwargs, match):
     surface = jl.surfaces.get("himmelblau")
     with pytest.raises(ValueError, match=match):
-        jl.sweep(optax.sgd(0.01), surface, _starts(surface), 5, progress=False, **kwargs)
+        jl.sweep(optax.sgd(0.01), surface, _starts(surface), 5, progress=False,
+                 engine=jl.Engine(**kwargs))

@@ -31,13 +31,13 @@ SCRIPT = textwrap.dedent("""
     starts[4, 0] = np.nan
     result = jl.sweep(optax.sgd, surface, starts, 50,
                       hyperparams={"learning_rate": [0.01, 0.03]}, progress=False)
-    chunked = jl.sweep(optax.adam(0.1), surface, starts, 50, chunk_size=8, layout="array",
-                       progress=False)
-    coordinates = jl.sweep(optax.adam(0.1), surface, starts, 50, layout="coordinates",
-                           progress=False)
+    chunked = jl.sweep(optax.adam(0.1), surface, starts, 50, progress=False,
+                       engine=jl.Engine(chunk_size=8, layout="array"))
+    coordinates = jl.sweep(optax.adam(0.1), surface, starts, 50, progress=False,
+                           engine=jl.Engine(layout="coordinates"))
     # The fused backend (Pallas interpreter here) splits the points with shard_map.
     fused = jl.sweep(optax.sgd, surface, starts, 50, hyperparams={"learning_rate": [0.01, 0.03]},
-                     backend="fused", progress=False)
+                     progress=False, engine=jl.Engine(backend="fused"))
     assert jax.device_count() == result.metadata["num_devices"], jax.device_count()
     np.savez(sys.argv[1], num_devices=jax.device_count(),
              **{f"grid_{k}": np.asarray(getattr(result, k)) for k in ("params", "status", "steps")},

@@ -11,8 +11,8 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab.sweep_kernel import KernelConfig, get_kernel
-from jaxopt_lab.types import Status
+from jaxopt_lab.engine._scan import KernelConfig, get_kernel
+from jaxopt_lab import Status
 
 #: The outputs `jl.sweep` keeps; all must be bit for bit the same with and without the exit.
 POINT_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
@@ -131,6 +131,6 @@ def test_no_exit_while_a_point_runs_on_rosenbrock():
 
 
 def test_sweep_drops_steps_run():
-    result = jl.sweep(HALVING, BOWL, jnp.array([[1.0]]), 30, check_every=3, progress=False)
+    result = jl.sweep(HALVING, BOWL, jnp.array([[1.0]]), 30, progress=False, engine=jl.Engine(check_every=3))
     assert not hasattr(result, "steps_run")
     assert result.status.tolist() == [Status.CONVERGED]

@@ -1,5 +1,5 @@
 """The fused backend (one Pallas kernel per block of points), run in Pallas' interpreter on the
-CPU, against the scan backend; and the lane evaluator it stands on (jaxopt_lab.scalarize)."""
+CPU, against the scan backend; and the lane evaluator it stands on (jaxopt_lab.engine._lanes)."""
 import collections
 import importlib
 import warnings
@@ -11,8 +11,8 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab import scalarize, sweep_fused, sweep_kernel
-from jaxopt_lab.types import Status
+from jaxopt_lab.engine import _fused, _lanes, _scan
+from jaxopt_lab import Status
 
 #: Status and basin identical on at least 99.9 % of points. The two backends
 #: run the same per-point program but XLA may contract a*b+c into a fused multiply-add in one
@@ -61,7 +61,7 @@ OPTIMIZERS = {
     "optax.nesterov": optax.sgd(0.01, momentum=0.9, nesterov=True),
     "rprop": jl.rprop(0.1, min_step_size=1e-12),
     "quickprop": jl.quickprop(0.01),
-    # 2-D Newton-type steps: eigh of the 2x2 Hessian in closed form (jaxopt_lab.scalarize).
+    # 2-D Newton-type steps: eigh of the 2x2 Hessian in closed form (jaxopt_lab.engine._lanes).
     "newton": jl.newton(1.0),
     "saddle-free newton": jl.newton(0.5, saddle_free=True),
     "levenberg-marquardt": jl.levenberg_marquardt(),
@@ -81,11 +81,11 @@ def _starts(surface, num_points=NUM_POINTS, seed=0):
     return jl.starts.uniform(jax.random.PRNGKey(seed), surface, num_points)
 
 
-def _both(optimizer, surface, starts, num_steps=NUM_STEPS, **kwargs):
-    scan = jl.sweep(optimizer, surface, starts, num_steps, backend="scan", progress=False,
-                    **kwargs)
-    fused = jl.sweep(optimizer, surface, starts, num_steps, backend="fused", progress=False,
-                     **kwargs)
+def _both(optimizer, surface, starts, num_steps=NUM_STEPS, check_every=None, **kwargs):
+    scan = jl.sweep(optimizer, surface, starts, num_steps, progress=False, **kwargs,
+                    engine=jl.Engine(backend="scan", check_every=check_every))
+    fused = jl.sweep(optimizer, surface, starts, num_steps, progress=False, **kwargs,
+                     engine=jl.Engine(backend="fused", check_every=check_every))
     return scan, fused
 
 
@@ -123,12 +123,11 @@ def test_outcomes_are_not_all_alike():
     seen = set()
     for optimizer_name, surface_name in CASES[:6]:
         surface = SURFACES[surface_name]
-        fused = jl.sweep(OPTIMIZERS[optimizer_name], surface, _starts(surface), NUM_STEPS,
-                         backend="fused", progress=False)
+        fused = jl.sweep(OPTIMIZERS[optimizer_name], surface, _starts(surface), NUM_STEPS, progress=False, engine=jl.Engine(backend="fused"))
         seen |= set(np.asarray(fused.status).tolist())
     assert {Status.UNFINISHED, Status.CONVERGED} <= seen
-    diverging = jl.sweep(jl.sgd(0.3), CONVEX, _starts(CONVEX), 20, backend="fused",
-                         progress=False)
+    diverging = jl.sweep(jl.sgd(0.3), CONVEX, _starts(CONVEX), 20,
+                         progress=False, engine=jl.Engine(backend="fused"))
     assert set(np.asarray(diverging.status).tolist()) == {Status.DIVERGED}
 
 
@@ -179,9 +178,9 @@ def test_compiles_once_per_shape():
 
     surface = jl.Surface("counted_bowl", bowl, 2, ((-1.0, 1.0), (-1.0, 1.0)), minima=((0.0, 0.0),))
     starts, optimizer = _starts(surface, 16), optax.sgd(0.1)
-    first = jl.sweep(optimizer, surface, starts, 30, backend="fused", progress=False)
+    first = jl.sweep(optimizer, surface, starts, 30, progress=False, engine=jl.Engine(backend="fused"))
     count = len(traces)
-    again = jl.sweep(optimizer, surface, starts + 0.1, 30, backend="fused", progress=False)
+    again = jl.sweep(optimizer, surface, starts + 0.1, 30, progress=False, engine=jl.Engine(backend="fused"))
     assert len(traces) == count and count > 0
     assert not np.array_equal(np.asarray(first.params), np.asarray(again.params))
 
@@ -197,19 +196,19 @@ def test_auto_runs_scan_off_a_gpu_and_says_why():
 def test_bad_backend_requests_are_refused_with_the_reason():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 4)
-    with pytest.raises(scalarize.NotElementwise, match="backend='fused'.*primitive 'while'"):
-        jl.sweep(jl.bfgs(), surface, starts, 5, backend="fused", progress=False)
+    with pytest.raises(_lanes.NotElementwise, match="backend='fused'.*primitive 'while'"):
+        jl.sweep(jl.bfgs(), surface, starts, 5, progress=False, engine=jl.Engine(backend="fused"))
     wide = jl.Surface("wide", lambda x: jnp.sum(x**2), 17, ((-1.0, 1.0),) * 17)
     with pytest.raises(ValueError, match="dim <= 16.*got dim 17"):
-        jl.sweep(jl.sgd(0.1), wide, jnp.zeros((2, 17)), 5, backend="fused", progress=False)
+        jl.sweep(jl.sgd(0.1), wide, jnp.zeros((2, 17)), 5, progress=False, engine=jl.Engine(backend="fused"))
     with pytest.raises(ValueError, match="backend must be one of 'auto', 'scan', 'fused'"):
-        jl.sweep(jl.sgd(0.1), surface, starts, 5, backend="pallas", progress=False)
+        jl.sweep(jl.sgd(0.1), surface, starts, 5, progress=False, engine=jl.Engine(backend="pallas"))
 
 
 @cpu_only
 def test_auto_on_a_gpu_falls_back_to_scan_with_a_warning_saying_why(monkeypatch):
     """Pretend the CPU were a GPU: its Triton compile then fails, and auto must say so."""
-    monkeypatch.setattr(importlib.import_module("jaxopt_lab.sweep"), "FUSED_PLATFORMS", ("cpu",))
+    monkeypatch.setattr(importlib.import_module("jaxopt_lab.engine._api"), "FUSED_PLATFORMS", ("cpu",))
     surface = SURFACES["convex"]
     with pytest.warns(RuntimeWarning, match="fused kernel does not compile.*scan backend"):
         result = jl.sweep(jl.sgd(0.1), surface, _starts(surface, 8), 10, progress=False)
@@ -228,20 +227,20 @@ def test_auto_on_a_gpu_runs_the_compiled_fused_kernel_chunk_by_chunk(monkeypatch
     """auto's GPU path end to end on the CPU: pretend the CPU compiles fused kernels and let it
     build interpreted ones; chunks (with a padded last one) and a grid go through the
     ahead-of-time executable and agree with the scan."""
-    monkeypatch.setattr(importlib.import_module("jaxopt_lab.sweep"), "FUSED_PLATFORMS", ("cpu",))
-    build = sweep_fused.get_kernel
-    monkeypatch.setattr(sweep_fused, "get_kernel",
+    monkeypatch.setattr(importlib.import_module("jaxopt_lab.engine._api"), "FUSED_PLATFORMS", ("cpu",))
+    build = _fused.get_kernel
+    monkeypatch.setattr(_fused, "get_kernel",
                         lambda *args, **kwargs: build(*args, **{**kwargs, "interpret": True}))
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 50)
     grid = {"learning_rate": np.array([0.002, 0.01])}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        auto = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid, chunk_size=16,
-                        progress=False)
+        auto = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid,
+                        progress=False, engine=jl.Engine(chunk_size=16))
     assert auto.metadata["backend"] == "fused" and "compiles" in auto.metadata["backend_reason"]
-    scan = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid, backend="scan",
-                    progress=False)
+    scan = jl.sweep(jl.sgd, surface, starts, 60, hyperparams=grid,
+                    progress=False, engine=jl.Engine(backend="scan"))
     assert auto.status.shape == (2, 50)
     _assert_agree(scan, auto)
 
@@ -250,10 +249,10 @@ def test_compiled_kernel_is_cached_and_gives_the_kernel_results():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 32)
     config = LOWERING_CONFIG._replace(num_steps=40, check_every=4)
-    kernel = sweep_fused.get_kernel(optax.adam(0.05), surface, config, interpret=True)
+    kernel = _fused.get_kernel(optax.adam(0.05), surface, config, interpret=True)
     shape = jax.ShapeDtypeStruct(starts.shape, starts.dtype)
-    executable = sweep_kernel.compiled(kernel, shape, {})
-    assert sweep_kernel.compiled(kernel, shape, {}) is executable
+    executable = _scan.compiled(kernel, shape, {})
+    assert _scan.compiled(kernel, shape, {}) is executable
     for name, value in executable(starts, {}).items():
         np.testing.assert_array_equal(value, kernel(starts, {})[name], err_msg=name)
 
@@ -293,8 +292,8 @@ def test_loss_history_of_a_grid():
 def test_a_fused_sweep_checkpoints_and_resumes(tmp_path):
     surface = SURFACES["himmelblau"]
     starts, optimizer = _starts(surface, 40), jl.momentum(0.01, 0.9)
-    run = lambda: jl.sweep(optimizer, surface, starts, 50, backend="fused", chunk_size=16,
-                           checkpoint=str(tmp_path), progress=False)
+    run = lambda: jl.sweep(optimizer, surface, starts, 50,
+                           checkpoint=str(tmp_path), progress=False, engine=jl.Engine(backend="fused", chunk_size=16))
     first, again = run(), run()
     assert (first.metadata["chunks_loaded"], again.metadata["chunks_loaded"]) == (0, 3)
     for name in ("params", "status", "steps", "basin"):
@@ -302,23 +301,23 @@ def test_a_fused_sweep_checkpoints_and_resumes(tmp_path):
     # The scan backend's sweep of the same starts is another sweep: its chunks may differ in
     # the last bit, so it does not resume from the fused one's directory.
     with pytest.raises(ValueError, match="holds a different sweep"):
-        jl.sweep(optimizer, surface, starts, 50, backend="scan", chunk_size=16,
-                 checkpoint=str(tmp_path), progress=False)
+        jl.sweep(optimizer, surface, starts, 50,
+                 checkpoint=str(tmp_path), progress=False, engine=jl.Engine(backend="scan", chunk_size=16))
 
 
 def test_trajectories_come_with_a_fused_sweep():
     surface = SURFACES["himmelblau"]
     starts = _starts(surface, 8)
-    result = jl.sweep(jl.momentum(0.01, 0.9), surface, starts, 30, backend="fused",
-                      trajectories=[0, 5], progress=False)
+    result = jl.sweep(jl.momentum(0.01, 0.9), surface, starts, 30,
+                      trajectories=[0, 5], progress=False, engine=jl.Engine(backend="fused"))
     assert result.trajectories.shape == (2, 31, 2)
     np.testing.assert_allclose(result.trajectories[:, -1], np.asarray(result.params)[[0, 5]],
                                rtol=PARAMS_RTOL)
 
 
 def test_block_points_is_a_power_of_two_no_larger_than_needed():
-    assert [sweep_fused.block_points_for(n) for n in (1, 3, 200, 256, 10**7)] == \
-        [1, 4, 256, 256, sweep_fused.BLOCK_POINTS]
+    assert [_fused.block_points_for(n) for n in (1, 3, 200, 256, 10**7)] == \
+        [1, 4, 256, 256, _fused.BLOCK_POINTS]
 
 
 # --- GPU lowering, checked without a GPU ---------------------------------------------------
@@ -326,12 +325,12 @@ def test_block_points_is_a_power_of_two_no_larger_than_needed():
 # Triton lowering rules here, so an operation Triton has no rule for fails on the CPU, long
 # before the kernel runs on a GPU. (Compiling the Triton IR to PTX still needs the GPU.)
 TRITON_CALL = [jax.export.DisabledSafetyCheck.custom_call("__gpu$xla.gpu.triton")]
-LOWERING_CONFIG = sweep_fused.KernelConfig(1000, 3e-4, 3e-4, 0.05, "array", 1, None, False, (),
+LOWERING_CONFIG = _fused.KernelConfig(1000, 3e-4, 3e-4, 0.05, "array", 1, None, False, (),
                                            25)
 
 
 def _lower_for_cuda(optimizer, surface, config=LOWERING_CONFIG, hyperparams=None):
-    kernel = sweep_fused.build(optimizer, surface, config, interpret=False)
+    kernel = _fused.build(optimizer, surface, config, interpret=False)
     starts = jax.ShapeDtypeStruct((1024, surface.dim), jnp.float32)
     exported = jax.export.export(kernel, platforms=["cuda"], disabled_checks=TRITON_CALL)(
         starts, hyperparams or {})
@@ -359,7 +358,7 @@ def test_fused_kernel_lowers_to_triton_on_every_surface_and_for_a_grid():
 
 def _kernel_primitive_shapes(optimizer, surface, num_points=1024):
     """{primitive: Counter of output shapes} inside the fused kernel built for ``optimizer``."""
-    kernel = sweep_fused.build(optimizer, surface, LOWERING_CONFIG, interpret=False)
+    kernel = _fused.build(optimizer, surface, LOWERING_CONFIG, interpret=False)
     closed = jax.make_jaxpr(kernel)(jax.ShapeDtypeStruct((num_points, surface.dim), jnp.float32),
                                     {})
     shapes = collections.defaultdict(collections.Counter)
@@ -385,7 +384,7 @@ def test_adam_kernel_computes_bias_corrections_once_per_step(name):
     first step and once in its other steps."""
     surface = SURFACES["rosenbrock"]
     shapes = _kernel_primitive_shapes(OPTIMIZERS[name], surface)
-    lanes = (sweep_fused.BLOCK_POINTS,)
+    lanes = (_fused.BLOCK_POINTS,)
     assert set(shapes["pow"]) == {()}
     assert shapes["div"][lanes] == 2 * surface.dim
 
@@ -398,7 +397,7 @@ def test_lanes_value_and_grad_equal_vmap_on_every_surface(name):
     surface = jl.surfaces.get(name)
     points = _starts(surface, 7, seed=3)
     want_value, want_grad = jax.vmap(jax.value_and_grad(surface.fn))(points)
-    value, grad = scalarize.call(jax.value_and_grad(surface.fn), scalarize.Lanes.of(points.T))
+    value, grad = _lanes.call(jax.value_and_grad(surface.fn), _lanes.Lanes.of(points.T))
     np.testing.assert_allclose(value.stacked(7), want_value, rtol=LANES_RTOL, atol=1e-300)
     np.testing.assert_allclose(grad.stacked(7).T, want_grad, rtol=LANES_RTOL,
                                atol=LANES_RTOL * float(jnp.max(jnp.abs(want_grad))))
@@ -415,7 +414,7 @@ def test_lanes_keep_what_all_points_share_as_one_scalar():
         updates, state = tx.update(2 * params, state, params)
         return updates, state
 
-    updates, state = scalarize.call(two_updates, scalarize.Lanes.of(points.T))
+    updates, state = _lanes.call(two_updates, _lanes.Lanes.of(points.T))
     count = state[0].count
     assert count.shape == () and np.asarray(count.elements[()]).shape == ()
     assert int(count.elements[()]) == 2
@@ -440,8 +439,8 @@ def test_step_counters_stay_one_scalar_per_block(name):
             _, state = tx.update(2 * params, state, params, **kwargs)
         return state
 
-    state = scalarize.call(two_updates, scalarize.Lanes.of(points.T))
-    leaves = jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, scalarize.Lanes))
+    state = _lanes.call(two_updates, _lanes.Lanes.of(points.T))
+    leaves = jax.tree.leaves(state, is_leaf=lambda x: isinstance(x, _lanes.Lanes))
     integers = [leaf for leaf in leaves if np.issubdtype(leaf.dtype, np.integer)]
     for leaf in integers:
         for element in leaf.elements.reshape(-1):
@@ -460,7 +459,7 @@ def test_lanes_eigh_of_2x2_matrices_matches_lapack():
         return values, vectors @ jnp.diag(1 / values) @ vectors.T
 
     want_values, want_inverse = jax.vmap(eigen_inverse)(matrices)
-    values, inverse = scalarize.call(eigen_inverse, scalarize.Lanes.of(matrices.transpose(1, 2, 0)))
+    values, inverse = _lanes.call(eigen_inverse, _lanes.Lanes.of(matrices.transpose(1, 2, 0)))
     scale = float(jnp.max(jnp.abs(want_inverse)))
     np.testing.assert_allclose(values.stacked(40).T, want_values, rtol=LANES_RTOL, atol=1e-14)
     np.testing.assert_allclose(np.moveaxis(np.asarray(inverse.stacked(40)), -1, 0), want_inverse,
@@ -468,6 +467,6 @@ def test_lanes_eigh_of_2x2_matrices_matches_lapack():
 
 
 def test_lanes_refuse_a_solve_naming_the_primitive():
-    with pytest.raises(scalarize.NotElementwise, match="primitive"):
-        scalarize.call(lambda x: jnp.linalg.solve(jnp.eye(2) + jnp.outer(x, x), x),
-                       scalarize.Lanes.of(jnp.ones((2, 3))))
+    with pytest.raises(_lanes.NotElementwise, match="primitive"):
+        _lanes.call(lambda x: jnp.linalg.solve(jnp.eye(2) + jnp.outer(x, x), x),
+                       _lanes.Lanes.of(jnp.ones((2, 3))))

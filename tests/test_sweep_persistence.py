@@ -12,7 +12,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab.sweep_result import SweepResult
+from jaxopt_lab import SweepResult
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Seconds to wait for the child to finish its first chunks (compiling included) on a busy CI box.
@@ -32,12 +32,12 @@ SWEEP_SOURCE = textwrap.dedent("""
     STARTS = np.linspace(-4.0, 4.0, 48).reshape(24, 2)
 
     def run(checkpoint):
-        return jl.sweep(optax.adam(0.05), SURFACE, STARTS, 40, chunk_size=3,
-                        checkpoint=checkpoint, progress=False)
+        return jl.sweep(optax.adam(0.05), SURFACE, STARTS, 40, checkpoint=checkpoint,
+                        progress=False, engine=jl.Engine(chunk_size=3))
 """)
 CHILD = SWEEP_SOURCE + textwrap.dedent("""
     import sys, time
-    import jaxopt_lab.sweep_result as store
+    import jaxopt_lab.engine._result as store
     save = store.ChunkStore.save_chunk
 
     def slow_save(self, index, arrays):  # slow the child so it is killed mid-run
@@ -119,8 +119,8 @@ def test_checkpoint_of_another_sweep_is_refused(tmp_path):
     sweep = _sweep_module()
     sweep["run"](str(tmp_path))
     with pytest.raises(ValueError, match="holds a different sweep"):
-        jl.sweep(optax.adam(0.07), sweep["SURFACE"], sweep["STARTS"], 40, chunk_size=3,
-                 checkpoint=str(tmp_path), progress=False)
+        jl.sweep(optax.adam(0.07), sweep["SURFACE"], sweep["STARTS"], 40,
+                 checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=3))
 
 
 def test_saved_result_is_readable_by_others_as_the_umask_allows(tmp_path):

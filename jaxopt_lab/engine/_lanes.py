@@ -1,6 +1,6 @@
 """Run a per-point function on a block of points as elementwise operations on lanes.
 
-A fused GPU kernel (`jaxopt_lab.sweep_fused`) holds a block of B points in registers, one
+A fused GPU kernel (`jaxopt_lab.engine._fused`) holds a block of B points in registers, one
 ``(B,)`` vector ("lanes") per number of a point's state, and may only use elementwise arithmetic:
 GPU kernel compilers (Triton, Mosaic) have no rules for the slices, pads, stacks and small
 reductions that ``jax.grad`` of ``f(x) = (1 - x[0])**2 + ...`` or a ``(dim,)`` optimizer update

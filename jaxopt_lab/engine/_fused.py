@@ -1,24 +1,25 @@
 """The fused backend of `jl.sweep`: a block of points runs its whole optimization in one kernel.
 
-The scan backend (`jaxopt_lab.sweep_kernel`) is ``jit(vmap(scan))``: XLA launches a few kernels per
-step and keeps every point's state in device memory between them, so it is bound by launches at
-small P and by memory traffic at large P. Here one `jax.experimental.pallas` program takes a block
+The scan backend (`jaxopt_lab.engine._scan`) is ``jit(vmap(scan))``: XLA launches a few kernels
+per step and keeps every point's state in device memory between them, so it is bound by launches
+at small P and by memory traffic at large P. Here one `jax.experimental.pallas` program takes a block
 of `BLOCK_POINTS` points, loads their starts once, runs every step of the loop with the state in
 registers (a ``fori_loop`` of plain steps between checks, a ``while_loop`` over checks that ends
 as soon as every point of the block has stopped: the per-block early exit), and writes the outcome
 once: final params, loss, status, steps, basin. The grid is (hyperparameter configs) × (blocks).
 
-The per-point code is the scan backend's, written for one point (surface gradient, the optimizer's
-update, the check), and `jaxopt_lab.scalarize` turns its jaxpr into elementwise operations on lane
-vectors: GPU kernel compilers have no slices, pads or small reductions, and quantities common to
-the block (a step counter, Adam's ``1 - β₁ᵗ``, a hyperparameter) stay scalars, computed once per
-step. The rules are those of the scan backend with the same ``check_every``, so both give the
-same statuses, steps and basins up to floating-point rounding (tests/test_sweep_fused.py compares
-them in Pallas' interpret mode, which is how this backend runs on a CPU: a correctness check, not a
-speed-up; tests also lower every kernel for CUDA through Pallas' Triton rules, on the CPU).
+The per-point program and its loop schedule are `jaxopt_lab.engine._program`'s, as for the
+scan backend, and `jaxopt_lab.engine._lanes` turns each per-point piece's jaxpr into elementwise
+operations on lane vectors: GPU kernel compilers have no slices, pads or small reductions, and
+quantities common to the block (a step counter, Adam's ``1 - β₁ᵗ``, a hyperparameter) stay
+scalars, computed once per step. The rules are the scan backend's with the same
+``check_every``, so both give the same statuses, steps and basins up to floating-point rounding
+(tests/test_sweep_fused.py compares them in Pallas' interpret mode, which is how this backend
+runs on a CPU: a correctness check, not a speed-up; tests also lower every kernel for CUDA
+through Pallas' Triton rules, on the CPU).
 Newton's method and Levenberg-Marquardt run on 1- and 2-D surfaces (their Hessian's ``eigh``
 has an elementwise closed form there); optimizers with per-point loops or indexed updates
-(BFGS's line search, L-BFGS's history) raise `jaxopt_lab.scalarize.NotElementwise` here and
+(BFGS's line search, L-BFGS's history) raise `jaxopt_lab.engine.NotElementwise` here and
 need the scan backend. As in the scan, a block's first step reuses the gradient its check
 computed, and lanes divided by a block-wide value are multiplied by its reciprocal (one
 division per step). Loss histories are recorded as the scan records them; trajectories of chosen
@@ -31,17 +32,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from jax import lax
 from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pltriton
 
-from jaxopt_lab import scalarize
-from jaxopt_lab.scalarize import Lanes
+from jaxopt_lab.engine import _lanes
+from jaxopt_lab.engine._lanes import Lanes
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.sweep_kernel import KernelConfig, bare_step, cached, optimizer_step
-from jaxopt_lab.sweep_rules import decode_stop, judged_stop, make_judge, nearest_basin
-from jaxopt_lab.types import STATUS_DTYPE
+from jaxopt_lab.engine._cache import KERNELS
+from jaxopt_lab.engine._program import (STOP, KernelConfig, PointProgram, checked_block,
+                                        run_checked, run_schedule)
+from jaxopt_lab.engine._result import POINT_FIELDS
+from jaxopt_lab.engine._status import STATUS_DTYPE
 
 #: Points per program on a GPU: a power of two (Triton's blocks are), enough lanes to fill a
 #: 4-warp program twice. Smaller sweeps use the next power of two of their size.
@@ -96,7 +98,7 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
           block_points: int = BLOCK_POINTS) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``.
 
-    Outputs as the scan kernel's (`jaxopt_lab.sweep_kernel.get_kernel`): ``params``, ``loss``,
+    Outputs as the scan kernel's (`jaxopt_lab.engine._scan.get_kernel`): ``params``, ``loss``,
     ``status``, ``steps``, ``basin``, with a leading C axis when ``config.hyperparam_names``.
     ``interpret`` runs the kernel in Pallas' interpreter (CPU); ``mesh`` shards the point axis.
     """
@@ -104,46 +106,24 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         raise ValueError("the fused backend records no trajectories (jl.sweep runs the scan "
                          "backend for the chosen points)")
     names = config.hyperparam_names
-    minima = surface.minima_array
-    value_fn = surface.fn
-    value_and_grad = jax.value_and_grad(value_fn)
-    judge = make_judge(surface, config.gtol, config.xtol, "array")
+    # Params are a (dim,) vector here: the lanes hold the coordinates.
+    program = PointProgram(optimizer, surface, config._replace(layout="array"))
     every = config.record_loss_every
     num_records = config.num_steps // every + 1 if every else 0
 
-    def make_optimizer(hyperparams: dict) -> optax.GradientTransformation:
-        return optimizer(**hyperparams) if names else optimizer
-
-    # The per-point program, in the rules of sweep_kernel (one point, params a (dim,) vector).
+    # The program's pieces with the optimizer built from a configuration's hyperparameters
+    # inside each, since each becomes its own lane computation.
     def begin(start, hyperparams):
-        value, grad = value_and_grad(start)
-        ok, converged, _ = judge(start, value, grad)
-        stop = judged_stop(jnp.array(-1, _INT), ok, converged, jnp.array(0, _INT))
-        return make_optimizer(hyperparams).init(start), value, grad, stop
+        return program.begin(start, program.optimizer(hyperparams))
 
     def step(params, state, hyperparams):
-        (params, state), _ = bare_step(make_optimizer(hyperparams), value_fn)((params, state), None)
-        return params, state
+        return program.step(params, state, program.optimizer(hyperparams))
 
     def first_step(params, state, value, grad, hyperparams):
-        """A block's first step, from the value and gradient its check computed (as the scan)."""
-        tx = make_optimizer(hyperparams)
-        extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
-        return optimizer_step(tx, value_fn, extra_args, params, state,
-                              value if extra_args else None, grad)
+        return program.first_step(params, state, value, grad, program.optimizer(hyperparams))
 
-    def check(params, new_params, stop, t):
-        value, grad = value_and_grad(new_params)
-        ok, converged, finite = judge(new_params, value, grad)
-        running = stop < 0
-        stop = judged_stop(stop, ok, converged, t)
-        params = jnp.where(running & finite, new_params, params)
-        return params, value, grad, stop
-
-    def finish(params, stop):
-        status, steps = decode_stop(stop)
-        basin = nearest_basin(params, status, minima, config.basin_radius)
-        return value_fn(params), status, steps, basin
+    def any_running(stop: Lanes) -> jax.Array:
+        return jnp.max((stop.elements[()] < 0).astype(_INT)) > 0
 
     def kernel(*refs):
         dim, num_names = surface.dim, len(names)
@@ -156,60 +136,46 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         start = Lanes.from_elements([ref[...] for ref in start_refs], dtype)
         hyperparams = {name: Lanes.from_elements(ref[0], ref.dtype)
                        for name, ref in zip(names, hyper_refs)}
-        state, value, grad, stop = scalarize.call(begin, start, hyperparams)
+        state, value, grad, stop = _lanes.call(begin, start, hyperparams)
 
         def one_step(_, carry):
-            return scalarize.call(step, *carry, hyperparams, reciprocal_division=True)
+            return _lanes.call(step, *carry, hyperparams, reciprocal_division=True)
 
-        def block(carry, length):
-            params, state, value, grad, stop, t = carry
-            new_params, state = scalarize.call(first_step, params, state, value, grad,
-                                               hyperparams, reciprocal_division=True)
-            new_params, state = lax.fori_loop(1, length, one_step, (new_params, state))
-            t = t + length
-            params, value, grad, stop = scalarize.call(
-                check, params, new_params, stop, Lanes.uniform(t))
-            return params, state, value, grad, stop, t
+        def steps(params, state, rest: int, params_before, stop):
+            return lax.fori_loop(1, rest + 1, one_step, (params, state)), None
+
+        def first(params, state, value, grad):
+            return _lanes.call(first_step, params, state, value, grad, hyperparams,
+                               reciprocal_division=True)
+
+        def check(params, new_params, stop, t):
+            return _lanes.call(program.check, params, new_params, stop, Lanes.uniform(t))
+
+        def block(carry, length: int):
+            return checked_block(carry, length, first, steps, check)
+
+        def checked(carry, length: int):
+            # No cond after the full blocks: a shorter last block just runs.
+            return run_checked(config, block, any_running, carry, length,
+                               conditional_rest=False)
+
+        def store_loss(row, params):
+            loss = _lanes.call(program.value_fn, params).elements[()]
+            history_ref[row, :] = jnp.broadcast_to(loss, (num_lanes,)).astype(history_ref.dtype)
+
+        def loop_records(stretch, carry, count: int):
+            def record(row, carry):
+                store_loss(row, carry[0])
+                return stretch(carry)[0]
+
+            return lax.fori_loop(0, count, record, carry), None, None
 
         params, state = _settle(lambda c: one_step(0, c), _materialize((start, state)))
         carry = (params, state, *_materialize((value, grad, stop)), jnp.array(0, _INT))
-        carry = _settle(lambda c: block(c, config.check_every), carry)
-
-        def running(carry) -> jax.Array:
-            stop = carry[4].elements[()]
-            return jnp.max((stop < 0).astype(_INT)) > 0
-
-        def run_checked(carry, length: int):
-            """``length`` steps, checked every ``check_every`` and at the end; the blocks stop
-            once no point of this block runs (nothing they would do changes an output)."""
-            full, rest = divmod(length, config.check_every)
-            if full:
-                _, carry = lax.while_loop(
-                    lambda ic: (ic[0] < full) & running(ic[1]),
-                    lambda ic: (ic[0] + 1, block(ic[1], config.check_every)),
-                    (jnp.array(0, _INT), carry))
-            if rest:
-                carry = block(carry, rest)
-            return carry
-
-        def store_loss(row, params):
-            loss = scalarize.call(value_fn, params).elements[()]
-            history_ref[row, :] = jnp.broadcast_to(loss, (num_lanes,)).astype(history_ref.dtype)
-
-        if every:
-            # As the scan: the loss every `every` steps (a stopped point's at its frozen params),
-            # the check interval counted afresh in each recorded stretch.
-            def record(row, carry):
-                store_loss(row, carry[0])
-                return run_checked(carry, every)
-
-            carry = lax.fori_loop(0, config.num_steps // every, record, carry)
-            if config.num_steps % every:
-                carry = run_checked(carry, config.num_steps % every)
-        else:
-            carry = run_checked(carry, config.num_steps)
-        params, _, _, _, stop, _ = carry
-        loss, status, steps, basin = scalarize.call(finish, params, stop)
+        carry = _settle(lambda c: block(c, config.check_every)[0], carry)
+        carry, _, _ = run_schedule(config, checked, loop_records, carry)
+        params, stop = carry[0], carry[STOP]
+        _, loss, status, steps, basin = _lanes.call(program.finish, params, stop)
         if every:
             store_loss(num_records - 1, params)
         for ref, element in zip(params_refs, params.elements):
@@ -246,9 +212,9 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         outputs = list(outputs)
         history = outputs.pop() if every else None
         outputs = [value[:, :num_points] for value in outputs]
-        result = {"params": jnp.stack(outputs[:dim], axis=-1), "loss": outputs[dim],
-                  "status": outputs[dim + 1].astype(STATUS_DTYPE), "steps": outputs[dim + 2],
-                  "basin": outputs[dim + 3]}
+        result = dict(zip(POINT_FIELDS, (
+            jnp.stack(outputs[:dim], axis=-1), outputs[dim],
+            outputs[dim + 1].astype(STATUS_DTYPE), outputs[dim + 2], outputs[dim + 3])))
         if every:
             result["loss_history"] = jnp.swapaxes(history[:, :num_records, :num_points], 1, 2)
         if not names:
@@ -263,14 +229,14 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         out_points = PartitionSpec(None, axis) if names else points
         run_points = jax.shard_map(
             run_points, mesh=mesh, in_specs=(points, everywhere),
-            out_specs={name: out_points for name in
-                       ("params", "loss", "status", "steps", "basin")
-                       + (("loss_history",) if every else ())}, check_vma=False)
+            out_specs={name: out_points
+                       for name in POINT_FIELDS + (("loss_history",) if every else ())},
+            check_vma=False)
     return jax.jit(run_points)
 
 
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: bool,
                mesh: jax.sharding.Mesh | None = None) -> Callable:
     """`build`, cached per (optimizer, surface, config, interpret, mesh)."""
-    return cached(("fused", optimizer, surface, config, interpret, mesh),
-                   lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))
+    return KERNELS.get(("fused", optimizer, surface, config, interpret, mesh),
+                       lambda: build(optimizer, surface, config, interpret=interpret, mesh=mesh))

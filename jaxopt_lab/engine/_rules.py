@@ -31,11 +31,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab.surfaces import Surface
-from jaxopt_lab.types import Status
+from jaxopt_lab.engine._status import Status
 
 #: Up to this many coordinates a (dim,) vector's sum of squares is written out term by term:
 #: XLA's CPU backend vectorizes those elementwise ops over points far better than a short
-#: reduction over the coordinate axis of a (P, dim) array (measured 2-5x on the whole check).
+#: reduction over the coordinate axis of a (P, dim) array.
 UNROLLED_SUM_MAX_DIM = 8
 
 
@@ -84,8 +84,8 @@ def stop_code(t: jax.Array, diverged: jax.Array) -> jax.Array:
     """How a point stopped, in one int32 the loop carries instead of two arrays.
 
     ``-1``: still running; else ``2 t + diverged`` (DIVERGED or CONVERGED at step ``t``). One
-    array to update per check instead of status and steps: one kernel fewer in the scan (a few %
-    of a momentum sweep on the 2-core CPU), one lane fewer in the fused kernel's registers.
+    array to update per check instead of status and steps: one kernel fewer in the scan, one lane
+    fewer in the fused kernel's registers.
 
     >>> [int(stop_code(jnp.int32(t), jnp.bool_(d))) for t, d in ((0, True), (25, False))]
     [1, 50]

@@ -1,33 +1,25 @@
-"""How a sweep lays its batch out: point layout and unroll per backend, chunk size, sharding.
+"""The plan of a sweep, decided before anything compiles: `SweepPlan` from `make_plan`.
 
-The layout decides the speed, and the best one differs by device (issue 6, measured with
-``optax.adam`` on Rosenbrock, 1,000 steps):
+`make_plan` turns a sweep's checked arguments and its `jaxopt_lab.Engine` options into one frozen
+`SweepPlan`: check interval, point layout and unroll, chunk size, how a chunk runs (one call or
+batches side by side) and the devices. Every choice the options leave open has its default here,
+per platform (benchmarks/README.md records the measurements behind them):
 
-=========  ===========================  ==========================================
-backend    fastest hand-written variant  measured point-steps/s
-=========  ===========================  ==========================================
-cpu        ``(P, dim)`` array, unroll 1  8.2e8 (tuple of coordinates: 5.2e8), 2 cores
-gpu        tuple of ``(P,)`` coordinates, 3.8e11 (the ``(P, 2)`` array, unroll 8: 4.8e10),
-           unroll 8                      H100, P = 2^23
-=========  ===========================  ==========================================
+- layout: one ``(P,)`` array per coordinate lets XLA fuse a GPU's unrolled steps into one
+  elementwise kernel; on a CPU the interleaved ``(P, dim)`` array vectorizes better. Points are
+  judged only every ``check_every`` steps, between which the engine runs exactly the bare loop,
+  so the fastest bare layout is also the engine's; checking every step costs far less in the
+  coordinates layout (no sum over coordinates broadcast back as the freeze mask).
+- batches: XLA's CPU backend spreads one large fused loop over its thread pool, a fork and a join
+  per kernel, several per step, while a loop over a small array runs on one thread. So on a CPU
+  `choose_batches` cuts each chunk into batches of about `CPU_BATCH_NUMBERS` numbers, at least one
+  per core, run side by side, each on one thread: batches of points, or, for a large
+  hyperparameter grid over a few starts, of its settings.
+- chunks: as many points as fit the memory budget and, on a CPU, about a second of work, so the
+  progress bar moves and Ctrl-C is honoured between chunks.
 
-On a GPU, one ``(P,)`` array per coordinate lets XLA fuse the unrolled steps into a single
-elementwise kernel; on a CPU the interleaved ``(P, dim)`` array vectorizes better. The engine
-judges points only every ``check_every`` steps, between which it runs exactly the bare loop, so
-the fastest bare layout is also the engine's. Checking every step is another matter: the per-point
-sums over coordinates and the freeze mask broadcast back over ``(P, dim)`` cost several times a
-step on a CPU in the array layout, much less in the coordinates one (benchmarks/README.md).
-`choose_layout`, `choose_unroll` and `choose_check_every` return these measured defaults;
-``jl.sweep(..., layout=..., unroll=..., check_every=...)`` overrides them.
-
-How the cores share the work matters as much on a CPU. XLA spreads one large fused loop over its
-thread pool, which costs a fork and a join per kernel, several per step; a loop over a small
-array it runs on one thread. So on a CPU `choose_batches` cuts each chunk into batches of about
-`CPU_BATCH_NUMBERS` numbers, at least one per core, that run side by side, each on one thread:
-batches of points, or, for a large hyperparameter grid over a few starts, of its settings
-(``jl.sweep(..., batches=...)`` overrides the count). Extra-args optimizers
-(Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim`` systems on whole parameter vectors, so
-they always default to the array layout.
+Extra-args optimizers (Newton, BFGS, Levenberg-Marquardt) solve ``dim × dim`` systems on whole
+parameter vectors, so they always default to the array layout.
 
 >>> choose_check_every("cpu", 1000), choose_layout("cpu", 25), choose_unroll("cpu")
 (25, 'array', 1)
@@ -40,6 +32,7 @@ they always default to the array layout.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import NamedTuple
 
@@ -47,26 +40,27 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-LAYOUTS = ("array", "coordinates")
+from jaxopt_lab.engine._errors import EngineOptionError
+from jaxopt_lab.engine._options import Engine
+from jaxopt_lab.engine._scan import KernelConfig
 #: Default memory budget when the device does not report its size: small enough for a laptop.
 DEFAULT_MEMORY_BUDGET = 1 << 30
 #: Share of a device's reported memory a sweep may plan to use: XLA needs the rest for scratch.
 DEVICE_MEMORY_FRACTION = 0.25
 #: Factor for temporaries XLA keeps alive beside the carry (gradients, updates, unrolled steps).
 WORKSPACE_FACTOR = 4
-POINT_AXIS = "points"
+#: Name of the device mesh axis the points are sharded over.
+MESH_AXIS = "points"
 ACCELERATORS = ("gpu", "cuda", "rocm", "tpu")
 #: Checks per run by default: ``steps`` then resolves 1/40 of the run (2.5 %), enough for the
 #: paler-is-slower shading of a map and for steps-to-converge comparisons.
 CHECKS_PER_RUN = 40
-#: Cap on the default interval. On the 2-core CPU a check (one value-and-gradient, the tests, the
-#: freeze) plus the block boundary costs about 7 momentum steps or 1.5 Adam steps on Rosenbrock;
-#: measured ratios to the bare loop (P = 16,384, T = 1,000): momentum 0.13 / 0.66 / 0.96 / 1.25 and
-#: Adam 0.44 / 0.96 / 1.07 / 1.11 at intervals 1 / 10 / 25 / 100 (benchmarks/README.md). Not
-#: measured on accelerators: the same rule there, so a sweep gives the same results everywhere.
+#: Cap on the default interval: beyond it a check (one value-and-gradient, the tests, the freeze)
+#: costs nothing visible next to the steps between (benchmarks/README.md). The same rule on every
+#: platform, so a sweep gives the same results everywhere.
 MAX_CHECK_EVERY = 100
 #: Above this many coordinates the per-coordinate layout means a tuple of that many arrays, which
-#: XLA handles far worse than one (P, dim) array (a 1,210-D MLP: 100 s against 3 s on the CPU).
+#: XLA handles far worse than one (P, dim) array.
 MAX_COORDINATES_DIM = 16
 
 
@@ -86,12 +80,12 @@ def choose_check_every(backend: str, num_steps: int) -> int:
 def choose_layout(backend: str, check_every: int = 1, dim: int = 2) -> str:
     """``"array"`` on a CPU when checks are sparse or past `MAX_COORDINATES_DIM`, else coordinates.
 
-    On a CPU the bare loop is fastest as a ``(P, dim)`` array (momentum: 3.5x the coordinates
-    layout), and with ``check_every > 1`` the engine runs the bare loop. Checking every step in
-    that layout costs several times the step (a sum over coordinates broadcast back as the freeze
-    mask), in the coordinates layout about 20-25 %, so ``check_every=1`` uses coordinates. On
-    accelerators coordinates with unroll 8 fuse into one kernel (issue 6). `jl.sweep` falls back
-    to ``"array"`` for a transformation that cannot take a tuple of scalars.
+    On a CPU the bare loop is fastest as a ``(P, dim)`` array, and with ``check_every > 1`` the
+    engine runs the bare loop. Checking every step in that layout costs several times the step
+    (a sum over coordinates broadcast back as the freeze mask), in the coordinates layout a
+    fraction of it, so ``check_every=1`` uses coordinates. On accelerators coordinates with
+    unroll 8 fuse into one kernel. `make_plan` falls back to ``"array"`` for a transformation
+    that cannot take a tuple of scalars.
     """
     if dim > MAX_COORDINATES_DIM or (backend not in ACCELERATORS and check_every > 1):
         return "array"
@@ -99,20 +93,19 @@ def choose_layout(backend: str, check_every: int = 1, dim: int = 2) -> str:
 
 
 def choose_unroll(backend: str) -> int:
-    """Scan unroll: 8 on accelerators (fuses the steps), 1 on CPU (measured fastest there)."""
+    """Scan unroll: 8 on accelerators (fuses the steps), 1 on CPU (fastest there)."""
     return 8 if backend in ACCELERATORS else 1
 
 
 #: Numbers (points × configurations × coordinates) per batch on a CPU. XLA's CPU backend splits a
 #: fused loop over its thread pool only above about this size, and then every kernel of every
 #: step forks and joins its threads. Below it each batch's loop runs on one thread, so batches
-#: run side by side (one per core) keep every core busy without that per-kernel cost. Measured on
-#: the 2-core CPU against one call (benchmarks/cpu_batches.py): Adam and momentum on Rosenbrock
-#: (P = 65,536, T = 1,000) 1.35x, a 100-D quadratic 3.4x, hyperparameter grids 1.4-1.6x.
+#: run side by side (one per core) keep every core busy without that per-kernel cost
+#: (benchmarks/cpu_batches.py times this against one call).
 CPU_BATCH_NUMBERS = 16384
 #: Batch sizes are multiples of this many points: XLA's CPU code walks a (points, dim) array in
-#: blocks of rows, and a 100-D sweep cut into batches of 64 · k points matched one call to the
-#: bit except at the call's own ragged end (other sizes moved the last bits of 7 % of the points).
+#: blocks of rows, and a 100-D sweep cut into batches of 64 · k points matches one call to the
+#: bit except at the call's own ragged end (other sizes move the last bits of some points).
 CPU_BATCH_ALIGN = 64
 
 
@@ -125,8 +118,7 @@ def cpu_workers() -> int:
 
 
 #: Below this much work per chunk (numbers × steps: points × configurations × coordinates ×
-#: steps; 8M steps of a 2-D point take a few ms on the 2-core CPU) batches do not pay for their
-#: dispatch (about 0.2 ms per chunk): one call runs it.
+#: steps: a few milliseconds) batches do not pay for their dispatch: one call runs it.
 MIN_BATCHED_WORK = 2**24
 
 
@@ -210,8 +202,8 @@ def bytes_per_point(dim: int, state_size: int, itemsize: int, *, num_configs: in
 
 
 #: Point-steps per chunk on a CPU (about a second of work there): the progress bar moves and
-#: Ctrl-C is honoured between chunks, since Python sees a signal only when a compiled call returns
-#: (a 256x256x20,000-step map answered SIGINT after 47 s as one chunk, 1.3 s in such chunks).
+#: Ctrl-C is honoured between chunks, since Python sees a signal only when a compiled call
+#: returns.
 CPU_POINT_STEPS_PER_CHUNK = 2**26
 #: Floor of that bound: smaller chunks would be dominated by the per-call cost.
 MIN_RESPONSIVE_CHUNK = 1024
@@ -252,13 +244,124 @@ def point_sharding(devices=None) -> NamedSharding:
     """Sharding of the leading (point) axis over ``devices`` (default: all local devices).
 
     Under ``jax.distributed`` each process shards over its own local devices only; see the
-    multi-host note in `jaxopt_lab.sweep`.
+    multi-host note in `jaxopt_lab.engine._api`.
     """
     devices = jax.local_devices() if devices is None else list(devices)
-    mesh = Mesh(np.asarray(devices), (POINT_AXIS,))
-    return NamedSharding(mesh, PartitionSpec(POINT_AXIS))
+    mesh = Mesh(np.asarray(devices), (MESH_AXIS,))
+    return NamedSharding(mesh, PartitionSpec(MESH_AXIS))
 
 
 def replicated(sharding: NamedSharding) -> NamedSharding:
     """The same mesh, nothing split (hyperparameters: every device needs all of them)."""
     return NamedSharding(sharding.mesh, PartitionSpec())
+
+
+class Criteria(NamedTuple):
+    """What counts as converged, and how near a minimum a final point lies in its basin."""
+
+    gtol: float
+    xtol: float
+    basin_radius: float
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepPlan:
+    """Everything decided about a sweep before it runs, from its arguments, its `Engine` options
+    and the device; nothing is compiled to decide it (`make_plan`)."""
+
+    num_points: int
+    num_steps: int
+    hyperparam_names: tuple[str, ...]
+    num_configs: int
+    criteria: Criteria
+    record_loss_every: int | None
+    layout: str
+    unroll: int
+    check_every: int
+    chunk_size: int
+    #: How the scan backend runs a chunk; the fused backend always runs it whole.
+    batches: BatchPlan
+    #: ``Engine.batches`` as asked for (more than 1 is an error with the fused backend).
+    requested_batches: int | None
+    devices: tuple
+    backend: str  # as asked for: "auto", "scan" or "fused"
+
+    @property
+    def platform(self) -> str:
+        return self.devices[0].platform
+
+    @property
+    def point_axis(self) -> int:
+        """Axis of the points in every output: after the configurations of a grid."""
+        return 1 if self.hyperparam_names else 0
+
+    def kernel_config(self, record_trajectory: bool = False) -> KernelConfig:
+        """What a kernel compiles in: everything static about the per-point program."""
+        return KernelConfig(self.num_steps, *self.criteria, self.layout, self.unroll,
+                            self.record_loss_every, record_trajectory, self.hyperparam_names,
+                            self.check_every)
+
+    def whole_chunks(self, backend: str) -> SweepPlan:
+        """This plan with one call per chunk, for ``backend`` (the fused one takes no batches)."""
+        if (self.requested_batches or 1) > 1:
+            raise EngineOptionError(
+                "batches", f"batches={self.requested_batches} splits chunks for the scan backend "
+                f"on one device; this sweep runs the {backend} backend on {len(self.devices)} "
+                "device(s): use batches=1 or the default")
+        return dataclasses.replace(self, batches=plan_batches(self.chunk_size, self.num_configs, 1))
+
+
+def _layout(engine: Engine, platform: str, check_every: int, dim: int,
+            takes_coordinates: bool) -> str:
+    if engine.layout is None:
+        layout = choose_layout(platform, check_every, dim)
+        return "array" if layout == "coordinates" and not takes_coordinates else layout
+    if engine.layout == "coordinates" and not takes_coordinates:
+        raise EngineOptionError(
+            "layout", "layout='coordinates' does not fit this optimizer: its update mixes a "
+            "point's coordinates (e.g. a norm) or needs the (dim,) array; use layout='array' or "
+            "the default")
+    return engine.layout
+
+
+def _chunk_size(engine: Engine, devices: tuple, num_points: int, per_point: int,
+                point_steps: int) -> int:
+    if engine.chunk_size is None:
+        budget = (default_memory_budget(devices[0]) if engine.memory_budget is None
+                  else engine.memory_budget)
+        return chunk_size_for(num_points, per_point, budget, len(devices),
+                              max_points=responsive_points(devices[0].platform, point_steps))
+    # A multiple of the device count, and no more than the points need: the rest would be
+    # padding, computed and thrown away.
+    whole = -(-num_points // len(devices)) * len(devices)
+    return min(-(-engine.chunk_size // len(devices)) * len(devices), whole)
+
+
+def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_steps: int,
+              hyperparam_names: tuple[str, ...], num_configs: int, criteria: Criteria,
+              record_loss_every: int | None, takes_coordinates: bool,
+              state_size: int) -> SweepPlan:
+    """The `SweepPlan` of a checked sweep: ``engine``'s choices where given, else the defaults
+    above for its devices."""
+    devices = tuple(jax.local_devices()) if engine.devices is None else engine.devices
+    platform = devices[0].platform
+    check_every = min(engine.check_every or choose_check_every(platform, num_steps), num_steps)
+    layout = _layout(engine, platform, check_every, dim, takes_coordinates)
+    records = num_steps // record_loss_every + 1 if record_loss_every else 0
+    per_point = bytes_per_point(dim, state_size, itemsize, num_configs=num_configs,
+                                loss_records=records)
+    chunk_size = _chunk_size(engine, devices, num_points, per_point, num_steps * num_configs)
+    if engine.batches is not None:
+        if engine.batches > 1 and len(devices) > 1:
+            raise EngineOptionError(
+                "batches", f"batches={engine.batches} splits chunks for the scan backend on one "
+                f"device; this sweep runs on {len(devices)} devices: use batches=1 or the default")
+        batches = plan_batches(chunk_size, num_configs, engine.batches)
+    else:
+        batches = choose_batches(platform, len(devices), chunk_size, dim, num_configs, num_steps)
+    return SweepPlan(
+        num_points=num_points, num_steps=num_steps, hyperparam_names=hyperparam_names,
+        num_configs=num_configs, criteria=criteria, record_loss_every=record_loss_every,
+        layout=layout, unroll=engine.unroll or choose_unroll(platform), check_every=check_every,
+        chunk_size=chunk_size, batches=batches, requested_batches=engine.batches,
+        devices=devices, backend=engine.backend)

@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from jaxopt_lab.types import Status as _Status
+from jaxopt_lab.engine._status import Status as _Status
 
-ARRAY_FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history", "loss_steps",
-                "trajectories", "trajectory_indices")
+#: The outcome of every point, as both backends return it (with ``loss_history`` when recorded).
+POINT_FIELDS = ("params", "loss", "status", "steps", "basin")
+ARRAY_FIELDS = POINT_FIELDS + ("loss_history", "loss_steps", "trajectories", "trajectory_indices")
 HYPERPARAM_PREFIX = "hyperparams/"
 METADATA_KEY = "metadata"
 #: `SweepResult.summary` names the most visited basins, this many; the rest as one count.
@@ -48,7 +49,7 @@ class SweepResult:
     Attributes:
       params: ``(…, P, dim)`` final points (a diverged point: where it failed).
       loss: ``(…, P)`` loss at ``params``.
-      status: ``(…, P)`` int8 `jaxopt_lab.types.Status`.
+      status: ``(…, P)`` int8 `jaxopt_lab.Status`.
       steps: ``(…, P)`` int32 step at which the point converged or diverged, −1 if neither.
       basin: ``(…, P)`` int32 index into ``surface.minima`` of the minimum within the basin radius
         of ``params``, −1 if none (always −1 for diverged points).
@@ -71,6 +72,12 @@ class SweepResult:
     trajectories: Any = None
     trajectory_indices: Any = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, Any], **fields: Any) -> SweepResult:
+        """A result from a kernel's per-point ``outputs`` and the other ``fields``."""
+        return cls(**{name: outputs.get(name) for name in POINT_FIELDS + ("loss_history",)},
+                   **fields)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array field (and each hyperparameter) as NumPy, by its name in the .npz file."""
@@ -95,7 +102,7 @@ class SweepResult:
         hyperparams = {name[len(HYPERPARAM_PREFIX):]: arrays.pop(name) for name in list(arrays)
                        if name.startswith(HYPERPARAM_PREFIX)}
         unknown = set(arrays) - set(ARRAY_FIELDS)
-        if unknown or not {"params", "loss", "status", "steps", "basin"} <= set(arrays):
+        if unknown or not set(POINT_FIELDS) <= set(arrays):
             raise ValueError(f"path {os.fspath(path)!r} is not a SweepResult file "
                              f"(arrays {sorted(arrays)})")
         return cls(**arrays, hyperparams=hyperparams, metadata=metadata)

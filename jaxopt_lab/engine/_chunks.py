@@ -4,7 +4,7 @@
 compile serves all), waits for each (so the tqdm bar moves and Ctrl-C is honoured between
 chunks), saves each finished chunk to the checkpoint and loads those already there.
 `chunk_runner` decides how a chunk runs: one kernel call, or, on a CPU
-(`jaxopt_lab.sweep_layout.choose_batches`), batches of points or of a grid's settings run side
+(`jaxopt_lab.engine._plan.choose_batches`), batches of points or of a grid's settings run side
 by side on a thread per core. XLA's CPU backend splits a large fused loop over its threads with
 a fork and a join in every kernel of every step; a small batch's loop runs on one thread, so
 batches side by side keep the cores busy without that cost (benchmarks/README.md).
@@ -21,9 +21,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxopt_lab import sweep_layout
-from jaxopt_lab.sweep_kernel import compiled
-from jaxopt_lab.sweep_result import ChunkStore
+from jaxopt_lab.engine import _plan
+from jaxopt_lab.engine._scan import compiled
+from jaxopt_lab.engine._result import ChunkStore
 
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 
@@ -32,7 +32,7 @@ def _pool() -> concurrent.futures.ThreadPoolExecutor:
     """Threads that run a chunk's batches side by side on a CPU, one per core, made once."""
     global _POOL
     if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(sweep_layout.cpu_workers(),
+        _POOL = concurrent.futures.ThreadPoolExecutor(_plan.cpu_workers(),
                                                       thread_name_prefix="jaxopt_lab-sweep")
     return _POOL
 
@@ -79,16 +79,16 @@ def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
 
 
 def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
-                 plan: sweep_layout.BatchPlan, point_axis: int
+                 plan: _plan.BatchPlan, point_axis: int
                  ) -> tuple[Callable[[jax.Array], dict], int]:
     """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
 
-    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.sweep_layout.choose_batches`) each chunk
+    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.engine._plan.choose_batches`) each chunk
     runs as that many batches side by side on `_pool`'s threads, by one executable compiled
     beforehand (threads never race to compile), and their outputs are joined: batches of
     ``plan.size`` points, or, for a grid of many configurations over few points, of
     ``plan.size`` configurations (padded with the first). Every point is computed as in one
-    call, up to the rounding described under ``batches`` in `jaxopt_lab.sweep.sweep`; only more
+    call, up to the rounding described under ``batches`` in `jaxopt_lab.Engine`; only more
     cores are busy.
     """
     if plan.batches == 1:

@@ -1,0 +1,13 @@
+"""The sweep engine: `sweep` runs an optimizer from many starts (× hyperparameters) at once.
+
+Public: `sweep`, its tuning options `Engine`, its outcome `SweepResult` and `Status`, and the errors
+a caller may want to tell apart. Everything else here is private (modules named ``_x``).
+"""
+from jaxopt_lab.engine._api import sweep as sweep
+from jaxopt_lab.engine._errors import EngineOptionError as EngineOptionError
+from jaxopt_lab.engine._errors import NotElementwise as NotElementwise
+from jaxopt_lab.engine._options import Engine as Engine
+from jaxopt_lab.engine._result import SweepResult as SweepResult
+from jaxopt_lab.engine._status import Status as Status
+
+__all__ = ["Engine", "EngineOptionError", "NotElementwise", "Status", "SweepResult", "sweep"]

@@ -1,0 +1,289 @@
+"""`jl.sweep`: check the arguments, plan, choose a backend, run the chunks, assemble the result.
+
+`sweep` checks its arguments, plans the run (`jaxopt_lab.engine._plan`: chunks sized from a
+memory budget, batches, layout, check interval), picks the backend that runs the per-point
+program (the ``jit(vmap(scan))`` of `jaxopt_lab.engine._scan`, or, on a GPU by default, one
+Pallas kernel per block of points, `jaxopt_lab.engine._fused`), runs the chunks sharded over the
+devices (`jaxopt_lab.engine._chunks`), optionally checkpointing each, and returns a `SweepResult`.
+
+Several hosts: a sweep is embarrassingly parallel over points, so under ``jax.distributed`` each
+process runs its own share, sharded over its local devices, and writes its own file::
+
+    jax.distributed.initialize()                       # coordinator address etc. from the env
+    mine = starts[jax.process_index()::jax.process_count()]
+    jl.sweep(tx, surface, mine, 1000).save(f"part-{jax.process_index()}.npz")
+
+No step needs communication between hosts; join the parts afterwards.
+
+>>> import jax.numpy as jnp, optax, jaxopt_lab as jl
+>>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
+...                   minima=((0.0, 0.0),), f_min=0.0, escape_radius=10.0)
+>>> starts = jnp.array([[1.0, -1.0], [0.5, 0.0], [jnp.nan, 0.0]])
+>>> exact = jl.Engine(check_every=1)
+>>> result = jl.sweep(optax.sgd(0.25), bowl, starts, 100, progress=False, engine=exact)
+>>> [jl.Status(s).name for s in result.status.tolist()], result.steps.tolist()
+(['CONVERGED', 'CONVERGED', 'DIVERGED'], [27, 25, 0])
+>>> jl.sweep(optax.sgd(0.25), bowl, starts, 100, progress=False,
+...          engine=jl.Engine(check_every=10)).steps.tolist()
+[30, 30, 0]
+>>> result.basin.tolist()
+[0, 0, -1]
+>>> grid = jl.sweep(optax.sgd, bowl, starts, 100, hyperparams={"learning_rate": [0.25, 1.5]},
+...                 progress=False)
+>>> grid.status.tolist()  # learning rate 1.5 overshoots farther every step: escapes
+[[1, 1, 2], [2, 2, 2]]
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import jaxlib
+import numpy as np
+import optax
+
+from jaxopt_lab._validation import check_int, check_tolerance
+from jaxopt_lab.engine import _fused
+from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
+from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
+from jaxopt_lab.engine._inspect import (check_optimizer, optimizer_facts, optimizer_name,
+                                        update_jaxpr)
+from jaxopt_lab.engine._options import Engine
+from jaxopt_lab.engine._plan import Criteria, SweepPlan, make_plan, point_sharding, replicated
+from jaxopt_lab.engine._result import ChunkStore, SweepResult, fingerprint
+from jaxopt_lab.engine._scan import compiled, get_kernel
+from jaxopt_lab.surfaces import Surface
+
+__all__ = ["SweepResult", "sweep"]
+
+#: Share of the bounds' diagonal within which a final point counts as in a minimum's basin.
+BASIN_FRACTION = 0.01
+#: Platforms whose Pallas kernels compile (Triton); elsewhere a fused kernel is interpreted.
+FUSED_PLATFORMS = ("gpu", "cuda", "rocm")
+
+
+def _check_starts(starts: Any, dim: int) -> jax.Array:
+    points = getattr(starts, "points", starts)
+    try:
+        points = points if isinstance(points, jax.Array) else jnp.asarray(points)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"starts must be a (P, {dim}) array of points, got {type(starts)}") from error
+    if points.ndim != 2 or points.shape[1] != dim or points.shape[0] < 1:
+        raise ValueError(f"starts must be a (P, {dim}) array with P >= 1 (surface dim {dim}), "
+                         f"got shape {points.shape}")
+    if not jnp.issubdtype(points.dtype, jnp.floating):
+        points = points.astype(jnp.result_type(float))
+    return points
+
+
+def _check_criteria(surface: Surface, dtype, gtol: float | None, xtol: float | None,
+                    basin_radius: float | None) -> Criteria:
+    sqrt_eps = float(np.sqrt(np.finfo(dtype).eps))
+    diagonal = float(np.linalg.norm(surface.upper - surface.lower))
+    return Criteria(check_tolerance("gtol", gtol, sqrt_eps), check_tolerance("xtol", xtol, sqrt_eps),
+                    check_tolerance("basin_radius", basin_radius, BASIN_FRACTION * diagonal))
+
+
+def _check_records(num_steps: int, num_points: int, record_loss_every: int | None,
+                   trajectories: Sequence[int] | None) -> tuple[int | None, np.ndarray | None]:
+    """(loss recording interval, indices of the points whose paths to keep), checked."""
+    if record_loss_every is not None:
+        record_loss_every = check_int("record_loss_every", record_loss_every, 1, num_steps)
+    if trajectories is None:
+        return record_loss_every, None
+    indices = np.asarray(trajectories)
+    if indices.ndim != 1 or indices.size < 1 or not np.issubdtype(indices.dtype, np.integer) \
+            or indices.min() < 0 or indices.max() >= num_points:
+        raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
+                         f"{num_points}), got {trajectories!r}")
+    return record_loss_every, indices
+
+
+def _fused_kernel(optimizer: Any, surface: Surface, plan: SweepPlan, mesh, interpret: bool):
+    return _fused.get_kernel(optimizer, surface, plan.kernel_config(), interpret=interpret,
+                             mesh=mesh)
+
+
+def _select_kernel(plan: SweepPlan, optimizer: Any, surface: Surface, sharding,
+                   chunk: jax.ShapeDtypeStruct, hyperparams: dict) -> tuple[Callable, str, str]:
+    """(kernel, backend that runs, why) for the backend ``plan`` asks for on its devices."""
+    platform, mesh = plan.platform, sharding.mesh
+    scan = lambda: get_kernel(optimizer, surface, plan.kernel_config())
+    if plan.backend == "scan":
+        return scan(), "scan", "backend='scan' was asked for"
+    if plan.backend == "fused":
+        if surface.dim > _fused.MAX_DIM:
+            raise EngineOptionError(
+                "backend", f"backend='fused' takes surfaces of dim <= {_fused.MAX_DIM} (every "
+                f"number of a point lives in registers), got dim {surface.dim}: use "
+                "backend='scan'")
+        interpret = platform not in FUSED_PLATFORMS
+        kernel = _fused_kernel(optimizer, surface, plan, mesh, interpret)
+        try:  # traced now, so an optimizer the fused kernel cannot take fails before any work
+            jax.eval_shape(kernel, chunk, hyperparams)
+        except NotElementwise as error:
+            raise NotElementwise(f"backend='fused' cannot run this optimizer on surface "
+                                 f"{surface.name!r}: {error}") from None
+        why = "backend='fused' was asked for" + (
+            f" (Pallas interpreter: {platform} compiles no fused kernel)" if interpret else "")
+        return kernel, "fused", why
+    if platform not in FUSED_PLATFORMS:
+        return scan(), "scan", f"fused kernels compile on a GPU; this is {platform}"
+    if surface.dim > _fused.MAX_DIM:
+        return scan(), "scan", (f"dim {surface.dim} > {_fused.MAX_DIM}: too many numbers per "
+                                "point for a fused kernel's registers")
+    try:
+        kernel = _fused_kernel(optimizer, surface, plan, mesh, interpret=False)
+        return compiled(kernel, chunk, hyperparams), "fused", \
+            "a GPU, and the fused kernel compiles for this optimizer and surface"
+    except Exception as error:  # whatever stops the kernel compiling: say it, run the scan
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        why = f"the fused kernel does not compile here ({type(error).__name__}: {message[:200]})"
+        warnings.warn(f"jl.sweep: {why}; running the scan backend", RuntimeWarning, stacklevel=3)
+        return scan(), "scan", why
+
+
+def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformation,
+              surface: Surface, dtype, backend: str) -> dict[str, Any]:
+    """The sweep's metadata as far as it determines the result (and the batches it ran)."""
+    return {
+        "optimizer": optimizer_name(optimizer, probe),
+        "hyperparams": list(plan.hyperparam_names),
+        "surface": {"name": surface.name, "dim": surface.dim, "bounds": surface.bounds,
+                    "minima": surface.minima,
+                    "escape_radius": surface.escape_radius if math.isfinite(surface.escape_radius)
+                    else None},
+        "num_points": plan.num_points, "num_steps": plan.num_steps, **plan.criteria._asdict(),
+        "record_loss_every": plan.record_loss_every, "layout": plan.layout,
+        "unroll": plan.unroll, "check_every": plan.check_every, "chunk_size": plan.chunk_size,
+        "batches": plan.batches.batches, "batch_axis": plan.batches.axis, "dtype": str(dtype),
+        "backend": backend,
+    }
+
+
+def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Array,
+                hyperparams: dict) -> ChunkStore | None:
+    if checkpoint is None:
+        return None
+    # Not the batches: they change no status (at most the last bits of a float32 grid's
+    # points), and their default follows the cores, so another machine resumes the run.
+    parts = {**{key: value for key, value in description.items()
+                if key not in ("batches", "batch_axis")},
+             "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
+    return ChunkStore(checkpoint, fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
+
+
+def _trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.Array,
+                  indices: np.ndarray | None, hyperparams: dict) -> jax.Array | None:
+    """Whole paths of the points ``indices``, by the scan with the same checks as the main run
+    (so each path ends where its point was frozen)."""
+    if indices is None:
+        return None
+    kernel = get_kernel(optimizer, surface, plan.kernel_config(record_trajectory=True))
+    return kernel(starts[indices], hyperparams)["trajectory"]
+
+
+def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_reason: str,
+                     metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    device = plan.devices[0]
+    description = dict(
+        description, jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
+        device=f"{device.platform}:{getattr(device, 'device_kind', '')}",
+        num_devices=len(plan.devices), chunks_loaded=loaded, backend_reason=backend_reason,
+        **dict(metadata or {}))
+    return json.loads(json.dumps(description))  # as `SweepResult.load` will read it
+
+
+def _loss_steps(plan: SweepPlan) -> np.ndarray | None:
+    every = plan.record_loss_every
+    if not every:
+        return None
+    return np.append(np.arange(plan.num_steps // every) * every, plan.num_steps)
+
+
+def sweep(
+    optimizer: optax.GradientTransformation | Callable[..., optax.GradientTransformation],
+    surface: Surface,
+    starts: Any,
+    num_steps: int,
+    *,
+    hyperparams: Mapping[str, Any] | None = None,
+    gtol: float | None = None,
+    xtol: float | None = None,
+    basin_radius: float | None = None,
+    record_loss_every: int | None = None,
+    trajectories: Sequence[int] | None = None,
+    checkpoint: str | None = None,
+    progress: bool | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    engine: Engine | None = None,
+) -> SweepResult:
+    """Run ``optimizer`` for ``num_steps`` from every point of ``starts`` on ``surface``.
+
+    Args:
+      optimizer: an optax transformation (extra-args ones receive ``value``, ``grad`` and
+        ``value_fn=surface.fn``), or a factory such as ``optax.adam`` called with ``hyperparams``.
+      surface: a `jaxopt_lab.surfaces.Surface`; its ``minima`` and ``escape_radius`` judge points.
+      starts: ``(P, dim)`` points, or an object with ``.points`` (`jl.starts.grid`).
+      num_steps: optimizer updates per point, >= 1.
+      hyperparams: ``{name: (C,)}`` for a factory; every result field gains a leading C axis.
+      gtol: converged when ``‖∇f‖ <= gtol``. Default: √eps of the starts' dtype (1.5e-8 in
+        float64, 3.5e-4 in float32), the classic tolerance for a computed gradient.
+      xtol: converged when within ``xtol`` of a listed minimum. Default √eps as for ``gtol``.
+      basin_radius: ``basin`` is the nearest minimum within this distance of the final point.
+        Default: `BASIN_FRACTION` of the diagonal of ``surface.bounds``.
+      record_loss_every: record the loss every k steps (and at the end) in ``loss_history``.
+      trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
+      checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
+        loads it instead of recomputing it.
+      progress: tqdm bar over chunks; default only on a terminal with several chunks.
+      metadata: extra JSON-serializable entries for ``result.metadata``.
+      engine: how to run it (`jaxopt_lab.Engine`: backend, layout, unroll, check interval,
+        chunks, batches, memory budget, devices); default ``Engine()``, chosen per device.
+
+    Divergence is data: a point with a non-finite value, gradient or position, or beyond the
+    escape radius at a check is DIVERGED (a NaN start at step 0) and frozen where it failed (at
+    the previous check where its position was no longer finite). A failure that undoes itself
+    between two checks (a NaN loss with a finite gradient, an excursion past the escape radius)
+    is only seen with ``Engine(check_every=1)``.
+    """
+    if not isinstance(surface, Surface):
+        raise TypeError(f"surface must be a jaxopt_lab.surfaces.Surface, got {type(surface).__name__}")
+    if not isinstance(engine, (Engine, type(None))):
+        raise TypeError(f"engine must be a jaxopt_lab.Engine, got {type(engine).__name__}")
+    starts = _check_starts(starts, surface.dim)
+    num_steps = check_int("num_steps", num_steps, 1)
+    probe, hyperparams = check_optimizer(optimizer, hyperparams)
+    criteria = _check_criteria(surface, starts.dtype, gtol, xtol, basin_radius)
+    record_loss_every, indices = _check_records(num_steps, starts.shape[0], record_loss_every,
+                                                trajectories)
+    names = tuple(hyperparams)
+    facts = optimizer_facts(optimizer, probe, names, surface.dim, starts.dtype)
+    plan = make_plan(engine or Engine(), num_points=starts.shape[0], dim=surface.dim,
+                     itemsize=starts.dtype.itemsize, num_steps=num_steps, hyperparam_names=names,
+                     num_configs=len(next(iter(hyperparams.values()))) if names else 1,
+                     criteria=criteria, record_loss_every=record_loss_every,
+                     takes_coordinates=facts.takes_coordinates, state_size=facts.state_size)
+    sharding = point_sharding(plan.devices)
+    chunk = jax.ShapeDtypeStruct((plan.chunk_size, surface.dim), starts.dtype, sharding=sharding)
+    placed_hyperparams = jax.device_put(hyperparams, replicated(sharding))
+    kernel, backend, backend_reason = _select_kernel(plan, optimizer, surface, sharding, chunk,
+                                                     placed_hyperparams)
+    if backend == "fused":
+        plan = plan.whole_chunks(backend)
+    description = _describe(plan, optimizer, probe, surface, starts.dtype, backend)
+    store = _open_store(checkpoint, description, probe, starts, hyperparams)
+    run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, plan.chunk_size,
+                                          plan.batches, plan.point_axis)
+    outputs, loaded = run_chunks(run_chunk, padded_size, starts, plan.chunk_size,
+                                 plan.point_axis, sharding, store, progress)
+    return SweepResult.from_outputs(
+        outputs, hyperparams=hyperparams, loss_steps=_loss_steps(plan),
+        trajectories=_trajectories(optimizer, surface, plan, starts, indices, hyperparams),
+        trajectory_indices=indices,
+        metadata=_finish_metadata(description, plan, loaded, backend_reason, metadata))
