@@ -97,7 +97,7 @@ def default_num_examples(width: int, activation: str) -> int:
 
 def draw_data(key: jax.Array, width: int, num_examples: int, dtype
               ) -> tuple[jax.Array, jax.Array]:
-    """The paper's inputs and targets for ``key``: the order of its splits, skipping the weights'."""
+    """The paper's inputs and targets for ``key``, in the order of its splits."""
     key, _ = jax.random.split(key)  # the paper's starting weights: init(split(key)[1])
     key, key_inputs = jax.random.split(key)
     _, key_targets = jax.random.split(key)

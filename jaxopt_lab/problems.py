@@ -269,7 +269,8 @@ def digits(num_samples: int | None = None, seed: int = 0, num_hidden: int = 32,
 def trainability_network(key: jax.Array | None = None, width: int = 16, *,
                          activation: str = "tanh", num_examples: int | None = None,
                          dtype: jax.typing.DTypeLike | None = None) -> Problem:
-    """The network of Sohl-Dickstein (2024), "The boundary of neural network trainability is fractal".
+    """The network of Sohl-Dickstein (2024), "The boundary of neural network trainability is
+    fractal".
 
     As in the paper's code (github.com/Sohl-Dickstein/fractal): input dimension = hidden width
     ``n`` (16 in the paper's figures), one hidden layer, no biases, one output, mean-field
