@@ -455,7 +455,8 @@ def trainability_map(problem: Problem, params: optax.Params,
                      window: tuple[float, float, float, float], resolution: int, *,
                      plane: str = "learning_rates", num_steps: int = 500,
                      minibatch_size: int | None = None, minibatch_key: jax.Array | None = None,
-                     offset_every_step: bool = False) -> TrainabilityResult:
+                     offset_every_step: bool = False,
+                     chunk_size: int | None = None) -> TrainabilityResult:
     """One of the paper's pictures in one call: a ``resolution²`` grid of training runs.
 
     ``window = (x_min, x_max, y_min, y_max)`` in log10, the grid log-spaced (as the paper's)
@@ -465,7 +466,9 @@ def trainability_map(problem: Problem, params: optax.Params,
     (:func:`train_offset_and_learning_rate`). Each field is a ``(resolution, resolution)``
     array, rows along y (row 0 at ``y_min``), columns along x. The problem's conditions
     (activation, single datapoint) come from :func:`trainability_network`; minibatch training
-    from ``minibatch_size``.
+    from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per call (the
+    last chunk padded to the same size, so one compile serves all), to bound the memory of a
+    large picture; by default the whole grid is one call.
 
     >>> problem = trainability_network(width=4)
     >>> params = problem.init(jax.random.split(jax.random.PRNGKey(0))[1])
@@ -478,15 +481,26 @@ def trainability_map(problem: Problem, params: optax.Params,
     num_steps = check_int("num_steps", num_steps, 1)
     if minibatch_size is not None:
         minibatch_size = check_int("minibatch_size", minibatch_size, 1)
+    if chunk_size is not None:
+        chunk_size = check_int("chunk_size", chunk_size, 1)
     x_min, x_max, y_min, y_max = (float(bound) for bound in window)
     if not (x_min < x_max and y_min < y_max):
         raise ValueError(f"window must be (x_min, x_max, y_min, y_max) with min < max, "
                          f"got {window}")
     x_values, y_values = np.meshgrid(np.logspace(x_min, x_max, resolution),
                                      np.logspace(y_min, y_max, resolution))
-    dtype = problem.inputs.dtype
-    result = _train_grid(problem.loss, problem.inputs, problem.labels, params,
-                         jnp.asarray(x_values.ravel(), dtype), jnp.asarray(y_values.ravel(), dtype),
-                         minibatch_key, plane=plane, num_steps=num_steps,
-                         minibatch_size=minibatch_size, offset_every_step=offset_every_step)
+    options = {"plane": plane, "num_steps": num_steps, "minibatch_size": minibatch_size,
+               "offset_every_step": offset_every_step}
+    x_values, y_values = x_values.ravel(), y_values.ravel()
+    chunk_size = min(chunk_size or x_values.size, x_values.size)
+    chunks = []
+    for start in range(0, x_values.size, chunk_size):
+        # Pad the last chunk with copies of its last point: the same shape, no new compile.
+        take = np.minimum(np.arange(start, start + chunk_size), x_values.size - 1)
+        chunk = _train_grid(problem.loss, problem.inputs, problem.labels, params,
+                            jnp.asarray(x_values[take], problem.inputs.dtype),
+                            jnp.asarray(y_values[take], problem.inputs.dtype), minibatch_key,
+                            **options)
+        chunks.append(jax.tree.map(lambda field: field[: x_values.size - start], chunk))
+    result = jax.tree.map(lambda *fields: jnp.concatenate(fields), *chunks)
     return jax.tree.map(lambda field: field.reshape(resolution, resolution), result)

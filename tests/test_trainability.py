@@ -199,3 +199,14 @@ def test_trainability_rejects_bad_arguments():
         problems.trainability_map(problem, params, (0, 1, 0, 1), 4, plane="lr")
     with pytest.raises(ValueError, match="window must be"):
         problems.trainability_map(problem, params, (1, 0, 0, 1), 4)
+
+
+def test_a_chunked_map_is_the_whole_map():
+    problem = problems.trainability_network(KEY, WIDTH)
+    params = _paper_start(problem)
+    window, resolution = (-1.0, 4.0, -1.0, 4.0), 6
+    whole = problems.trainability_map(problem, params, window, resolution, num_steps=STEPS)
+    chunked = problems.trainability_map(problem, params, window, resolution, num_steps=STEPS,
+                                        chunk_size=7)  # 36 points: 5 full chunks and 1 of 1
+    np.testing.assert_array_equal(chunked.diverged, whole.diverged)
+    np.testing.assert_allclose(chunked.measure, whole.measure, rtol=ROUNDING_RTOL)
