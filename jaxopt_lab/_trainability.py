@@ -20,14 +20,15 @@ from jaxopt_lab.checks import check_choice, check_int, check_positive
 ACTIVATIONS = ("tanh", "relu", "identity")
 
 
-def _hidden(activation: str, pre_activation: jax.Array, width: int) -> jax.Array:
-    # Mean-field scaling as in the paper: unit variance for N(0, 1) weights, with the √2 gain
-    # of tanh and ReLU.
+def _hidden(activation: str, inputs: jax.Array, input_weights: jax.Array) -> jax.Array:
+    # Mean-field scaling, written in the paper's order of operations (z = x·W₀/√n, then the √2
+    # gain of tanh and ReLU) so that both round alike and label the same grid points.
+    z = inputs @ input_weights / jnp.sqrt(input_weights.shape[0])
     if activation == "tanh":
-        return jnp.tanh(jnp.sqrt(2.0 / width) * pre_activation)
+        return jnp.tanh(z * jnp.sqrt(2.0))
     if activation == "relu":
-        return jax.nn.relu(pre_activation / jnp.sqrt(width)) * jnp.sqrt(2.0)
-    return pre_activation / jnp.sqrt(width)
+        return jax.nn.relu(z) * jnp.sqrt(2.0)
+    return z
 
 
 def _concrete_key(key: jax.Array, name: str) -> np.ndarray:
@@ -84,9 +85,9 @@ class TrainabilityData(NamedTuple):
 def network_loss(params: optax.Params, inputs: jax.Array, targets: jax.Array,
                  activation: str = "tanh") -> jax.Array:
     """``mean((act(x·W₀)·W₁ / n − y)²)`` with the paper's mean-field scaling (n = width)."""
-    width = params["input"].shape[0]
-    hidden = _hidden(activation, inputs @ params["input"], width)
-    return jnp.mean((hidden @ params["output"] / width - targets) ** 2)
+    root_width = jnp.sqrt(params["output"].shape[0])
+    hidden = _hidden(activation, inputs, params["input"])
+    return jnp.mean((hidden @ params["output"] / root_width / root_width - targets) ** 2)
 
 
 def default_num_examples(width: int, activation: str) -> int:
