@@ -8,8 +8,6 @@ float32, not from other numbers.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -72,14 +70,6 @@ def paper_minibatch_indices(key: jax.Array | None, num_steps: int, minibatch_siz
         with jax.enable_x64(True):
             indices = np.asarray(draw(jnp.asarray(key)))
     return jnp.asarray(indices.astype(np.int32))
-
-
-class TrainabilityData(NamedTuple):
-    """What :func:`trainability_network` was built with (``Problem`` holds the arrays)."""
-
-    width: int
-    activation: str
-    dtype: np.dtype
 
 
 def network_loss(params: optax.Params, inputs: jax.Array, targets: jax.Array,
