@@ -36,6 +36,12 @@ from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
 from jaxopt_lab.types import Status
 
+# Sohl-Dickstein's estimator lives in its own module; its public names belong to this one (the
+# API pages document a module's own functions and classes).
+for _public in (BoxSpans, SohlDicksteinDimension, ZoomFrame, ZoomSequence, edge_windows,
+                sohl_dickstein_dimension, spanning_box_counts, zoom_sequence):
+    _public.__module__ = __name__
+
 # --- rates and regimes (seed 000) ----------------------------------------------------------------
 
 
