@@ -7,7 +7,8 @@ stacked and then reduced by a jitted ``vmap(convergence_measure)``. Both sides t
 network (``net``: mean-field, tanh, no biases), the same data and starting weights
 (``PRNGKey(0)``, split in the paper's order), the same log-spaced grid and number of steps, in
 the same process; the variants take turns, round after round. Reported: median wall time of a
-whole picture after a first (compiling) call, the ratio paper / ours, and the share of grid
+whole picture after a first (compiling) call and of the process's CPU time (the machine may be
+shared), the ratios paper / ours, and the share of grid
 points both label alike (diverged iff the paper's measure is positive).
 
     PYTHONPATH=. python benchmarks/trainability_vs_paper.py              # CPU record
@@ -105,21 +106,27 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
                              num_steps).block_until_ready()
 
     variants = {"jl.problems.trainability_map": ours, "paper procedure": paper}
-    first, times, pictures = {}, {name: [] for name in variants}, {}
+    first, pictures = {}, {}
+    times, cpu_times = {name: [] for name in variants}, {name: [] for name in variants}
     for name, run in variants.items():
         start = time.perf_counter()
         pictures[name] = np.asarray(run())
         first[name] = time.perf_counter() - start
     for _ in range(rounds):
         for name, run in variants.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             run()
             times[name].append(time.perf_counter() - start)
+            cpu_times[name].append(time.process_time() - cpu_start)
     medians = {name: statistics.median(values) for name, values in times.items()}
+    cpu_medians = {name: statistics.median(values) for name, values in cpu_times.items()}
     labels = {name: picture > 0 for name, picture in pictures.items()}
     agreement = float(np.mean(labels["jl.problems.trainability_map"] == labels["paper procedure"]))
     row = {"width": width, "resolution": resolution, "num_steps": num_steps,
            "dtype": jnp.dtype(dtype).name, "median_seconds": medians,
+           "median_cpu_seconds": cpu_medians,
+           "cpu_ratio_paper_over_ours": cpu_medians["paper procedure"]
+           / cpu_medians["jl.problems.trainability_map"],
            "first_call_seconds": first,
            "ratio_paper_over_ours": medians["paper procedure"]
            / medians["jl.problems.trainability_map"],
@@ -127,7 +134,8 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
            "diverged_share": float(labels["jl.problems.trainability_map"].mean())}
     print(f"width {width:>2} {resolution:>4}² T={num_steps} {row['dtype']}: ours "
           f"{medians['jl.problems.trainability_map']:.3f} s, paper "
-          f"{medians['paper procedure']:.3f} s, ratio {row['ratio_paper_over_ours']:.2f}, "
+          f"{medians['paper procedure']:.3f} s, ratio {row['ratio_paper_over_ours']:.2f} (CPU time "
+          f"{row['cpu_ratio_paper_over_ours']:.2f}), "
           f"labels agree on {agreement:.2%}", flush=True)
     return row
 
