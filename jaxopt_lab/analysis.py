@@ -21,10 +21,26 @@ import numpy as np
 import optax
 
 from jaxopt_lab import starts as starts_lib
+from jaxopt_lab._fractal_dimension import (
+    BoxSpans,
+    SohlDicksteinDimension,
+    ZoomFrame,
+    ZoomSequence,
+    edge_windows,
+    sohl_dickstein_dimension,
+    spanning_box_counts,
+    zoom_sequence,
+)
 from jaxopt_lab.checks import check_in_range, check_int
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
 from jaxopt_lab.types import Status
+
+# Sohl-Dickstein's estimator lives in its own module; its public names belong to this one (the
+# API pages document a module's own functions and classes).
+for _public in (BoxSpans, SohlDicksteinDimension, ZoomFrame, ZoomSequence, edge_windows,
+                sohl_dickstein_dimension, spanning_box_counts, zoom_sequence):
+    _public.__module__ = __name__
 
 # --- rates and regimes ----------------------------------------------------------------------------
 
@@ -255,12 +271,13 @@ class BoxCounting(NamedTuple):
 
 def box_counting_dimension(mask: jax.typing.ArrayLike,
                            box_sizes: tuple[int, ...] | None = None) -> BoxCounting:
-    """Box-counting dimension of the set of ``True`` cells of a 2-D mask.
+    """Box-counting dimension of the set of ``True`` cells of a 2-D mask (our estimator).
 
     N(s) counts the s×s boxes (a tiling from the corner; a partial last box counts) holding a
-    cell of the set; the dimension is the least-squares slope of log N against log(1/s), as
-    Sohl-Dickstein (2024) measures the trainability boundary. ``box_sizes`` default to powers of
-    2 from 1 up to a quarter of the shorter side. Apply it to `boundary_mask` for a boundary.
+    cell of the set; the dimension is the least-squares slope of log N against log(1/s).
+    ``box_sizes`` default to powers of 2 from 1 up to a quarter of the shorter side. Apply it to
+    `boundary_mask` for a boundary. This is not Sohl-Dickstein's (2024) estimator, which differs
+    in edge definition, counting rule, box sizes and fit: `sohl_dickstein_dimension` is that one.
     """
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2 or not mask.any():

@@ -30,8 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxopt_lab import initializers
-from jaxopt_lab.checks import check_in_range, check_int, check_positive
+from jaxopt_lab import _trainability, initializers
+from jaxopt_lab.checks import check_choice, check_in_range, check_int, check_positive
 
 
 class Problem(NamedTuple):
@@ -315,48 +315,60 @@ def digits(num_samples: int | None = None, seed: int = 0, num_hidden: int = 32,
 # --- Sohl-Dickstein (2024): the boundary of neural network trainability is fractal ------------
 
 
-def trainability_network(key: jax.Array | None = None, width: int = 16) -> Problem:
-    """The network of "The boundary of neural network trainability is fractal" (2024).
+def trainability_network(key: jax.Array | None = None, width: int = 16, *,
+                         activation: str = "tanh", num_examples: int | None = None,
+                         dtype: jax.typing.DTypeLike | None = None) -> Problem:
+    """The network of Sohl-Dickstein (2024), "The boundary of neural network trainability is
+    fractal".
 
     As in the paper's code (github.com/Sohl-Dickstein/fractal): input dimension = hidden width
-    ``n`` = 16, one hidden layer of tanh units, no biases, one output, mean-field
-    parameterization ``ŷ = tanh(√(2/n)·x·W₀)·W₁ / n``, weights ``N(0, 1)``. The data are
-    ``N(0, 1)`` inputs and targets, as many examples as parameters (``n² + n`` = 272); the loss is
-    ``mean((ŷ − y)²)``. ``key`` draws the weights, inputs and targets in the code's order (split
-    off one subkey each), so ``key = PRNGKey(0)`` (the default) is the paper's setup, whose
-    starting weights are ``init(jax.random.split(key)[1])``; other keys to ``init`` draw other
-    weights for the same data. ``params = {"input": (n, n), "output": (n, 1)}``.
+    ``n`` (16 in the paper's figures), one hidden layer, no biases, one output, mean-field
+    parameterization ``ŷ = act(x·W₀)·W₁ / n`` with ``act`` one of the paper's three conditions:
+    ``"tanh"`` (``tanh(√(2/n)·x·W₀)``), ``"relu"`` (``√2·relu(x·W₀/√n)``) or ``"identity"``
+    (``x·W₀/√n``, a linear network). Weights, inputs and targets are ``N(0, 1)``; the loss is
+    ``mean((ŷ − y)²)``. ``num_examples`` defaults to the paper's: as many as parameters
+    (``n² + n``), but ``n`` for the identity network; ``num_examples=1`` is the paper's
+    single-datapoint condition.
+
+    ``key`` draws the weights, inputs and targets in the code's order (one subkey each), so
+    ``key = PRNGKey(0)`` (the default) is the paper's setup, whose starting weights are
+    ``init(jax.random.split(key)[1])``; other keys to ``init`` draw other weights for the same
+    data. Every number is drawn in float64 (as the paper, which runs with x64) and cast to
+    ``dtype`` (default: JAX's default float), so a float32 network starts from the same numbers
+    rounded; with x64 disabled, call ``init`` outside ``jit``. ``params = {"input": (n, n),
+    "output": (n, 1)}``; ``loss(params, batch=None)`` takes an optional ``(inputs, targets)``
+    minibatch in place of the full data.
     """
     width = check_int("width", width, 1)
+    check_choice("activation", activation, _trainability.ACTIVATIONS)
+    if num_examples is None:
+        num_examples = _trainability.default_num_examples(width, activation)
+    num_examples = check_int("num_examples", num_examples, 1)
+    dtype = jnp.result_type(float) if dtype is None else jnp.dtype(dtype)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        raise ValueError(f"dtype must be a floating dtype (float32 or float64), got {dtype}")
     key = jax.random.PRNGKey(0) if key is None else key
-    num_examples = width * width + width
-    key, _ = jax.random.split(key)  # the paper's starting weights: init(split(key)[1])
-    key, key_inputs = jax.random.split(key)
-    _, key_targets = jax.random.split(key)
-    inputs = jax.random.normal(key_inputs, (num_examples, width))
-    targets = jax.random.normal(key_targets, (num_examples, 1))
+    inputs, targets = _trainability.draw_data(key, width, num_examples, dtype)
 
     def init(key):
-        key_input, key_output = jax.random.split(key)
-        return {"input": jax.random.normal(key_input, (width, width)),
-                "output": jax.random.normal(key_output, (width, 1))}
+        return _trainability.draw_weights(key, width, dtype)
 
-    def loss(params):
-        hidden = jnp.tanh(jnp.sqrt(2.0 / width) * inputs @ params["input"])
-        return jnp.mean((hidden @ params["output"] / width - targets) ** 2)
+    def loss(params, batch=None):
+        batch_inputs, batch_targets = (inputs, targets) if batch is None else batch
+        return _trainability.network_loss(params, batch_inputs, batch_targets, activation)
 
-    return Problem("trainability_network", init, loss, None, None, inputs, targets)
+    return Problem(f"trainability_network_{activation}", init, loss, None, None, inputs, targets)
 
 
 class TrainabilityResult(NamedTuple):
-    """Outcome of :func:`train_two_learning_rates` (one entry per learning-rate pair if vmapped).
+    """Outcome of :func:`train_two_learning_rates` (one entry per grid point if vmapped).
 
     ``diverged`` follows the paper's code (``convergence_measure``), in its order: a non-finite
     loss first counts as 1e6, then every loss is divided by the initial loss, then a ratio above
     1e6 counts as 1e6. So a non-finite loss becomes ``1e6 / initial loss``, not 1e6 (the two
     differ unless the initial loss is 1). A run converged iff the mean of the last 20 ratios
-    ``v`` is below 1. ``measure`` is the code's colour value: ``−Σ v`` if it converged,
-    ``Σ 1/v`` otherwise.
+    ``v`` (all of them, if fewer steps) is below 1. ``measure`` is the code's colour value:
+    ``−Σ v`` if it converged, ``Σ 1/v`` otherwise, so its sign is the label.
     """
 
     final_loss: jax.Array
@@ -370,15 +382,61 @@ _LOSS_CAP = 1e6
 _TAIL_STEPS = 20
 
 
+def _convergence(losses: jax.Array) -> tuple[jax.Array, jax.Array]:
+    finite = jnp.where(jnp.isfinite(losses), losses, _LOSS_CAP)
+    normalized = jnp.minimum(finite / finite[0], _LOSS_CAP)
+    converged = jnp.mean(normalized[-_TAIL_STEPS:]) < 1.0
+    return ~converged, jnp.where(converged, -jnp.sum(normalized), jnp.sum(1.0 / normalized))
+
+
+def _gradient_descent(problem: Problem, params: optax.Params, learning_rates: dict,
+                      num_steps: int, input_offset: jax.typing.ArrayLike | None,
+                      minibatches: tuple[jax.Array, jax.Array] | None) -> TrainabilityResult:
+    # The loss recorded each step is the full-batch loss before the step, as in the paper's code
+    # (which evaluates it on the full batch for minibatch runs too, "for smooth visualization").
+    def offset(params):
+        if input_offset is None:
+            return params
+        return {**params, "input": params["input"] + input_offset}
+
+    def step(params, batch):
+        params = offset(params)
+        if batch is None:
+            value, grads = jax.value_and_grad(problem.loss)(params)
+        else:
+            value, grads = problem.loss(params), jax.grad(problem.loss)(params, batch)
+        params = jax.tree.map(lambda w, g, lr: w - lr * g, params, grads, learning_rates)
+        return params, value
+
+    params, losses = jax.lax.scan(step, params, minibatches, length=num_steps)
+    diverged, measure = _convergence(losses)
+    return TrainabilityResult(problem.loss(offset(params)), diverged, measure)
+
+
+def _minibatches(problem: Problem, num_steps: int, minibatch_size: int | None,
+                 minibatch_key: jax.Array | None) -> tuple[jax.Array, jax.Array] | None:
+    if minibatch_size is None:
+        return None
+    minibatch_size = check_int("minibatch_size", minibatch_size, 1)
+    indices = _trainability.paper_minibatch_indices(minibatch_key, num_steps, minibatch_size,
+                                                    problem.inputs.shape[0])
+    return problem.inputs[indices], problem.labels[indices]
+
+
 def train_two_learning_rates(problem: Problem, params: optax.Params,
                              input_learning_rate: jax.typing.ArrayLike,
                              output_learning_rate: jax.typing.ArrayLike,
-                             num_steps: int = 500) -> TrainabilityResult:
-    """Full-batch gradient descent with one learning rate per layer, for ``num_steps`` steps.
+                             num_steps: int = 500, *, minibatch_size: int | None = None,
+                             minibatch_key: jax.Array | None = None) -> TrainabilityResult:
+    """Gradient descent with one learning rate per layer, for ``num_steps`` ≥ 1 steps.
 
     ``W₀ ← W₀ − η₀·∂L/∂W₀``, ``W₁ ← W₁ − η₁·∂L/∂W₁`` on :func:`trainability_network` (the paper
-    ran 500 or 1000 steps). One ``lax.scan``; the learning rates are traced, so vmapping over
-    them maps a grid of pairs. Divergence is data: NaN/Inf losses are recorded, never raised.
+    ran 500 or 1000 steps). Full batch by default; ``minibatch_size = B`` takes each step's
+    gradient on ``B`` examples drawn with replacement as in the paper's code (``minibatch_key``,
+    default ``PRNGKey(42)``, the same draws for every learning rate; the paper used B = 16) and
+    still judges divergence on the full-batch loss. One ``lax.scan``; the learning rates are
+    traced, so vmapping over them maps a grid of pairs (:func:`trainability_map` does it in one
+    call). Divergence is data: NaN/Inf losses are recorded, never raised.
 
     Args:
       problem: the :func:`trainability_network` problem.
@@ -394,20 +452,111 @@ def train_two_learning_rates(problem: Problem, params: optax.Params,
     >>> jax.vmap(train)(jnp.array([1e-2, 1e4]), jnp.array([1e-2, 1e4])).diverged
     Array([False,  True], dtype=bool)
     """
-    num_steps = check_int("num_steps", num_steps, _TAIL_STEPS)
+    num_steps = check_int("num_steps", num_steps, 1)
     check_positive("input_learning_rate", input_learning_rate)
     check_positive("output_learning_rate", output_learning_rate)
+    minibatches = _minibatches(problem, num_steps, minibatch_size, minibatch_key)
     learning_rates = {"input": input_learning_rate, "output": output_learning_rate}
+    return _gradient_descent(problem, params, learning_rates, num_steps, None, minibatches)
 
-    def step(params, _):
-        value, grads = jax.value_and_grad(problem.loss)(params)
-        params = jax.tree.map(lambda w, g, lr: w - lr * g, params, grads, learning_rates)
-        return params, value
 
-    params, losses = jax.lax.scan(step, params, None, length=num_steps)
-    final_loss = problem.loss(params)
-    finite = jnp.where(jnp.isfinite(losses), losses, _LOSS_CAP)
-    normalized = jnp.minimum(finite / finite[0], _LOSS_CAP)
-    converged = jnp.mean(normalized[-_TAIL_STEPS:]) < 1.0
-    measure = jnp.where(converged, -jnp.sum(normalized), jnp.sum(1.0 / normalized))
-    return TrainabilityResult(final_loss, ~converged, measure)
+def train_offset_and_learning_rate(problem: Problem, params: optax.Params,
+                                   input_offset: jax.typing.ArrayLike,
+                                   learning_rate: jax.typing.ArrayLike, num_steps: int = 500, *,
+                                   offset_every_step: bool = False,
+                                   minibatch_size: int | None = None,
+                                   minibatch_key: jax.Array | None = None) -> TrainabilityResult:
+    """The paper's other plane: an offset added to every input-layer weight, one learning rate.
+
+    The start is ``W₀ + c`` (``c = input_offset``, a shift of the initialization's mean), then
+    gradient descent with ``η = learning_rate`` on both layers, as :func:`train_two_learning_rates`
+    (same divergence rule, same minibatch options). The paper's published code adds ``c`` to
+    ``W₀`` before *every* step (``W₀ ← W₀ + c − η·∂L/∂W₀(W₀ + c)``); ``offset_every_step=True``
+    reproduces that, the default shifts the initialization once, as the paper's text describes.
+    """
+    num_steps = check_int("num_steps", num_steps, 1)
+    check_positive("learning_rate", learning_rate)
+    minibatches = _minibatches(problem, num_steps, minibatch_size, minibatch_key)
+    learning_rates = {"input": learning_rate, "output": learning_rate}
+    if offset_every_step:
+        return _gradient_descent(problem, params, learning_rates, num_steps, input_offset,
+                                 minibatches)
+    start = {**params, "input": params["input"] + input_offset}
+    return _gradient_descent(problem, start, learning_rates, num_steps, None, minibatches)
+
+
+PLANES = ("learning_rates", "offset_and_learning_rate")
+
+
+@functools.partial(jax.jit, static_argnames=("problem_loss", "plane", "num_steps",
+                                             "minibatch_size", "offset_every_step"))
+def _train_grid(problem_loss, inputs, labels, params, x_values, y_values, minibatch_key, *,
+                plane, num_steps, minibatch_size, offset_every_step):
+    # Static: the loss function (so one compile serves every window of one problem) and the
+    # options; traced: the data, the start and the grid.
+    problem = Problem("grid", None, problem_loss, None, None, inputs, labels)
+    options = {"minibatch_size": minibatch_size, "minibatch_key": minibatch_key}
+    if plane == "learning_rates":
+        def run(x, y):
+            return train_two_learning_rates(problem, params, x, y, num_steps, **options)
+    else:
+        def run(x, y):
+            return train_offset_and_learning_rate(problem, params, x, y, num_steps,
+                                                  offset_every_step=offset_every_step,
+                                                  **options)
+    return jax.vmap(run)(x_values, y_values)
+
+
+def trainability_map(problem: Problem, params: optax.Params,
+                     window: tuple[float, float, float, float], resolution: int, *,
+                     plane: str = "learning_rates", num_steps: int = 500,
+                     minibatch_size: int | None = None, minibatch_key: jax.Array | None = None,
+                     offset_every_step: bool = False,
+                     chunk_size: int | None = None) -> TrainabilityResult:
+    """One of the paper's pictures in one call: a ``resolution²`` grid of training runs.
+
+    ``window = (x_min, x_max, y_min, y_max)`` in log10, the grid log-spaced (as the paper's)
+    and computed in float64. ``plane = "learning_rates"``: x is the input layer's learning rate,
+    y the output layer's (:func:`train_two_learning_rates`); ``"offset_and_learning_rate"``: x
+    the input-weight offset, y the single learning rate
+    (:func:`train_offset_and_learning_rate`). Each field is a ``(resolution, resolution)``
+    array, rows along y (row 0 at ``y_min``), columns along x. The problem's conditions
+    (activation, single datapoint) come from :func:`trainability_network`; minibatch training
+    from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per call (the
+    last chunk padded to the same size, so one compile serves all), to bound the memory of a
+    large picture; by default the whole grid is one call.
+
+    >>> problem = trainability_network(width=4)
+    >>> params = problem.init(jax.random.split(jax.random.PRNGKey(0))[1])
+    >>> picture = trainability_map(problem, params, (-1.0, 4.0, -1.0, 4.0), 8, num_steps=50)
+    >>> picture.diverged.shape, bool(picture.diverged[0, 0]), bool(picture.diverged[-1, -1])
+    ((8, 8), False, True)
+    """
+    check_choice("plane", plane, PLANES)
+    resolution = check_int("resolution", resolution, 1)
+    num_steps = check_int("num_steps", num_steps, 1)
+    if minibatch_size is not None:
+        minibatch_size = check_int("minibatch_size", minibatch_size, 1)
+    if chunk_size is not None:
+        chunk_size = check_int("chunk_size", chunk_size, 1)
+    x_min, x_max, y_min, y_max = (float(bound) for bound in window)
+    if not (x_min < x_max and y_min < y_max):
+        raise ValueError(f"window must be (x_min, x_max, y_min, y_max) with min < max, "
+                         f"got {window}")
+    x_values, y_values = np.meshgrid(np.logspace(x_min, x_max, resolution),
+                                     np.logspace(y_min, y_max, resolution))
+    options = {"plane": plane, "num_steps": num_steps, "minibatch_size": minibatch_size,
+               "offset_every_step": offset_every_step}
+    x_values, y_values = x_values.ravel(), y_values.ravel()
+    chunk_size = min(chunk_size or x_values.size, x_values.size)
+    chunks = []
+    for start in range(0, x_values.size, chunk_size):
+        # Pad the last chunk with copies of its last point: the same shape, no new compile.
+        take = np.minimum(np.arange(start, start + chunk_size), x_values.size - 1)
+        chunk = _train_grid(problem.loss, problem.inputs, problem.labels, params,
+                            jnp.asarray(x_values[take], problem.inputs.dtype),
+                            jnp.asarray(y_values[take], problem.inputs.dtype), minibatch_key,
+                            **options)
+        chunks.append(jax.tree.map(lambda field: field[: x_values.size - start], chunk))
+    result = jax.tree.map(lambda *fields: jnp.concatenate(fields), *chunks)
+    return jax.tree.map(lambda field: field.reshape(resolution, resolution), result)

@@ -2,6 +2,7 @@
 the CPU (Pallas interprets the fused kernels here), so a script that fails is found before it
 runs on a GPU, and the CPU batches one, whose record must stay reproducible."""
 import json
+import math
 import os
 import subprocess
 import sys
@@ -51,3 +52,12 @@ def test_cpu_batches_benchmark_finds_every_variant_identical_to_one_call(tmp_pat
         for name, variant in row["variants"].items():
             assert variant["identical_to_one_call"], (row["case"], name)
             assert variant["point_steps_per_second"] > 0
+
+
+def test_trainability_zoom_script_records_frames_and_the_pooled_dimension(tmp_path):
+    out = tmp_path / "zoom.json"
+    run_script("trainability_zoom_gpu.py", "--resolution", "24", "--steps", "20", "--width", "4",
+               "--frames", "2", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert len(report["frames"]) == 2 and math.isfinite(report["dimension"])
+    assert (tmp_path / "zoom.png").exists()

@@ -97,3 +97,17 @@ def trainability_gd(input_kernel, output_kernel, inputs, targets, lr_in, lr_out,
         input_kernel = input_kernel - lr_in * grad_input
         output_kernel = output_kernel - lr_out * grad_output
     return trainability_loss_and_grads(input_kernel, output_kernel, inputs, targets)[0]
+
+
+def paper_network_loss(weights, inputs, targets, nonlinearity):
+    """The published ``net``/``loss`` loop (mean-field, per-layer ``Z = X·W/√fan_in``), in NumPy."""
+    x = inputs
+    for w in weights:
+        z = x @ w / math.sqrt(w.shape[0])
+        if nonlinearity == "tanh":
+            x = np.tanh(z * math.sqrt(2))
+        elif nonlinearity == "relu":
+            x = np.maximum(z, 0.0) * math.sqrt(2)
+        else:
+            x = z
+    return np.mean((z / math.sqrt(w.shape[0]) - targets) ** 2)
