@@ -30,7 +30,7 @@ import numpy as np
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab import _plain_text
+from jaxopt_lab import _interrupt, _plain_text
 from jaxopt_lab._cli_args import (RANGE_HELP, Axis, Parser, UsageError, check_output_path,
                                   check_param_kinds, int_at_least, parse_axis, parse_params,
                                   parse_point)
@@ -158,6 +158,7 @@ def _write_json(args: argparse.Namespace, payload: dict[str, Any]) -> None:
     if args.json == "-":
         print(text)
         return
+    _interrupt.hold()
     with atomic_output(args.json) as partial, open(partial, "w") as handle:
         handle.write(text + "\n")
 
@@ -210,6 +211,7 @@ def command_map(args: argparse.Namespace) -> int:
     with atomic_output(args.output) as partial_image:
         figure = _draw_saved(result, args.colour)
         figure.savefig(partial_image, dpi=args.dpi, format=os.path.splitext(args.output)[1][1:])
+        _interrupt.hold()
         result.save(result_path)
     counts = result.summary_dict()["status"]
     _human(args, f"wrote {args.output} and {result_path}: "
@@ -277,6 +279,7 @@ def command_plot(args: argparse.Namespace) -> int:
     with atomic_output(args.output) as partial:
         _draw_saved(result, colour).savefig(partial, dpi=args.dpi,
                                             format=os.path.splitext(args.output)[1][1:])
+        _interrupt.hold()
     _human(args, f"wrote {args.output} from {args.result}")
     _write_json(args, {"image": args.output, "result": args.result,
                        "summary": result.summary_dict(), "metadata": result.metadata})
@@ -333,6 +336,7 @@ def command_grid(args: argparse.Namespace) -> int:
     with atomic_output(args.output) as partial:
         _draw_saved(result, args.quantity).savefig(
             partial, dpi=args.dpi, format=os.path.splitext(args.output)[1][1:])
+        _interrupt.hold()
         result.save(result_path)
     summary = result.summary_dict()
     _human(args, f"wrote {args.output} and {result_path}: {axes[0].num} x {axes[1].num} "
@@ -383,6 +387,7 @@ def command_race(args: argparse.Namespace) -> int:
                 partial = stack.enter_context(atomic_output(args.output, suffix=suffix))
                 plotting.animate_trajectories(surface, paths, labels=labels, title=title,
                                               path=partial, dpi=args.dpi)
+        _interrupt.hold()
     _human(args, f"wrote {' and '.join(written)}: " + "; ".join(
         f"{run['optimizer']} {run['status']}" for run in runs))
     _write_json(args, {"images": written, "surface": surface.name, "start": list(start),
@@ -693,6 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = make_parser()
     args = None
+    previous_handler = _interrupt.install()
     try:
         args = parser.parse_args(_attach_point_values(sys.argv[1:] if argv is None else argv))
         if hasattr(args, "surface") and args.surface not in jl.surfaces.names():
@@ -701,7 +707,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.surface!r}; known: {', '.join(jl.surfaces.names())}"
             )
         _use_compile_cache(args)
-        return args.run(args)
+        code = args.run(args)
+        if _interrupt.requested():  # pressed while the outputs were being put in place
+            _interrupt.exit_now(f"jaxopt-lab {args.command}: interrupted once its outputs were "
+                                "complete; they were kept")
+        return code
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
     except UsageError as error:
@@ -711,13 +721,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(message, file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("jaxopt-lab: interrupted; no partial output was kept", file=sys.stderr)
-        return 130
+        # Out through os._exit: a normal shutdown with XLA's threads mid-computation can crash.
+        command = f" {args.command}" if getattr(args, "command", None) else ""
+        _interrupt.exit_now(f"jaxopt-lab{command}: interrupted; no partial output was kept")
     except BrokenPipeError:
         # `jaxopt-lab list | head` closed the pipe: stop quietly, as other command-line tools do
         # (Python docs' recipe: point stdout at devnull so the exit-time flush cannot fail again).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    finally:
+        _interrupt.uninstall(previous_handler)  # main() may run inside another program's process
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import signal
 import subprocess
 import sys
@@ -202,20 +204,53 @@ def test_bench_reports_and_writes_json_in_its_schema(tmp_path):
         report["baseline_median_seconds"] / report["median_seconds"])
 
 
+#: Seconds after the command's first sign of life on its terminal (its spinner, shown once the
+#: sweep has begun compiling) at which Ctrl-C is pressed: while compiling, and while sweeping.
+INTERRUPT_DELAYS_S = (0.0, 1.0, 3.0)
+#: Seconds a command may take to start (import jax, build the optimizer) on a loaded machine.
+START_TIMEOUT_S = 120
+
+
+def _read_terminal(leader: int, timeout: float) -> bytes:
+    """What the command wrote to its terminal within ``timeout`` seconds (b"" if nothing)."""
+    ready, _, _ = select.select([leader], [], [], timeout)
+    try:
+        return os.read(leader, 65536) if ready else b""
+    except OSError:  # the command closed its terminal: it has exited
+        return b""
+
+
 @pytest.mark.slow
-def test_interrupted_map_leaves_no_output(tmp_path):
+@pytest.mark.parametrize("delay", INTERRUPT_DELAYS_S)
+def test_ctrl_c_exits_130_and_keeps_no_partial_output(tmp_path, delay):
     image_path = tmp_path / "map.png"
+    # stderr is a terminal, as for a person at a shell: the spinner then says when the sweep has
+    # begun, so the signal lands inside it instead of after a guessed sleep.
+    leader, follower = pty.openpty()
     process = subprocess.Popen(
         # A learning rate so small that no start stops early: the sweep's early exit would
         # otherwise finish the map before the signal arrives.
         [sys.executable, "-m", "jaxopt_lab.cli", "map", "--optimizer", "sgd", "--param",
          "learning_rate=1e-6", "--surface", "rosenbrock", "--resolution", "256", "--steps",
          "500000", "-o", str(image_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=follower,
     )
-    time.sleep(6.0)  # past start-up, inside the sweep
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=180)
-    assert process.returncode == 130, stderr
-    assert "interrupted" in stderr
+    os.close(follower)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        terminal = b""
+        while not terminal:
+            assert process.poll() is None, "the command ended before its sweep began"
+            assert time.monotonic() < deadline, "no sign of life from the command"
+            terminal += _read_terminal(leader, 1.0)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=START_TIMEOUT_S)
+        while chunk := _read_terminal(leader, 0.5):
+            terminal += chunk
+    finally:
+        process.kill()
+        os.close(leader)
+    assert process.returncode == 130, terminal.decode(errors="replace")
+    assert b"interrupted; no partial output was kept" in terminal
     assert list(tmp_path.iterdir()) == []
