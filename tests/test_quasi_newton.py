@@ -227,7 +227,7 @@ def test_missing_extra_arg_is_a_type_error(make_optimizer, name, missing):
     [
         (jl.bfgs, {"learning_rate": -1.0}, r"learning_rate must be in \(0, inf\), got -1.0"),
         (jl.lbfgs, {"learning_rate": 0.0}, r"learning_rate must be in \(0, inf\), got 0.0"),
-        (jl.lbfgs, {"memory_size": 0}, r"memory_size must be in \[1, inf\), got 0"),
+        (jl.lbfgs, {"memory_size": 0}, r"memory_size must be an integer in \[1, inf\], got 0"),
     ],
 )
 def test_bad_arguments(make_optimizer, kwargs, message):

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_learning_rate, check_nonnegative
+from jaxopt_lab.checks import check_learning_rate, check_nonnegative, check_shapes_at_init
 
 
 class ScaleByAdagradState(NamedTuple):
@@ -67,7 +67,10 @@ def scale_by_adagrad(
         )
         return updates, ScaleByAdagradState(sum_of_squares)
 
-    return optax.GradientTransformation(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformation(init_fn, update_fn),
+        eps=eps, eps_root=eps_root, initial_accumulator_value=initial_accumulator_value,
+    )
 
 
 def adagrad(
@@ -85,7 +88,10 @@ def adagrad(
       initial_accumulator_value: r₀ >= 0, default 0 (the seeds).
     """
     check_learning_rate(learning_rate)
-    return optax.chain(
-        scale_by_adagrad(eps, eps_root, initial_accumulator_value),
-        optax.scale_by_learning_rate(learning_rate),
+    return check_shapes_at_init(
+        optax.chain(
+            scale_by_adagrad(eps, eps_root, initial_accumulator_value),
+            optax.scale_by_learning_rate(learning_rate),
+        ),
+        learning_rate=learning_rate,
     )

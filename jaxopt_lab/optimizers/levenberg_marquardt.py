@@ -40,7 +40,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_positive
+from jaxopt_lab.checks import check_in_range, check_positive, check_shapes_at_init
 from jaxopt_lab.optimizers.newton import flat_problem, hessian_of, solve_shifted
 
 
@@ -111,4 +111,7 @@ def levenberg_marquardt(
             damping=new_damping.astype(state.damping.dtype),
         )
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformationExtraArgs(init_fn, update_fn), elementwise=False,
+        damping=damping, increase=increase, decrease=decrease,
+    )

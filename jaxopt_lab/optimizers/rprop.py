@@ -72,6 +72,7 @@ from jaxopt_lab.checks import (
     check_in_range,
     check_learning_rate,
     check_positive,
+    check_shapes_at_init,
     concrete_value,
     require_extra_arg,
 )
@@ -204,7 +205,11 @@ def scale_by_rprop(
             prev_value=prev_value,
         )
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformationExtraArgs(init_fn, update_fn),
+        learning_rate=learning_rate, eta_minus=eta_minus, eta_plus=eta_plus,
+        min_step_size=min_step_size, max_step_size=max_step_size,
+    )
 
 
 def rprop(
