@@ -46,10 +46,15 @@ def concrete_value(
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise TypeError(f"{name} must be a real number or a real array, "
                         f"got {type(value).__name__} {shown}")
-    try:
-        return np.asarray(value, dtype=float)
-    except OverflowError:  # a Python int beyond float64: out of every finite range
-        return np.asarray(math.inf if value > 0 else -math.inf)
+    if isinstance(value, int):
+        # JAX turns a Python int into its default integer type and overflows beyond it.
+        limits = np.iinfo(jax.dtypes.canonicalize_dtype(np.int64))
+        if not limits.min <= value <= limits.max:
+            digits = len(str(abs(value)))
+            raise ValueError(f"{name} must be a float or an integer in [{limits.min}, "
+                             f"{limits.max}] (JAX's default integers), got an integer of "
+                             f"{digits} digits; pass it as a float")
+    return np.asarray(value, dtype=float)
 
 
 def _interval_text(low: float, high: float, low_closed: bool, high_closed: bool) -> str:
