@@ -231,8 +231,10 @@ def check_int(name: str, value: Any, low: int, high: float = math.inf) -> int:
     ValueError: num_steps must be an integer in [1, inf], got True
     """
     is_integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    # No array has more than int64 elements along an axis: a larger count is a mistake.
+    high = min(high, np.iinfo(np.int64).max)
     if not is_integer or not low <= value <= high:
-        high_text = "inf" if high == math.inf else str(high)
+        high_text = "inf" if high == np.iinfo(np.int64).max else str(high)
         raise ValueError(f"{name} must be an integer in [{low}, {high_text}], got {value!r}")
     return int(value)
 

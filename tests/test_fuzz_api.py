@@ -194,3 +194,63 @@ def test_schedule_constructors(name, data):
     arguments = draw_arguments(data, strategies)
     full = {key: arguments.get(key, SCHEDULE_DEFAULTS[key]) for key in strategies}
     outcome(lambda: factory(**full), use_schedule, arguments)
+
+
+#: Coordinates, matrices and boxes of every kind a user might pass where arrays of reals belong.
+ARRAYS = st.one_of(
+    NUMBERS,
+    st.lists(st.lists(st.floats(-3.0, 3.0), min_size=2, max_size=2), min_size=1, max_size=3),
+    st.lists(st.lists(st.one_of(st.floats(allow_nan=True), st.complex_numbers(max_magnitude=2),
+                                st.integers(-(2**80), 2**80)), min_size=1, max_size=3),
+             min_size=1, max_size=3),
+    st.sampled_from([((-2.0, 2.0), (-1.0, 1.0)), ((1.0, 0.0), (0.0, 1.0)), [[0, 1], [0]],
+                     np.eye(2), np.array([[2.0, 1.0], [0.0, 1.0]])]),
+)
+SURFACE_FIELDS = {"name": st.one_of(st.text(max_size=3), st.none(), st.integers()),
+                  "dim": st.one_of(COUNTS, st.just("2")),
+                  "bounds": ARRAYS, "minima": ARRAYS, "f_min": NUMBERS, "saddles": ARRAYS,
+                  "escape_radius": NUMBERS, "minima_values": ARRAYS}
+SURFACE_DEFAULTS = {"name": "fuzz", "fn": loss, "dim": 2, "bounds": ((-2.0, 2.0), (-1.0, 1.0))}
+
+
+def use_surface(surface: jl.Surface) -> None:
+    center = jnp.asarray(surface.lower + surface.upper) / 2
+    assert jnp.shape(surface(center)) == ()
+    assert surface.minima_array.shape[1] == surface.saddles_array.shape[1] == surface.dim
+    starts = jl.starts.grid(surface, 3).points
+    assert starts.shape == (3**surface.dim, surface.dim) and bool(jnp.all(jnp.isfinite(starts)))
+    hash(surface)  # a static argument of jax.jit
+
+
+def use_points(points: Any) -> None:
+    points = getattr(points, "points", points)
+    assert points.ndim == 2 and bool(jnp.all(jnp.isfinite(points)))
+
+
+#: Surface and starting-point constructors: (build from drawn arguments, use, strategies).
+SURFACES_AND_STARTS: dict[str, tuple[Callable, Callable, dict[str, st.SearchStrategy]]] = {
+    "Surface": (lambda **a: jl.Surface(**{**SURFACE_DEFAULTS, **a}), use_surface,
+                SURFACE_FIELDS),
+    "quadratic": (lambda A=np.eye(2), **a: jl.surfaces.quadratic(A, **a), use_surface,
+                  {"A": ARRAYS, "b": ARRAYS, "c": NUMBERS}),
+    "rotated_quadratic": (
+        lambda eigenvalues=(2.0, 1.0), angle=0.3, **a: jl.surfaces.rotated_quadratic(
+            eigenvalues, angle, **a), use_surface,
+        {"eigenvalues": ARRAYS, "angle": NUMBERS, "b": ARRAYS, "c": NUMBERS}),
+    "grid": (lambda bounds=((0.0, 1.0),) * 2, resolution=3: jl.starts.grid(bounds, resolution),
+             use_points, {"bounds": ARRAYS, "resolution": st.one_of(COUNTS, ARRAYS)}),
+    "uniform": (lambda bounds=((0.0, 1.0),) * 2, num_points=3: jl.starts.uniform(
+        jax.random.PRNGKey(0), bounds, num_points), use_points,
+        {"bounds": ARRAYS, "num_points": COUNTS}),
+    "gaussian": (lambda center=(0.0, 1.0), scale=1.0, num_points=3: jl.starts.gaussian(
+        jax.random.PRNGKey(0), center, scale, num_points), use_points,
+        {"center": ARRAYS, "scale": ARRAYS, "num_points": COUNTS}),
+}
+
+
+@FUZZ_SETTINGS
+@given(name=st.sampled_from(sorted(SURFACES_AND_STARTS)), data=st.data())
+def test_surface_and_start_constructors(name, data):
+    build, use, strategies = SURFACES_AND_STARTS[name]
+    arguments = draw_arguments(data, strategies)
+    outcome(lambda: build(**arguments), use, arguments)
