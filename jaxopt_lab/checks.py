@@ -181,15 +181,17 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be real numbers, got {type(value).__name__} {value!r}")
     try:
-        array = np.asarray(value)
-    except (ValueError, OverflowError):  # ragged nesting
+        try:
+            array = np.asarray(value)
+        except OverflowError:  # Python ints beyond int64 beside floats
+            array = np.asarray(value, dtype=object)
+    except ValueError:  # ragged nesting
         raise TypeError(f"{name} must be real numbers in a regular (rectangular) nesting, "
-                        f"got {value!r}") from None
-    if array.dtype == object and all(isinstance(x, int) for x in array.ravel()):
+                        f"got {_short(value)}") from None
+    if array.dtype == object and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                                     for x in array.ravel()):
         # Python ints beyond int64: representable only as floats, which may overflow to inf.
-        with np.errstate(over="ignore"):
-            array = np.asarray([float(x) if abs(x) < 2**1023 else math.inf * (1 if x > 0 else -1)
-                                for x in array.ravel()]).reshape(array.shape)
+        array = np.asarray([_as_float(x) for x in array.ravel()]).reshape(array.shape)
     kind = array.dtype.kind
     if kind == "c":
         raise TypeError(f"{name} must be real numbers, got complex values")
@@ -200,6 +202,13 @@ def real_array(name: str, value: Any, *, finite: bool = True) -> np.ndarray:
     if finite and not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite numbers, got {_short(array.tolist())}")
     return array
+
+
+def _as_float(number: int | float) -> float:
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf
 
 
 def _short(value: Any) -> str:
