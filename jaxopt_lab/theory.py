@@ -59,6 +59,8 @@ def _spectrum(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
 
 
 def _positive_spectrum(name: str, eigenvalues: jax.typing.ArrayLike) -> jax.Array:
+    if isinstance(eigenvalues, (list, tuple)):  # "(10.0, 1.0)" is how a spectrum is written
+        eigenvalues = jnp.asarray(eigenvalues)
     check_positive(name, eigenvalues)
     return _spectrum(eigenvalues)
 

@@ -19,14 +19,14 @@ from jaxopt_lab.types import Status
 #: Tests 1-2: learning rates within 1% of 1/a or 2/a (of 2/λ_max) are not compared (the issue's
 #: band): a 1% excess over 2/a grows the error by only 1.02 a step.
 REGIME_BAND = 0.01
-#: Tests 3-4: cells within 2% (relative, in α) of the analytic stability boundary are excluded,
-#: and >= 99% of the rest must agree (the issue's numbers).
+#: Tests 3-4: cells within 2% (relative, in α) of the analytic stability boundary are excluded;
+#: every other cell must agree with the closed form (a single misclassified cell is a bug).
 STABILITY_BAND = 0.02
-STABILITY_AGREEMENT = 0.99
-#: Test 5: the measured heavy-ball rate within 5% of (√κ−1)/(√κ+1) (the issue's number). At the
-#: optimum λ_min and λ_max sit on double roots, so the error decays like k·ρ^k and the rate
-#: measured between steps k₁ and k₂ carries a factor (k₂/k₁)^(1/(k₂−k₁)) ≈ 1.016 here.
-RATE_RTOL = 0.05
+#: Test 5: at the optimum λ_min and λ_max sit on double roots, so the error decays like k·ρ^k
+#: and the rate measured between steps k₁ and k₂ carries the factor (k₂/k₁)^(1/(k₂−k₁)) ≈ 1.016
+#: here, which the test divides out. What is left: the transient's lower-order terms, well below
+#: this tolerance (a 10× smaller bias than the factor removed).
+RATE_RTOL = 0.002
 #: Test 6: >= 99.9% of starts reach a minimum for small η (the issue's number): saddles and the
 #: maximum attract only measure-zero sets, but grid starts next to a saddle's stable manifold
 #: may need more than the run's steps to leave it.
@@ -116,8 +116,7 @@ def test_momentum_divergence_map_matches_the_analytic_region(method, tmp_path):
     limit = np.asarray(boundary(beta, max(EIGENVALUES)))
     outside = np.abs(alpha / limit - 1.0) > STABILITY_BAND
     unstable = alpha > limit
-    agreement = np.mean(diverged[outside] == unstable[outside])
-    assert agreement >= STABILITY_AGREEMENT, agreement
+    np.testing.assert_array_equal(diverged[outside], unstable[outside])
     # the map is not trivially one-sided: both regions hold a fair share of the cells
     assert 0.2 < unstable[outside].mean() < 0.8
     # and its picture shows it: black beyond the drawn boundary, green well inside it
@@ -151,7 +150,9 @@ def test_heavy_ball_rate_at_the_optimal_parameters(kappa):
                                                stop=RATE_WINDOW[1])
     root = math.sqrt(kappa)
     assert rate == pytest.approx((root - 1) / (root + 1))
-    assert math.sqrt(loss_rate) == pytest.approx(rate, rel=RATE_RTOL)
+    first, last = RATE_WINDOW
+    double_root_factor = (last / first) ** (1.0 / (last - first))
+    assert math.sqrt(loss_rate) == pytest.approx(rate * double_root_factor, rel=RATE_RTOL)
 
 
 # --- 6. Himmelblau: every start finds a minimum for small η, none above 2/λ_max -----------------
