@@ -199,7 +199,7 @@ def quadratic(
 
     >>> surface = quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
     >>> surface.minima, surface.f_min
-    (((1.0, 0.0),), 0.0)
+    (((1.0, -0.0),), 0.0)
     >>> surface == quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
     True
     """

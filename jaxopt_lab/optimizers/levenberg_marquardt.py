@@ -27,8 +27,8 @@ flattened pytree). There is no learning rate: the step is the accepted trial ste
 >>> params = jnp.array([1.0, -2.0])
 >>> state = tx.init(params)
 >>> updates, state = tx.update(2 * params, state, params, value_fn=loss)
->>> print(jnp.round(params + updates, 3), float(state.damping))
-[ 0.  -0.] 0.0001
+>>> print(jnp.round(params + updates, 3), float(state.damping))  # λ/(2 + λ)·w, then λ / 10
+[ 0.    -0.001] 0.0001
 """
 from __future__ import annotations
 

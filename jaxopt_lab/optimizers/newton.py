@@ -43,7 +43,7 @@ never an exception: the sweep engine records that point as diverged.
 >>> grads = jnp.array([3.0 * 4.0 - 2.0, -2.0 + 4.0])
 >>> updates, state = tx.update(grads, state, params, value_fn=loss)
 >>> print(jnp.round(optax.apply_updates(params, updates), 6))  # the minimum, in one step
-[ 0.  0.]
+[ 0. -0.]
 """
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ the RPROP algorithm", ICNN 1993. Igel & Hüsken, "Improving the Rprop learning a
 -0.1
 -0.12
 -0.144
-0.0
+-0.0
 -0.072
 """
 from __future__ import annotations
