@@ -231,6 +231,17 @@ def test_box_counting_rejects_an_empty_mask():
         analysis.box_counting_dimension(np.zeros((8, 8), dtype=bool))
 
 
+@pytest.mark.parametrize("box_sizes, match", [
+    ((4,), r"box_sizes must hold at least 2 different sizes, got \(4,\)"),
+    ((2, 2), r"box_sizes must hold at least 2 different sizes, got \(2, 2\)"),
+    ((0, 2), r"box_sizes must be an integer in \[1, inf\], got 0"),
+    ((1.5, 2), r"box_sizes must be an integer in \[1, inf\], got 1.5"),
+])
+def test_box_counting_rejects_box_sizes_without_a_slope(box_sizes, match):
+    with pytest.raises(ValueError, match=match):
+        analysis.box_counting_dimension(np.ones((8, 8), dtype=bool), box_sizes=box_sizes)
+
+
 # --- EWMA (seed 002) -----------------------------------------------------------------------------
 
 
