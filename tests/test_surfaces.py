@@ -9,6 +9,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab import surfaces, test_functions
+from reference import surfaces as reference_surfaces
 
 #: f at a listed minimum equals its value to this (the issue's 1e-10).
 VALUE_TOL = 1e-10
@@ -344,3 +345,56 @@ def test_fixed_data_set_is_drawn_once_and_unchanged():
 def test_noisy_gradient_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         surfaces.noisy_gradient(jl.surfaces.get("booth"), **kwargs)
+
+
+# --- every catalogue surface against its published formula, away from its minima -------------
+
+#: Random points per surface, drawn uniformly from its bounds.
+FORMULA_POINTS = 16
+#: Value: the same formula in another order (math vs jax.numpy): float64 rounding, relative to
+#: the terms' size, which for these polynomials and exponentials is within ~1e3 of the value.
+FORMULA_RTOL = 1e-12
+FORMULA_ATOL = 1e-12
+#: Gradient against fourth-order central differences of the reference with step h: truncation
+#: ~h⁴·f⁽⁵⁾/30 (f⁽⁵⁾ up to ~1e6 for the oscillating ones: 1e-16·1e6/30 ≈ 3e-12 at h = 1e-4)
+#: plus rounding ~1.5·eps·|f|/h ≈ 3e-12·|f|; the tolerance is scaled by max(1, |f|).
+DIFFERENCE_STEP = 1e-4
+GRADIENT_ATOL_PER_VALUE = 1e-9
+GRADIENT_RTOL = 1e-7
+
+
+def _reference_formula(name):
+    if name == "deep_learning_spectrum":
+        # Its definition is the random matrix itself (seeded): ½ wᵀAw, checked here with the
+        # matrix the surface carries, and its spectrum against the description separately.
+        matrix = np.asarray(surfaces.get(name).fn.A)
+        return lambda w: 0.5 * float(np.asarray(w) @ matrix @ np.asarray(w))
+    return getattr(reference_surfaces, name)
+
+
+@pytest.mark.parametrize("name", surfaces.names())
+def test_value_and_gradient_match_the_published_formula(name):
+    surface = surfaces.get(name)
+    formula = _reference_formula(name)
+    rng = np.random.default_rng(sum(map(ord, name)))  # fixed per surface, any test order
+    points = rng.uniform(surface.lower, surface.upper, (FORMULA_POINTS, surface.dim))
+    values = np.asarray(jax.vmap(surface.fn)(jnp.asarray(points)))
+    gradients = np.asarray(jax.vmap(jax.grad(surface.fn))(jnp.asarray(points)))
+    for point, value, gradient in zip(points, values, gradients):
+        expected = formula(point.tolist())
+        np.testing.assert_allclose(value, expected, rtol=FORMULA_RTOL, atol=FORMULA_ATOL,
+                                   err_msg=f"{name} at {point}")
+        if name == "deep_learning_spectrum":
+            differences = np.asarray(surface.fn.A) @ point  # ∇ ½ wᵀAw = Aw, A symmetric
+        else:
+            differences = reference_surfaces.central_gradient(formula, point.tolist(),
+                                                              DIFFERENCE_STEP)
+        np.testing.assert_allclose(gradient, differences, rtol=GRADIENT_RTOL,
+                                   atol=GRADIENT_ATOL_PER_VALUE * max(1.0, abs(expected)),
+                                   err_msg=f"gradient of {name} at {point}")
+
+
+def test_deep_learning_spectrum_has_the_described_eigenvalues():
+    eigenvalues = np.linalg.eigvalsh(np.asarray(surfaces.get("deep_learning_spectrum").fn.A))
+    assert np.all((eigenvalues[:90] > 0.0) & (eigenvalues[:90] < 1.0))
+    assert np.all((eigenvalues[90:] > 30.0) & (eigenvalues[90:] < 60.0))
