@@ -289,7 +289,7 @@ def check_shapes_at_init(
     >>> tx.init(jnp.zeros(2))
     Traceback (most recent call last):
     ...
-    ValueError: learning_rate has shape (3,), which does not broadcast to a parameter of shape (2,): pass a number, or an array of a shape that broadcasts to every parameter
+    ValueError: learning_rate has shape (3,), which does not broadcast to a parameter of shape (2,): ...
     """
     shapes = {name: tuple(np.shape(value)) for name, value in hyperparameters.items()
               if value is not None and not callable(value) and np.ndim(value) > 0}

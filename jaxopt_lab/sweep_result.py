@@ -164,8 +164,9 @@ def _layout_problem(arrays: dict[str, np.ndarray], hyperparams: dict[str, np.nda
         return "trajectories and trajectory_indices come together, got only one of them"
     if "trajectories" in arrays:
         paths, indices = arrays["trajectories"].shape, arrays["trajectory_indices"].shape
+        expected = points[:-1] + indices + params.shape[-1:]  # (…, S, dim) around the steps axis
         if len(indices) != 1 or len(paths) != len(points) + 2 \
-                or paths[:-3] + paths[-3:-2] + paths[-1:] != points[:-1] + indices + params.shape[-1:]:
+                or paths[:-3] + paths[-3:-2] + paths[-1:] != expected:
             return f"trajectories has shape {paths}, not (…, {indices}, steps, dim) for params"
     for name, values in hyperparams.items():
         if values.ndim != 1 or points[:1] != values.shape:

@@ -103,3 +103,30 @@ def test_zip_with_a_foreign_member_is_refused(tmp_path):
         archive.writestr("other.npy", b"junk")
     with pytest.raises(ValueError, match=os.path.basename(path)):
         SweepResult.load(path)
+
+
+def _full_result() -> SweepResult:
+    """A sweep over 2 hyperparameter settings with loss histories and 2 recorded paths."""
+    settings, steps = 2, 4
+    return SweepResult(
+        params=np.zeros((settings, POINTS, 2)), loss=np.zeros((settings, POINTS)),
+        status=np.zeros((settings, POINTS), np.int8), steps=np.zeros((settings, POINTS), np.int32),
+        basin=np.zeros((settings, POINTS), np.int32), hyperparams={"learning_rate": np.ones(2)},
+        loss_history=np.zeros((settings, POINTS, 3)), loss_steps=np.array([0, 2, 4]),
+        trajectories=np.zeros((settings, 2, steps + 1, 2)), trajectory_indices=np.array([0, 5]))
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("trajectories", np.zeros((2, 2, 5, 3)), "trajectories has shape"),
+    ("trajectory_indices", np.array([0, 1, 2]), "trajectories has shape"),
+    ("loss_history", np.zeros((2, POINTS, 4)), "loss_history has shape"),
+    ("hyperparams/learning_rate", np.ones(3), "hyperparameter 'learning_rate' has shape"),
+])
+def test_inconsistent_optional_arrays_are_refused(tmp_path, name, value, match):
+    path = tmp_path / "result.npz"
+    _full_result().save(path)
+    loaded = SweepResult.load(path)  # consistent: loads
+    assert loaded.trajectories.shape == (2, 2, 5, 2)
+    _replaced(name, value)(path)
+    with pytest.raises(ValueError, match=match):
+        SweepResult.load(path)

@@ -403,3 +403,43 @@ def test_deep_learning_spectrum_has_the_described_eigenvalues():
     eigenvalues = np.linalg.eigvalsh(np.asarray(surfaces.get("deep_learning_spectrum").fn.A))
     assert np.all((eigenvalues[:90] > 0.0) & (eigenvalues[:90] < 1.0))
     assert np.all((eigenvalues[90:] > 30.0) & (eigenvalues[90:] < 60.0))
+
+
+# --- bad input: refused up front, naming the field -----------------------------------------------
+
+def _surface(**fields):
+    return surfaces.Surface(**{"name": "bowl", "fn": lambda w: w @ w, "dim": 2,
+                               "bounds": ((-1.0, 1.0), (-1.0, 1.0)), **fields})
+
+
+@pytest.mark.parametrize("build, error, match", [
+    (lambda: _surface(dim="2"), ValueError, r"dim must be an integer in \[1, inf\], got '2'"),
+    (lambda: _surface(dim=3), ValueError, r"bounds must be 3 \(low, high\) pairs"),
+    (lambda: _surface(bounds=((1.0, -1.0), (-1.0, 1.0))), ValueError, "low < high"),
+    (lambda: _surface(bounds=((-1.0, math.inf), (-1.0, 1.0))), ValueError,
+     "bounds must be finite"),
+    (lambda: _surface(escape_radius=-1.0), ValueError,
+     r"escape_radius must be a number in \(0, inf\]"),
+    (lambda: _surface(escape_radius=math.nan), ValueError, "escape_radius must be a number"),
+    (lambda: _surface(minima=((0.0,),)), ValueError, "minima must be a sequence of points with 2"),
+    (lambda: _surface(minima=((0.0, 0.0),), minima_values=(0.0, 1.0)), ValueError,
+     "minima_values must have one value per minimum"),
+    (lambda: _surface(fn="w @ w"), TypeError, "fn must be a callable"),
+    (lambda: _surface(f_min=1j), TypeError, "f_min must be real numbers"),
+    (lambda: surfaces.rotated_quadratic((1.0, 2.0, 3.0), 0.1), ValueError,
+     r"eigenvalues must be two numbers, got shape \(3,\)"),
+    (lambda: surfaces.rotated_quadratic((1.0, 1j), 0.1), TypeError, "eigenvalues must be real"),
+    (lambda: surfaces.rotated_quadratic((1.0, 2.0), "0.1"), TypeError, "angle must be real"),
+    (lambda: surfaces.quadratic([[1.0, 0.0], [0.0, math.nan]]), ValueError, "A must be finite"),
+    (lambda: surfaces.quadratic(np.eye(2), c=[1.0, 2.0]), ValueError, "c must be one number"),
+])
+def test_bad_fields_are_refused_naming_them(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_escape_radius_inf_means_never_escape_and_fields_are_normalized():
+    surface = _surface(escape_radius=math.inf, minima=[[0, 0]], bounds=[[-1, 1], [-1, 1]])
+    assert surface.escape_radius == math.inf
+    assert surface.minima == ((0.0, 0.0),) and surface.bounds == ((-1.0, 1.0), (-1.0, 1.0))
+    hash(surface)  # lists were turned into tuples: it can be a static jit argument

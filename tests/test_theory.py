@@ -69,7 +69,8 @@ def test_gd_regime_matches_a_run(curvature):
     learning_rates = np.linspace(0.01, 3.0, 300) / curvature
     regimes = np.asarray(theory.gd_regime(learning_rates, curvature))
     for learning_rate, regime in zip(learning_rates, regimes):
-        if min(abs(learning_rate * curvature - 1.0), abs(learning_rate * curvature - 2.0)) < TIE_MARGIN:
+        product = learning_rate * curvature
+        if min(abs(product - 1.0), abs(product - 2.0)) < TIE_MARGIN:
             continue  # the ties have their own test
         errors = run_gradient_descent_1d(learning_rate, curvature)
         flips = np.any(np.sign(errors[1:]) * np.sign(errors[:-1]) < 0)
