@@ -1,4 +1,4 @@
-"""The shared argument checks: counts (`check_int`) and tolerances (`check_tolerance`)."""
+"""The shared argument checks, and what the public constructors refuse before any work."""
 import math
 
 import jax.numpy as jnp
