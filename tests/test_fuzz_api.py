@@ -31,7 +31,7 @@ import jaxopt_lab as jl
 #: Examples per constructor family. Enough to reach every kind of bad value several times for
 #: every argument (about ten kinds × a handful of arguments); derandomized, so every run (and
 #: every machine) tries the same inputs.
-EXAMPLES = 300
+EXAMPLES = 200
 FUZZ_SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                          suppress_health_check=[HealthCheck.too_slow])
 
