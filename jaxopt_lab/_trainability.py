@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxopt_lab.checks import check_choice, check_int, check_positive
+from jaxopt_lab._validation import check_choice, check_int, check_positive
 
 ACTIVATIONS = ("tanh", "relu", "identity")
 

@@ -31,7 +31,7 @@ from jaxopt_lab._fractal_dimension import (
     spanning_box_counts,
     zoom_sequence,
 )
-from jaxopt_lab.checks import check_in_range, check_int
+from jaxopt_lab._validation import check_in_range, check_int
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
 from jaxopt_lab.types import Status
@@ -286,8 +286,9 @@ def box_counting_dimension(mask: jax.typing.ArrayLike,
     if box_sizes is None:
         largest = max(1, min(mask.shape) // 4)
         box_sizes = tuple(2**k for k in range(int(np.log2(largest)) + 1))
-    if len(box_sizes) < 2:
-        raise ValueError(f"box_sizes must hold at least 2 sizes, got {box_sizes}")
+    box_sizes = tuple(check_int("box_sizes", size, 1) for size in box_sizes)
+    if len(set(box_sizes)) < 2:  # a slope needs two different sizes
+        raise ValueError(f"box_sizes must hold at least 2 different sizes, got {box_sizes}")
     counts = []
     for size in box_sizes:
         rows, cols = -(-mask.shape[0] // size), -(-mask.shape[1] // size)

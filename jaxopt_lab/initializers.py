@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from jax.nn.initializers import Initializer
 
-from jaxopt_lab.checks import check_int, check_nonnegative, check_positive
+from jaxopt_lab._validation import check_int, check_nonnegative, check_positive
 
 #: A small positive bias for ReLU units, so they start active (Goodfellow et al. 2016, §8.4).
 RELU_BIAS = 0.1

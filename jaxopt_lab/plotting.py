@@ -29,7 +29,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from jaxopt_lab import theory
-from jaxopt_lab.checks import check_choice
+from jaxopt_lab._validation import check_choice
 from jaxopt_lab.theory import Regime
 from jaxopt_lab.types import Status
 

@@ -31,7 +31,7 @@ import numpy as np
 import optax
 
 from jaxopt_lab import _trainability, initializers
-from jaxopt_lab.checks import check_choice, check_in_range, check_int, check_positive
+from jaxopt_lab._validation import check_choice, check_in_range, check_int, check_positive
 
 
 class Problem(NamedTuple):

@@ -22,7 +22,7 @@ import numpy as np
 import optax
 from jax.typing import ArrayLike
 
-from jaxopt_lab.checks import (check_in_range, check_nonnegative, check_positive, concrete_value,
+from jaxopt_lab._validation import (check_in_range, check_nonnegative, check_positive, concrete_value,
                               require_extra_arg)
 
 

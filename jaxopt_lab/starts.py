@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lab.checks import check_int
+from jaxopt_lab._validation import check_int, real_array
 from jaxopt_lab.surfaces import Surface
 
 SurfaceOrBounds = Union[Surface, Sequence[Sequence[float]]]
@@ -59,12 +59,12 @@ def as_bounds(surface_or_bounds: SurfaceOrBounds) -> tuple[tuple[float, float], 
     """
     if isinstance(surface_or_bounds, Surface):
         return surface_or_bounds.bounds
-    array = np.asarray(surface_or_bounds, dtype=float)
+    array = real_array("bounds", surface_or_bounds)
     if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] < 1:
         raise ValueError(
             f"bounds must be a Surface or a sequence of (low, high) pairs, got shape {array.shape}"
         )
-    if not np.all(np.isfinite(array)) or np.any(array[:, 0] >= array[:, 1]):
+    if np.any(array[:, 0] >= array[:, 1]):
         raise ValueError(f"bounds must be finite with low < high, got {array.tolist()}")
     return tuple((float(low), float(high)) for low, high in array)
 
@@ -141,10 +141,10 @@ def gaussian(key: jax.Array, center, scale, num_points: int) -> jax.Array:
     >>> gaussian(jax.random.PRNGKey(0), [1.0, 2.0], 0.0, 2).tolist()
     [[1.0, 2.0], [1.0, 2.0]]
     """
-    center = jnp.asarray(center, dtype=float)
+    center = jnp.asarray(real_array("center", center), dtype=float)
     if center.ndim != 1 or center.shape[0] < 1:
         raise ValueError(f"center must be a (dim,) vector, got shape {center.shape}")
-    scale = jnp.asarray(scale, dtype=float)
+    scale = jnp.asarray(real_array("scale", scale, finite=False), dtype=float)
     if scale.shape not in ((), center.shape):
         raise ValueError(f"scale must be a number or have shape {center.shape}, got {scale.shape}")
     if np.any(np.asarray(scale) < 0) or not np.all(np.isfinite(np.asarray(scale))):
@@ -176,19 +176,19 @@ def plane(center, direction_1, direction_2, extent, resolution: int | Sequence[i
     >>> slice_.points.tolist()
     [[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [-1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
     """
-    center = jnp.asarray(center, dtype=float)
+    center = jnp.asarray(real_array("center", center), dtype=float)
     if center.ndim != 1 or center.shape[0] < 2:
         raise ValueError(f"center must be a (dim,) vector with dim >= 2, got shape {center.shape}")
     directions = []
     for name, direction in (("direction_1", direction_1), ("direction_2", direction_2)):
-        direction = jnp.asarray(direction, dtype=float)
+        direction = jnp.asarray(real_array(name, direction), dtype=float)
         if direction.shape != center.shape:
             raise ValueError(f"{name} must have shape {center.shape} like center, "
                              f"got {direction.shape}")
         directions.append(direction)
     if np.linalg.matrix_rank(np.stack(directions)) < 2:
         raise ValueError("direction_1 and direction_2 must be linearly independent")
-    extent_values = np.atleast_1d(np.asarray(extent, dtype=float))
+    extent_values = np.atleast_1d(real_array("extent", extent))
     if extent_values.shape == (1,):
         extent_values = np.array([-1.0, 1.0, -1.0, 1.0]) * abs(extent_values[0])
     if extent_values.shape != (4,):

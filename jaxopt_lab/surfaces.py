@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lab.checks import check_int, check_nonnegative
+from jaxopt_lab._validation import check_int, check_nonnegative, real_array
 
 Points = tuple[tuple[float, ...], ...]
 Bounds = tuple[tuple[float, float], ...]
@@ -65,6 +65,37 @@ class Surface:
     escape_radius: float = math.inf
     minima_values: tuple[float, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Checked and normalized here, so a mistake is reported against the field that holds it
+        # (not as a shape error in a sweep) and every field hashes (a jit static argument).
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+        if not callable(self.fn):
+            raise TypeError(f"fn must be a callable (dim,) -> scalar, got {type(self.fn).__name__}")
+        dim = check_int("dim", self.dim, 1)
+        bounds = real_array("bounds", self.bounds)
+        if bounds.shape != (dim, 2):
+            raise ValueError(f"bounds must be {dim} (low, high) pairs (one per coordinate of dim="
+                             f"{dim}), got shape {bounds.shape}")
+        if np.any(bounds[:, 0] >= bounds[:, 1]):
+            raise ValueError(f"bounds must have low < high in every pair, got {bounds.tolist()}")
+        radius = real_array("escape_radius", self.escape_radius, finite=False)
+        if radius.shape != () or not radius > 0:  # `not >` also refuses NaN
+            raise ValueError(f"escape_radius must be a number in (0, inf] (inf: never escape), "
+                             f"got {self.escape_radius!r}")
+        fields = {"dim": dim, "bounds": _as_tuple(bounds), "escape_radius": float(radius),
+                  "minima": _points("minima", self.minima, dim),
+                  "saddles": _points("saddles", self.saddles, dim)}
+        if self.f_min is not None:
+            fields["f_min"] = float(real_array("f_min", self.f_min).reshape(()))
+        values = real_array("minima_values", self.minima_values).reshape(-1)
+        if values.size and values.size != len(fields["minima"]):
+            raise ValueError(f"minima_values must have one value per minimum "
+                             f"({len(fields['minima'])}), got {values.size}")
+        fields["minima_values"] = tuple(float(value) for value in values)
+        for field, value in fields.items():
+            object.__setattr__(self, field, value)
+
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.fn(x)
 
@@ -92,6 +123,16 @@ class Surface:
         if self.minima_values:
             return np.asarray(self.minima_values, dtype=float)
         return np.full(len(self.minima), np.nan if self.f_min is None else self.f_min)
+
+
+def _points(name: str, points, dim: int) -> Points:
+    array = real_array(name, points)
+    if array.size == 0:
+        return ()
+    if array.ndim != 2 or array.shape[1] != dim:
+        raise ValueError(f"{name} must be a sequence of points with {dim} coordinates each, "
+                         f"got shape {array.shape}")
+    return _as_tuple(array)
 
 
 def escape_radius_for(bounds: Bounds, factor: float = ESCAPE_FACTOR) -> float:
@@ -158,18 +199,20 @@ def quadratic(
 
     >>> surface = quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
     >>> surface.minima, surface.f_min
-    (((1.0, 0.0),), 0.0)
+    (((1.0, -0.0),), 0.0)
     >>> surface == quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
     True
     """
-    A = np.asarray(A, dtype=float)
+    A = real_array("A", A)
     dim = A.shape[0] if A.ndim == 2 else -1
     if A.shape != (dim, dim) or dim < 1:
         raise ValueError(f"A must be a square (dim, dim) matrix, got shape {A.shape}")
     if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12):
         raise ValueError("A must be symmetric, got a matrix with A != A.T")
     A = 0.5 * (A + A.T)
-    b = np.zeros(dim) if b is None else np.asarray(b, dtype=float).reshape(-1)
+    b = np.zeros(dim) if b is None else real_array("b", b).reshape(-1)
+    if real_array("c", c).shape != ():
+        raise ValueError(f"c must be one number, got shape {np.shape(c)}")
     if b.shape != (dim,):
         raise ValueError(f"b must have shape ({dim},) to match A, got {b.shape}")
     eigenvalues = np.linalg.eigvalsh(A)
@@ -205,9 +248,11 @@ def rotated_quadratic(eigenvalues, angle: float, *, b=None, c: float = 0.0,
     >>> np.round(np.asarray(canyon.fn.A), 12).tolist()
     [[3.0, 2.0], [2.0, 3.0]]
     """
-    eigenvalues = np.asarray(eigenvalues, dtype=float)
+    eigenvalues = real_array("eigenvalues", eigenvalues)
     if eigenvalues.shape != (2,):
         raise ValueError(f"eigenvalues must be two numbers, got shape {eigenvalues.shape}")
+    if real_array("angle", angle).shape != ():
+        raise ValueError(f"angle must be one number (radians), got shape {np.shape(angle)}")
     cos, sin = math.cos(angle), math.sin(angle)
     rotation = np.array([[cos, -sin], [sin, cos]])
     return quadratic(rotation @ np.diag(eigenvalues) @ rotation.T, b, c, name=name, bounds=bounds)

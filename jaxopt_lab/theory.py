@@ -33,7 +33,7 @@ import enum
 import jax
 import jax.numpy as jnp
 
-from jaxopt_lab.checks import check_in_range, check_positive
+from jaxopt_lab._validation import check_in_range, check_positive
 
 #: Relative tolerance of `gd_regime` for "exactly" η = 1/a and η = 2/a (floating-point ties).
 REGIME_RTOL = 1e-12
@@ -60,6 +60,8 @@ def _spectrum(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
 
 
 def _positive_spectrum(name: str, eigenvalues: jax.typing.ArrayLike) -> jax.Array:
+    if isinstance(eigenvalues, (list, tuple)):  # "(10.0, 1.0)" is how a spectrum is written
+        eigenvalues = jnp.asarray(eigenvalues)
     check_positive(name, eigenvalues)
     return _spectrum(eigenvalues)
 

@@ -19,21 +19,24 @@ from jaxopt_lab import Status
 #: Tests 1-2: learning rates within 1% of 1/a or 2/a (of 2/λ_max) are not compared: there
 #: a 1% excess over 2/a grows the error by only 1.02 a step.
 REGIME_BAND = 0.01
-#: Tests 3-4: cells within 2% (relative, in α) of the analytic stability boundary are excluded,
-#: and >= 99% of the rest must agree: near the boundary a finite run cannot tell a rate of
-#: 0.999 from 1.001.
+#: Tests 3-4: cells within 2% (relative, in α) of the analytic stability boundary are excluded;
+#: every other cell must agree with the closed form (a single misclassified cell is a bug).
 STABILITY_BAND = 0.02
-STABILITY_AGREEMENT = 0.99
-#: Test 5: the measured heavy-ball rate within 5% of (√κ−1)/(√κ+1). At the
-#: optimum λ_min and λ_max sit on double roots, so the error decays like k·ρ^k and the rate
-#: measured between steps k₁ and k₂ carries a factor (k₂/k₁)^(1/(k₂−k₁)) ≈ 1.016 here.
-RATE_RTOL = 0.05
+#: Test 5: at the optimum λ_min and λ_max sit on double roots, so the error decays like k·ρ^k
+#: and the rate measured between steps k₁ and k₂ carries the factor (k₂/k₁)^(1/(k₂−k₁)) ≈ 1.016
+#: here, which the test divides out. What is left: the transient's lower-order terms, well below
+#: this tolerance (a 10× smaller bias than the factor removed).
+RATE_RTOL = 0.002
 #: Test 6: >= 99.9% of starts reach a minimum for small η: saddles and the
 #: maximum attract only measure-zero sets, but grid starts next to a saddle's stable manifold
 #: may need more than the run's steps to leave it.
 HIMMELBLAU_CONVERGED_SHARE = 0.999
-#: 2/λ_max at Himmelblau's flattest minimum, (−2.805, 3.131), where λ_max ≈ 80.55.
+#: 2/λ_max of Himmelblau's flattest minimum, to the 5 decimals it is quoted with (half a unit
+#: of the last digit is the tolerance).
 HIMMELBLAU_MAX_STABLE_STEP = 0.02483
+QUOTED_DIGITS_ATOL = 5e-6
+#: Colours read back from the rendered 8-bit image: up to 3 levels of anti-aliasing.
+COLOUR_ATOL = 3 / 255
 
 
 def plt_image(figure):
@@ -117,8 +120,7 @@ def test_momentum_divergence_map_matches_the_analytic_region(method, tmp_path):
     limit = np.asarray(boundary(beta, max(EIGENVALUES)))
     outside = np.abs(alpha / limit - 1.0) > STABILITY_BAND
     unstable = alpha > limit
-    agreement = np.mean(diverged[outside] == unstable[outside])
-    assert agreement >= STABILITY_AGREEMENT, agreement
+    np.testing.assert_array_equal(diverged[outside], unstable[outside])
     # the map is not trivially one-sided: both regions hold a fair share of the cells
     assert 0.2 < unstable[outside].mean() < 0.8
     # and its picture shows it: black beyond the drawn boundary, green well inside it
@@ -129,7 +131,7 @@ def test_momentum_divergence_map_matches_the_analytic_region(method, tmp_path):
                          (0.1 * alpha_max, 0.5, jl.plotting.CONVERGED_COLOUR)]:
         column, row = ax.transData.transform((a, b))
         np.testing.assert_allclose(image[image.shape[0] - 1 - int(round(row)), int(round(column))],
-                                   colour, atol=3 / 255)  # 8-bit rendering
+                                   colour, atol=COLOUR_ATOL)
 
 
 # --- 5. the heavy-ball rate at the optimal parameters ---------------------------------------------
@@ -152,7 +154,9 @@ def test_heavy_ball_rate_at_the_optimal_parameters(kappa):
                                                stop=RATE_WINDOW[1])
     root = math.sqrt(kappa)
     assert rate == pytest.approx((root - 1) / (root + 1))
-    assert math.sqrt(loss_rate) == pytest.approx(rate, rel=RATE_RTOL)
+    first, last = RATE_WINDOW
+    double_root_factor = (last / first) ** (1.0 / (last - first))
+    assert math.sqrt(loss_rate) == pytest.approx(rate * double_root_factor, rel=RATE_RTOL)
 
 
 # --- 6. Himmelblau: every start finds a minimum for small η, none above 2/λ_max -----------------
@@ -177,7 +181,7 @@ def test_himmelblau_max_stable_step_from_the_hessians():
     hessians = np.asarray(jax.vmap(jax.hessian(surface.fn))(surface.minima_array))
     largest = np.linalg.eigvalsh(hessians)[:, -1]
     limit = float(theory.gd_max_stable_learning_rate(largest.min()))
-    assert limit == pytest.approx(HIMMELBLAU_MAX_STABLE_STEP, abs=5e-6)
+    assert limit == pytest.approx(HIMMELBLAU_MAX_STABLE_STEP, abs=QUOTED_DIGITS_ATOL)
 
 
 @pytest.mark.slow

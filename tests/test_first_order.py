@@ -331,13 +331,22 @@ def test_bad_input_raises_value_error(make, kwargs, message):
 
 
 def test_checks_skip_traced_hyperparameters():
-    """Inside jit, even out-of-range traced values build an optimizer: no check runs."""
-    def build(learning_rate, beta):
-        for tx in (jl.sgd(learning_rate), jl.momentum(learning_rate, beta),
-                   jl.nesterov(learning_rate, beta), jl.adagrad(learning_rate, eps=-beta),
-                   jl.adadelta(learning_rate, rho=beta), jl.rmsprop(learning_rate, beta),
-                   jl.adam(learning_rate, beta, beta), jl.adamw(learning_rate, beta, beta)):
-            tx.init(jnp.zeros(2))
-        return learning_rate
+    """Inside jit, even out-of-range traced values build an optimizer: no check runs, and the
+    values are used as given (η = −1, β = 2 turn descent into ascent, as the formulas say)."""
+    grads = jnp.array([1.0, 2.0])
 
-    assert float(jax.jit(build)(-1.0, 2.0)) == -1.0
+    def build(learning_rate, beta):
+        for tx in (jl.adagrad(learning_rate, eps=-beta), jl.adadelta(learning_rate, rho=beta),
+                   jl.rmsprop(learning_rate, beta), jl.adam(learning_rate, beta, beta),
+                   jl.adamw(learning_rate, beta, beta)):
+            tx.init(jnp.zeros(2))
+        first_steps = []
+        for tx in (jl.sgd(learning_rate), jl.momentum(learning_rate, beta),
+                   jl.nesterov(learning_rate, beta)):
+            first_steps.append(tx.update(grads, tx.init(jnp.zeros(2)), jnp.zeros(2))[0])
+        return jnp.stack(first_steps)
+
+    sgd_step, momentum_step, nesterov_step = jax.jit(build)(-1.0, 2.0)
+    np.testing.assert_array_equal(sgd_step, grads)  # −η·g
+    np.testing.assert_array_equal(momentum_step, grads)  # ΔW = −η·g from ΔW = 0
+    np.testing.assert_array_equal(nesterov_step, 3.0 * grads)  # β·ΔW − η·g = −(β + 1)·η·g

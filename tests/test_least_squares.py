@@ -32,6 +32,9 @@ FLOOR_FROM_STEP = 1000
 NUM_RUNS = 16
 #: Batch descent reaches w_ls up to float64 rounding of the normal equations.
 BATCH_ATOL = 1e-10
+#: "Converged towards w_ls": the floor is below this fraction of the initial squared error
+#: (the predicted floors are 2e-4 to 4e-3 of it, so a run stuck near the start fails by far).
+CONVERGED_FRACTION = 1e-2
 #: Measured floor / predicted floor: the prediction drops the O(η·E‖x‖²) ≈ 15 % multiplicative
 #: noise (felt at m = 1) and the average has a few % sampling error. Observed over three data draws:
 #: 1.00-1.02 for m = 20, 1.08-1.13 for m = 1.
@@ -99,6 +102,6 @@ def test_minibatch_and_stochastic_settle_at_the_predicted_noise_floor(batch_size
     floor = errors[:, FLOOR_FROM_STEP:].mean()
     initial = np.sum((START - SOLUTION) ** 2)
     ratio = floor / predicted_floor(batch_size)
-    assert floor < 1e-2 * initial  # converged towards w_ls ...
+    assert floor < CONVERGED_FRACTION * initial  # converged towards w_ls ...
     assert FLOOR_RATIO_BOUNDS[0] < ratio < FLOOR_RATIO_BOUNDS[1], ratio  # ... up to the floor
 

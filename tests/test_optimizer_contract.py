@@ -10,6 +10,7 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
+import chex
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
@@ -197,3 +198,20 @@ def test_flax_nnx_optimizer_trains_mlp(case):
     train(model, optimizer)
     final = float(mlp_loss(model))
     assert np.isfinite(final) and final < LOSS_DROP_FACTOR * initial, (initial, final)
+    # nnx.Optimizer must take exactly the steps of the plain optax loop on the same arrays.
+    _, start, _ = nnx.split(MLP(nnx.Rngs(0)), nnx.Param, ...)
+    trained = nnx.state(model, nnx.Param)
+    chex.assert_trees_all_close(trained, direct_pytree_run(tx, value_fn, start, extra),
+                                atol=SAME_MATHS_ATOL)
+
+
+def direct_pytree_run(tx, value_fn, params, extra):
+    """``MLP_STEPS`` steps of ``tx`` on the parameter pytree by a plain optax loop."""
+    @jax.jit
+    def run(params):
+        def body(_, carry):
+            params, state = carry
+            updates, state = tx.update(jax.grad(value_fn)(params), state, params, **extra)
+            return optax.apply_updates(params, updates), state
+        return jax.lax.fori_loop(0, MLP_STEPS, body, (params, tx.init(params)))[0]
+    return run(params)

@@ -1,6 +1,7 @@
 """Learning problems: Brady et al.'s spoiler, flax MLPs, Sohl-Dickstein's trainability network."""
 import sys
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -28,12 +29,18 @@ FITTED_POINTS_ATOL = 1e-16
 #: constant step that gets there (the loss's curvature is below 0.25, so 4.0 is stable).
 STATIONARY_TOL = 1e-10
 SPOILER_LEARNING_RATE = 4.0
+#: The spoiler's gradient at the 3-point optimum is σ'(−22) ≈ 3e-10; anything below 1e-8 is
+#: "vanished" for a learning rate of order 1 (a step of 1e-8 in a weight of order 10).
+VANISHED_GRADIENT = 1e-8
 SPOILER_STEPS = 5_000
 #: Brady et al.: "local minima with a large basin of attraction". About a quarter of
 #: standard-normal starts end in the non-separating minimum; require an eighth, so the test
 #: asks for a basin of real size rather than one lucky start.
 MIN_BASIN_SHARE = 1 / 8
 NUM_STARTS = 64
+#: 20 optimizer steps compiled in one scan vs taken one by one: XLA may fuse and reorder the
+#: float64 arithmetic differently, a few ulps per step, compounded over the steps.
+COMPILED_VS_EAGER_RTOL = 1e-10
 #: The trainability reference runs NumPy and JAX matmuls over 20 steps of GD: rounding grows.
 TRAINING_RTOL = 1e-8
 
@@ -84,7 +91,7 @@ def test_spoiler_gradient_at_three_point_optimum_is_the_slides_vanishing_term(sp
     # The other three points are fitted exactly; the loss averages over four points.
     np.testing.assert_allclose(grads["weights"][1], grad_wy / 4, atol=FITTED_POINTS_ATOL)
     np.testing.assert_allclose(grads["bias"], grad_b / 4, atol=FITTED_POINTS_ATOL)
-    assert abs(grad_wy) < 1e-8  # "→ 0 exponentially as t → ∞": σ'(−22) ≈ 3e-10
+    assert abs(grad_wy) < VANISHED_GRADIENT  # "→ 0 exponentially as t → ∞": σ'(−22) ≈ 3e-10
 
 
 @pytest.mark.parametrize("spoiler_distance", [10.0, 100.0])
@@ -97,6 +104,25 @@ def test_perceptron_separates_all_four_points(spoiler_distance):
     assert float(spoiler.accuracy(result.params)) == 1.0
     np.testing.assert_array_equal(result.params["weights"], weights)
     assert float(result.params["bias"]) == bias and int(result.num_updates) == num_updates
+
+
+#: Epochs for the non-separable case: enough to cycle through XOR's four points many times.
+NON_SEPARABLE_EPOCHS = 50
+
+
+def test_perceptron_never_converges_on_non_separable_data():
+    """XOR admits no separating line: every epoch makes a mistake, so the rule never stops."""
+    problem = problems.xor()
+    result = problems.perceptron(problem.inputs, problem.labels, max_epochs=NON_SEPARABLE_EPOCHS)
+    weights, bias, num_updates, converged = perceptron(
+        np.asarray(problem.inputs).tolist(), np.asarray(problem.labels).tolist(),
+        max_epochs=NON_SEPARABLE_EPOCHS)
+    assert not bool(result.converged) and not converged
+    assert int(result.num_updates) == num_updates >= NON_SEPARABLE_EPOCHS
+    np.testing.assert_array_equal(result.params["weights"], weights)
+    assert float(result.params["bias"]) == bias
+    predicted = np.asarray(problem.inputs) @ np.asarray(weights) + bias > 0
+    assert np.any(predicted != (np.asarray(problem.labels) == 1))  # some point stays wrong
 
 
 def test_backprop_optimum_misclassifies_the_spoiler(spoiler):
@@ -158,6 +184,18 @@ def test_mlp_loss_decreases_under_optax(mlp_problem, optimizer):
         lambda p: jax.lax.scan(step, (p, optimizer.init(p)), None, length=20))(params)
     assert np.all(np.isfinite(losses))
     assert mlp_problem.loss(trained) < 0.9 * losses[0]
+    # The direct run: the same 20 optax steps one by one, eagerly; then the reference formula
+    # for the loss at the trained parameters.
+    direct, state = params, optimizer.init(params)
+    for _ in range(20):
+        updates, state = optimizer.update(jax.grad(mlp_problem.loss)(direct), state)
+        direct = optax.apply_updates(direct, updates)
+    chex.assert_trees_all_close(trained, direct, rtol=COMPILED_VS_EAGER_RTOL)
+    hidden, output = trained["hidden"], trained["output"]
+    expected = mlp_cross_entropy(*(np.asarray(a) for a in (
+        hidden["kernel"], hidden["bias"], output["kernel"], output["bias"])),
+        np.asarray(mlp_problem.inputs), np.asarray(mlp_problem.labels))
+    np.testing.assert_allclose(mlp_problem.loss(trained), expected, rtol=ROUNDING_RTOL)
 
 
 def test_mlp_loss_is_the_two_layer_cross_entropy(mlp_problem):

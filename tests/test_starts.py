@@ -10,6 +10,9 @@ from jaxopt_lab import starts, surfaces
 
 #: Lattice coordinates are linspace values: exact at the ends, rounding inside.
 ROUNDING_TOL = 1e-12
+#: A quadratic summed over 100 coordinates, each rounded in float64, against its closed form on
+#: the slice; the eigenvectors themselves carry eigh's rounding (~1e-15 relative per entry).
+SLICE_RTOL = 1e-9
 #: Random clouds of this many points; their sample moments are checked to 5 standard errors.
 NUM_POINTS = 20000
 STANDARD_ERRORS = 5.0
@@ -33,17 +36,22 @@ def test_grid_lays_points_out_as_an_image():
 
 def test_grid_results_with_leading_hyperparameter_axes_reshape_to_images():
     lattice = starts.grid(((0.0, 1.0), (0.0, 2.0)), 4)
-    status = np.arange(3 * 16).reshape(3, 16)  # (C, P), as a sweep over 3 settings returns
+    # A per-point result computed from each point's own coordinates, as a sweep's would be:
+    # setting c, column j (x index), row i (y index) encoded as 100·c + 10·i + j.
+    column = np.rint(np.asarray(lattice.points[:, 0]) * 3).astype(int)  # x = j/3
+    row = np.rint(np.asarray(lattice.points[:, 1]) * 1.5).astype(int)  # y = 2i/3
+    status = 100 * np.arange(3)[:, None] + 10 * row + column  # (C, P) for 3 settings
     images = status.reshape(status.shape[:-1] + lattice.shape)
     assert images.shape == (3, 4, 4)
-    np.testing.assert_array_equal(images[1, 2], status[1, 8:12])  # row 2: third y value
+    expected = 100 * np.arange(3)[:, None, None] + 10 * np.arange(4)[:, None] + np.arange(4)
+    np.testing.assert_array_equal(images, expected)
 
 
 def test_grid_in_three_dimensions_has_first_coordinate_fastest():
     lattice = starts.grid(((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)), (2, 3, 4))
     assert lattice.points.shape == (24, 3) and lattice.shape == (4, 3, 2)
     cube = np.asarray(lattice.points).reshape(lattice.shape + (3,))
-    np.testing.assert_allclose(cube[3, 2, 1], [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(cube[3, 2, 1], [1.0, 1.0, 1.0], rtol=ROUNDING_TOL)
     np.testing.assert_allclose(cube[1, 0, 1], [1.0, 0.0, 1.0 / 3.0], atol=ROUNDING_TOL)
 
 
@@ -104,6 +112,20 @@ def test_gaussian_rejects_bad_input(args, match):
         starts.gaussian(KEY, *args)
 
 
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: starts.grid(np.array([[0.0, 1.0 + 1j]]), 3), TypeError, "bounds must be real"),
+    (lambda: starts.grid([[0.0, 2**1100]], 3), ValueError, "bounds must be finite"),
+    (lambda: starts.gaussian(KEY, ["0", "1"], 1.0, 3), TypeError, "center must be real"),
+    (lambda: starts.gaussian(KEY, [0.0, 1j], 1.0, 3), TypeError, "center must be real"),
+    (lambda: starts.plane([0.0, 0.0], [1.0, 0.0], [0.0, np.nan], 1.0, 2), ValueError,
+     "direction_2 must be finite"),
+])
+def test_starts_refuse_what_they_would_silently_change(call, error, match):
+    """Complex coordinates would lose their imaginary part, huge ones become inf."""
+    with pytest.raises(error, match=match):
+        call()
+
+
 def test_uniform_rejects_no_points():
     with pytest.raises(ValueError, match="num_points"):
         starts.uniform(KEY, surfaces.get("booth"), 0)
@@ -121,13 +143,14 @@ def test_plane_slices_a_high_dimensional_surface():
     s, t = np.meshgrid(slice_.axes[0], slice_.axes[1])
     # Along eigenvectors the quadratic separates: ½(λ_min s² + λ_max t²).
     np.testing.assert_allclose(values, 0.5 * (eigenvalues[0] * s**2 + eigenvalues[-1] * t**2),
-                               rtol=1e-9)
+                               rtol=SLICE_RTOL)
 
 
 def test_plane_with_a_single_extent_is_symmetric():
     slice_ = starts.plane([1.0, 2.0], [1.0, 0.0], [0.0, 1.0], 0.5, 2)
     assert slice_.extent == (-0.5, 0.5, -0.5, 0.5)
-    np.testing.assert_allclose(slice_.points, [[0.5, 1.5], [1.5, 1.5], [0.5, 2.5], [1.5, 2.5]])
+    np.testing.assert_allclose(slice_.points, [[0.5, 1.5], [1.5, 1.5], [0.5, 2.5], [1.5, 2.5]],
+                               rtol=ROUNDING_TOL)
 
 
 @pytest.mark.parametrize("args, match", [

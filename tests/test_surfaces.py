@@ -9,6 +9,7 @@ import pytest
 
 import jaxopt_lab as jl
 from jaxopt_lab import surfaces, test_functions
+from reference import surfaces as reference_surfaces
 
 #: f at a listed minimum equals its listed value to this: f is flat there, so a point off by
 #: float64 rounding changes f only quadratically.
@@ -18,6 +19,10 @@ VALUE_TOL = 1e-10
 GRADIENT_TOL = 1e-8
 #: Quadratics built two ways (rotation by π/4 vs exact integers) agree to rounding.
 ROUNDING_TOL = 1e-12
+#: Published coordinates of Himmelblau's minima are given to 6 decimals.
+PUBLISHED_DIGITS_ATOL = 1e-6
+#: A Hessian eigenvalue by float64 autodiff and eigvalsh against the stored constant: rounding.
+EIGENVALUE_RTOL = 1e-9
 #: Side of the dense grid on which every gradient must be finite (and pass its minima too).
 DENSE_GRID_SIDE = 101
 #: Random points for surfaces of dimension > 2, in place of the dense grid.
@@ -130,10 +135,11 @@ def test_himmelblau_flattest_minimum_sets_the_stable_learning_rate():
     surface = surfaces.get("himmelblau")
     largest = np.linalg.eigvalsh(np.asarray(hessians(surface, jnp.asarray(surface.minima))))[:, -1]
     flattest = int(np.argmin(largest))
-    np.testing.assert_allclose(surface.minima[flattest], (-2.805118, 3.131312), atol=1e-6)
+    np.testing.assert_allclose(surface.minima[flattest], (-2.805118, 3.131312),
+                               atol=PUBLISHED_DIGITS_ATOL)
     assert round(2.0 / largest[flattest], 5) == 0.02483  # the number the theory tests use
     np.testing.assert_allclose(largest[flattest], test_functions.HIMMELBLAU_FLATTEST_LAMBDA_MAX,
-                               rtol=1e-9)
+                               rtol=EIGENVALUE_RTOL)
 
 
 SADDLE_NAMES = [name for name in ALL_NAMES if surfaces.get(name).saddles]
@@ -380,3 +386,96 @@ def test_every_minimum_in_the_box_is_listed_once_global_ones_first(name):
     assert gaps.min() > DUPLICATE_FRACTION * diagonal
     values = surface.minima_values_array
     assert values[0] == surface.f_min and np.all(np.diff(values) >= -VALUE_TOL)
+
+
+# --- every catalogue surface against its published formula, away from its minima -------------
+
+#: Random points per surface, drawn uniformly from its bounds.
+FORMULA_POINTS = 16
+#: Value: the same formula in another order (math vs jax.numpy): float64 rounding, relative to
+#: the terms' size, which for these polynomials and exponentials is within ~1e3 of the value.
+FORMULA_RTOL = 1e-12
+FORMULA_ATOL = 1e-12
+#: Gradient against fourth-order central differences of the reference with step h: truncation
+#: ~h⁴·f⁽⁵⁾/30 (f⁽⁵⁾ up to ~1e6 for the oscillating ones: 1e-16·1e6/30 ≈ 3e-12 at h = 1e-4)
+#: plus rounding ~1.5·eps·|f|/h ≈ 3e-12·|f|; the tolerance is scaled by max(1, |f|).
+DIFFERENCE_STEP = 1e-4
+GRADIENT_ATOL_PER_VALUE = 1e-9
+GRADIENT_RTOL = 1e-7
+
+
+def _reference_formula(name):
+    if name == "deep_learning_spectrum":
+        # Its definition is the random matrix itself (seeded): ½ wᵀAw, checked here with the
+        # matrix the surface carries, and its spectrum against the description separately.
+        matrix = np.asarray(surfaces.get(name).fn.A)
+        return lambda w: 0.5 * float(np.asarray(w) @ matrix @ np.asarray(w))
+    return getattr(reference_surfaces, name)
+
+
+@pytest.mark.parametrize("name", surfaces.names())
+def test_value_and_gradient_match_the_published_formula(name):
+    surface = surfaces.get(name)
+    formula = _reference_formula(name)
+    rng = np.random.default_rng(sum(map(ord, name)))  # fixed per surface, any test order
+    points = rng.uniform(surface.lower, surface.upper, (FORMULA_POINTS, surface.dim))
+    values = np.asarray(jax.vmap(surface.fn)(jnp.asarray(points)))
+    gradients = np.asarray(jax.vmap(jax.grad(surface.fn))(jnp.asarray(points)))
+    for point, value, gradient in zip(points, values, gradients):
+        expected = formula(point.tolist())
+        np.testing.assert_allclose(value, expected, rtol=FORMULA_RTOL, atol=FORMULA_ATOL,
+                                   err_msg=f"{name} at {point}")
+        if name == "deep_learning_spectrum":
+            differences = np.asarray(surface.fn.A) @ point  # ∇ ½ wᵀAw = Aw, A symmetric
+        else:
+            differences = reference_surfaces.central_gradient(formula, point.tolist(),
+                                                              DIFFERENCE_STEP)
+        np.testing.assert_allclose(gradient, differences, rtol=GRADIENT_RTOL,
+                                   atol=GRADIENT_ATOL_PER_VALUE * max(1.0, abs(expected)),
+                                   err_msg=f"gradient of {name} at {point}")
+
+
+def test_deep_learning_spectrum_has_the_described_eigenvalues():
+    eigenvalues = np.linalg.eigvalsh(np.asarray(surfaces.get("deep_learning_spectrum").fn.A))
+    assert np.all((eigenvalues[:90] > 0.0) & (eigenvalues[:90] < 1.0))
+    assert np.all((eigenvalues[90:] > 30.0) & (eigenvalues[90:] < 60.0))
+
+
+# --- bad input: refused up front, naming the field -----------------------------------------------
+
+def _surface(**fields):
+    return surfaces.Surface(**{"name": "bowl", "fn": lambda w: w @ w, "dim": 2,
+                               "bounds": ((-1.0, 1.0), (-1.0, 1.0)), **fields})
+
+
+@pytest.mark.parametrize("build, error, match", [
+    (lambda: _surface(dim="2"), ValueError, r"dim must be an integer in \[1, inf\], got '2'"),
+    (lambda: _surface(dim=3), ValueError, r"bounds must be 3 \(low, high\) pairs"),
+    (lambda: _surface(bounds=((1.0, -1.0), (-1.0, 1.0))), ValueError, "low < high"),
+    (lambda: _surface(bounds=((-1.0, math.inf), (-1.0, 1.0))), ValueError,
+     "bounds must be finite"),
+    (lambda: _surface(escape_radius=-1.0), ValueError,
+     r"escape_radius must be a number in \(0, inf\]"),
+    (lambda: _surface(escape_radius=math.nan), ValueError, "escape_radius must be a number"),
+    (lambda: _surface(minima=((0.0,),)), ValueError, "minima must be a sequence of points with 2"),
+    (lambda: _surface(minima=((0.0, 0.0),), minima_values=(0.0, 1.0)), ValueError,
+     "minima_values must have one value per minimum"),
+    (lambda: _surface(fn="w @ w"), TypeError, "fn must be a callable"),
+    (lambda: _surface(f_min=1j), TypeError, "f_min must be real numbers"),
+    (lambda: surfaces.rotated_quadratic((1.0, 2.0, 3.0), 0.1), ValueError,
+     r"eigenvalues must be two numbers, got shape \(3,\)"),
+    (lambda: surfaces.rotated_quadratic((1.0, 1j), 0.1), TypeError, "eigenvalues must be real"),
+    (lambda: surfaces.rotated_quadratic((1.0, 2.0), "0.1"), TypeError, "angle must be real"),
+    (lambda: surfaces.quadratic([[1.0, 0.0], [0.0, math.nan]]), ValueError, "A must be finite"),
+    (lambda: surfaces.quadratic(np.eye(2), c=[1.0, 2.0]), ValueError, "c must be one number"),
+])
+def test_bad_fields_are_refused_naming_them(build, error, match):
+    with pytest.raises(error, match=match):
+        build()
+
+
+def test_escape_radius_inf_means_never_escape_and_fields_are_normalized():
+    surface = _surface(escape_radius=math.inf, minima=[[0, 0]], bounds=[[-1, 1], [-1, 1]])
+    assert surface.escape_radius == math.inf
+    assert surface.minima == ((0.0, 0.0),) and surface.bounds == ((-1.0, 1.0), (-1.0, 1.0))
+    hash(surface)  # lists were turned into tuples: it can be a static jit argument

@@ -23,9 +23,12 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab.engine._status import Status as _Status
@@ -37,6 +40,9 @@ HYPERPARAM_PREFIX = "hyperparams/"
 METADATA_KEY = "metadata"
 #: `SweepResult.summary` names the most visited basins, this many; the rest as one count.
 _BASINS_SHOWN = 8
+DTYPES_KEY = "dtypes"
+#: Dtypes that .npy files hold only as raw bytes, by name.
+_EXTENDED_DTYPES = {"bfloat16": np.dtype(jnp.bfloat16)}
 
 
 @dataclasses.dataclass
@@ -91,20 +97,38 @@ class SweepResult:
         """Write the arrays and the JSON metadata to ``path`` (.npz), atomically."""
         arrays = self.arrays()
         arrays[METADATA_KEY] = np.asarray(json.dumps(self.metadata, sort_keys=True))
+        # .npy stores dtypes NumPy does not know (bfloat16) as raw bytes: keep their names.
+        extended = {name: array.dtype.name for name, array in arrays.items()
+                    if array.dtype.kind == "V"}
+        if extended:
+            arrays[DTYPES_KEY] = np.asarray(json.dumps(extended, sort_keys=True))
         write_npz_atomically(path, arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> SweepResult:
-        """Read a file written by `save` (NumPy arrays; no pickles are loaded)."""
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-        metadata = json.loads(str(arrays.pop(METADATA_KEY, "{}")))
+        """Read a file written by `save` (NumPy arrays; no pickles are loaded).
+
+        A file that is damaged, truncated, not an archive, or holds arrays of the wrong shapes
+        or dtypes raises ``ValueError`` naming it.
+        """
+        arrays = _read_archive(path)
+        try:
+            metadata = json.loads(str(arrays.pop(METADATA_KEY, "{}")))
+            dtypes = json.loads(str(arrays.pop(DTYPES_KEY, "{}")))
+            for name, dtype in dtypes.items():
+                arrays[name] = arrays[name].view(_EXTENDED_DTYPES[dtype])
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{os.fspath(path)!r} is not a valid SweepResult file: damaged "
+                             f"metadata ({type(error).__name__}: {error})") from None
         hyperparams = {name[len(HYPERPARAM_PREFIX):]: arrays.pop(name) for name in list(arrays)
                        if name.startswith(HYPERPARAM_PREFIX)}
         unknown = set(arrays) - set(ARRAY_FIELDS)
         if unknown or not set(POINT_FIELDS) <= set(arrays):
             raise ValueError(f"path {os.fspath(path)!r} is not a SweepResult file "
                              f"(arrays {sorted(arrays)})")
+        problem = _layout_problem(arrays, hyperparams)
+        if problem:
+            raise ValueError(f"{os.fspath(path)!r} is not a valid SweepResult file: {problem}")
         return cls(**arrays, hyperparams=hyperparams, metadata=metadata)
 
     def summary_dict(self) -> dict[str, Any]:
@@ -168,6 +192,63 @@ class SweepResult:
         settings = f", hyperparams={sorted(self.hyperparams)}" if self.hyperparams else ""
         return (f"SweepResult(status shape {shape}{settings}: " + ", ".join(
             f"{name} {number}" for name, number in counts.items()) + ")")
+
+
+def _read_archive(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of the .npz at ``path``; ``ValueError`` naming the file on any damage."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError("a single .npy array, not an .npz archive")
+        with archive:
+            return {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        # NumPy's own text for a non-archive suggests loading it with pickles allowed: never.
+        reason = "unknown data, not an .npz archive" if "pickle" in str(error) else \
+            f"{type(error).__name__}: {error}"
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no SweepResult file at {os.fspath(path)!r}")
+    raise ValueError(f"{os.fspath(path)!r} is not a readable SweepResult file ({reason}); "
+                     "it may be truncated or damaged: run the sweep again")
+
+
+def _layout_problem(arrays: dict[str, np.ndarray], hyperparams: dict[str, np.ndarray]) -> str:
+    """What is wrong with the shapes and dtypes of a loaded result, or ``""``."""
+    params = arrays["params"]
+    if params.ndim < 2 or not _is_float(params):
+        return f"params must be a float (…, P, dim) array, got {params.dtype} {params.shape}"
+    points = params.shape[:-1]
+    for name in ("loss", "status", "steps", "basin"):
+        if arrays[name].shape != points:
+            return f"{name} has shape {arrays[name].shape}, params {params.shape} need {points}"
+    if not _is_float(arrays["loss"]):
+        return f"loss must be floating point, got {arrays['loss'].dtype}"
+    for name in ("status", "steps", "basin", "loss_steps", "trajectory_indices"):
+        if name in arrays and arrays[name].dtype.kind not in "iu":
+            return f"{name} must hold integers, got {arrays[name].dtype}"
+    if ("loss_history" in arrays) != ("loss_steps" in arrays):
+        return "loss_history and loss_steps come together, got only one of them"
+    if "loss_history" in arrays:
+        steps = arrays["loss_steps"].shape
+        if len(steps) != 1 or arrays["loss_history"].shape != points + steps:
+            return (f"loss_history has shape {arrays['loss_history'].shape}, need "
+                    f"{points} + loss_steps' {steps}")
+    if ("trajectories" in arrays) != ("trajectory_indices" in arrays):
+        return "trajectories and trajectory_indices come together, got only one of them"
+    if "trajectories" in arrays:
+        paths, indices = arrays["trajectories"].shape, arrays["trajectory_indices"].shape
+        expected = points[:-1] + indices + params.shape[-1:]  # (…, S, dim) around the steps axis
+        if len(indices) != 1 or len(paths) != len(points) + 2 \
+                or paths[:-3] + paths[-3:-2] + paths[-1:] != expected:
+            return f"trajectories has shape {paths}, not (…, {indices}, steps, dim) for params"
+    for name, values in hyperparams.items():
+        if values.ndim != 1 or points[:1] != values.shape:
+            return f"hyperparameter {name!r} has shape {values.shape}, need ({points[0]},)"
+    return ""
+
+
+def _is_float(array: np.ndarray) -> bool:
+    return array.dtype.kind == "f" or array.dtype in _EXTENDED_DTYPES.values()
 
 
 @contextlib.contextmanager

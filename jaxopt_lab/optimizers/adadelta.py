@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_decay, check_learning_rate, check_positive
+from jaxopt_lab._validation import check_decay, check_learning_rate, check_positive, check_shapes_at_init
 
 
 class ScaleByAdadeltaState(NamedTuple):
@@ -78,7 +78,9 @@ def scale_by_adadelta(
         )
         return updates, ScaleByAdadeltaState(mean_square_grad, mean_square_update)
 
-    return optax.GradientTransformation(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformation(init_fn, update_fn), rho=rho, eps=eps
+    )
 
 
 def adadelta(
@@ -94,4 +96,7 @@ def adadelta(
       eps: ε > 0 inside both roots, default 1e-6 (Zeiler's and optax's).
     """
     check_learning_rate(learning_rate)
-    return optax.chain(scale_by_adadelta(rho, eps), optax.scale_by_learning_rate(learning_rate))
+    return check_shapes_at_init(
+        optax.chain(scale_by_adadelta(rho, eps), optax.scale_by_learning_rate(learning_rate)),
+        learning_rate=learning_rate,
+    )

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_learning_rate, check_nonnegative
+from jaxopt_lab._validation import check_learning_rate, check_nonnegative, check_shapes_at_init
 
 
 class ScaleByAdagradState(NamedTuple):
@@ -69,7 +69,10 @@ def scale_by_adagrad(
         )
         return updates, ScaleByAdagradState(sum_of_squares)
 
-    return optax.GradientTransformation(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformation(init_fn, update_fn),
+        eps=eps, eps_root=eps_root, initial_accumulator_value=initial_accumulator_value,
+    )
 
 
 def adagrad(
@@ -87,7 +90,10 @@ def adagrad(
       initial_accumulator_value: r₀ >= 0, default 0.
     """
     check_learning_rate(learning_rate)
-    return optax.chain(
-        scale_by_adagrad(eps, eps_root, initial_accumulator_value),
-        optax.scale_by_learning_rate(learning_rate),
+    return check_shapes_at_init(
+        optax.chain(
+            scale_by_adagrad(eps, eps_root, initial_accumulator_value),
+            optax.scale_by_learning_rate(learning_rate),
+        ),
+        learning_rate=learning_rate,
     )

@@ -38,7 +38,12 @@ from __future__ import annotations
 import jax
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_learning_rate, check_nonnegative
+from jaxopt_lab._validation import (
+    check_in_range,
+    check_learning_rate,
+    check_nonnegative,
+    check_shapes_at_init,
+)
 
 
 def scale_by_adam(
@@ -61,7 +66,10 @@ def scale_by_adam(
     check_in_range("b2", b2, 0.0, 1.0, high_closed=False)
     check_nonnegative("eps", eps)
     check_nonnegative("eps_root", eps_root)
-    return optax.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root)
+    return check_shapes_at_init(
+        optax.scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
+        b1=b1, b2=b2, eps=eps, eps_root=eps_root,
+    )
 
 
 def adam(
@@ -80,8 +88,11 @@ def adam(
       eps_root: ε_root >= 0 inside the root, default 0.
     """
     check_learning_rate(learning_rate)
-    return optax.chain(
-        scale_by_adam(b1, b2, eps, eps_root), optax.scale_by_learning_rate(learning_rate)
+    return check_shapes_at_init(
+        optax.chain(
+            scale_by_adam(b1, b2, eps, eps_root), optax.scale_by_learning_rate(learning_rate)
+        ),
+        learning_rate=learning_rate,
     )
 
 
@@ -103,8 +114,11 @@ def adamw(
     """
     check_learning_rate(learning_rate)
     check_nonnegative("weight_decay", weight_decay)
-    return optax.chain(
-        scale_by_adam(b1, b2, eps, eps_root),
-        optax.add_decayed_weights(weight_decay),
-        optax.scale_by_learning_rate(learning_rate),
+    return check_shapes_at_init(
+        optax.chain(
+            scale_by_adam(b1, b2, eps, eps_root),
+            optax.add_decayed_weights(weight_decay),
+            optax.scale_by_learning_rate(learning_rate),
+        ),
+        learning_rate=learning_rate, weight_decay=weight_decay,
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import optax
 
-from jaxopt_lab.checks import check_learning_rate
+from jaxopt_lab._validation import check_learning_rate, check_shapes_at_init
 
 
 def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
@@ -39,4 +39,6 @@ def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
     """
     check_learning_rate(learning_rate)
-    return optax.scale_by_learning_rate(learning_rate)
+    return check_shapes_at_init(
+        optax.scale_by_learning_rate(learning_rate), learning_rate=learning_rate
+    )

@@ -27,8 +27,8 @@ flattened pytree). There is no learning rate: the step is the accepted trial ste
 >>> params = jnp.array([1.0, -2.0])
 >>> state = tx.init(params)
 >>> updates, state = tx.update(2 * params, state, params, value_fn=loss)
->>> print(jnp.round(params + updates, 3), float(state.damping))
-[ 0.  -0.] 0.0001
+>>> print(jnp.round(params + updates, 3), float(state.damping))  # λ/(2 + λ)·w, then λ / 10
+[ 0.    -0.001] 0.0001
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_positive
+from jaxopt_lab._validation import check_in_range, check_positive, check_shapes_at_init
 from jaxopt_lab.optimizers.newton import flat_problem, hessian_of, solve_shifted
 
 
@@ -111,4 +111,7 @@ def levenberg_marquardt(
             damping=new_damping.astype(state.damping.dtype),
         )
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformationExtraArgs(init_fn, update_fn), elementwise=False,
+        damping=damping, increase=increase, decrease=decrease,
+    )

@@ -66,10 +66,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import (
+from jaxopt_lab._validation import (
+    check_bool,
     check_choice,
     check_in_range,
     check_learning_rate,
+    check_shapes_at_init,
     require_extra_arg,
 )
 
@@ -100,8 +102,8 @@ def scale_by_momentum(
     check_momentum(momentum)
     check_choice("form", form, FORMS)
     if form == "velocity":
-        return optax.trace(decay=momentum, nesterov=False)
-    return optax.ema(decay=momentum, debias=False)
+        return check_shapes_at_init(optax.trace(decay=momentum, nesterov=False), momentum=momentum)
+    return check_shapes_at_init(optax.ema(decay=momentum, debias=False), momentum=momentum)
 
 
 def scale_by_nesterov(momentum: jax.typing.ArrayLike = 0.9) -> optax.GradientTransformation:
@@ -113,7 +115,7 @@ def scale_by_nesterov(momentum: jax.typing.ArrayLike = 0.9) -> optax.GradientTra
       momentum: β ∈ [0, 1).
     """
     check_momentum(momentum)
-    return optax.trace(decay=momentum, nesterov=True)
+    return check_shapes_at_init(optax.trace(decay=momentum, nesterov=True), momentum=momentum)
 
 
 def learning_rate_at(learning_rate: optax.ScalarOrSchedule, count: jax.Array) -> jax.Array:
@@ -166,10 +168,12 @@ def momentum(
     check_momentum(momentum)
     check_choice("form", form, FORMS)
     if form == "ewma":
-        return optax.chain(
+        tx = optax.chain(
             scale_by_momentum(momentum, form="ewma"), optax.scale_by_learning_rate(learning_rate)
         )
-    return _velocity_momentum(learning_rate, momentum, nesterov=False)
+    else:
+        tx = _velocity_momentum(learning_rate, momentum, nesterov=False)
+    return check_shapes_at_init(tx, learning_rate=learning_rate, momentum=momentum)
 
 
 def _lookahead_nesterov(learning_rate, momentum) -> optax.GradientTransformationExtraArgs:
@@ -208,6 +212,8 @@ def nesterov(
     """
     check_learning_rate(learning_rate)
     check_momentum(momentum)
-    if lookahead:
-        return _lookahead_nesterov(learning_rate, momentum)
-    return _velocity_momentum(learning_rate, momentum, nesterov=True)
+    if check_bool("lookahead", lookahead):
+        tx = _lookahead_nesterov(learning_rate, momentum)
+    else:
+        tx = _velocity_momentum(learning_rate, momentum, nesterov=True)
+    return check_shapes_at_init(tx, learning_rate=learning_rate, momentum=momentum)

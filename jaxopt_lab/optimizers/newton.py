@@ -44,7 +44,7 @@ never an exception: the sweep engine records that point as diverged.
 >>> grads = jnp.array([3.0 * 4.0 - 2.0, -2.0 + 4.0])
 >>> updates, state = tx.update(grads, state, params, value_fn=loss)
 >>> print(jnp.round(optax.apply_updates(params, updates), 6))  # the minimum, in one step
-[ 0.  0.]
+[ 0. -0.]
 """
 from __future__ import annotations
 
@@ -56,10 +56,13 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import (
+from jaxopt_lab._validation import (
+    check_bool,
     check_choice,
+    check_int,
     check_learning_rate,
     check_nonnegative,
+    check_shapes_at_init,
     require_extra_arg,
 )
 
@@ -154,10 +157,11 @@ def scale_by_newton(
     """
     check_nonnegative("damping", damping)
     check_choice("solver", solver, SOLVERS)
+    check_bool("saddle_free", saddle_free)
     if saddle_free and solver == "cg":
         raise ValueError("solver must be 'dense' or 'auto' when saddle_free=True, got 'cg'")
-    if max_cg_steps is not None and max_cg_steps < 1:
-        raise ValueError(f"max_cg_steps must be in [1, inf), got {max_cg_steps!r}")
+    if max_cg_steps is not None:
+        max_cg_steps = check_int("max_cg_steps", max_cg_steps, 1)
 
     def init_fn(params: optax.Params) -> ScaleByNewtonState:
         del params
@@ -189,7 +193,10 @@ def scale_by_newton(
             count=optax.safe_increment(state.count)
         )
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformationExtraArgs(init_fn, update_fn), elementwise=False,
+        damping=damping,
+    )
 
 
 def newton(
@@ -212,9 +219,12 @@ def newton(
       max_cg_steps: CG iterations per step for the CG solver (``None``: number of parameters).
     """
     check_learning_rate(learning_rate)
-    return optax.chain(
-        scale_by_newton(
-            damping, saddle_free=saddle_free, solver=solver, max_cg_steps=max_cg_steps
+    return check_shapes_at_init(
+        optax.chain(
+            scale_by_newton(
+                damping, saddle_free=saddle_free, solver=solver, max_cg_steps=max_cg_steps
+            ),
+            optax.scale_by_learning_rate(learning_rate),
         ),
-        optax.scale_by_learning_rate(learning_rate),
+        elementwise=False, learning_rate=learning_rate,
     )

@@ -44,7 +44,13 @@ import jax.flatten_util
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_learning_rate, require_extra_arg
+from jaxopt_lab._validation import (
+    check_bool,
+    check_int,
+    check_learning_rate,
+    check_shapes_at_init,
+    require_extra_arg,
+)
 
 #: Cap on line-search evaluations per step, as in ``optax.lbfgs``.
 MAX_LINESEARCH_STEPS = 20
@@ -191,10 +197,11 @@ def bfgs(
         then ``update`` needs the extra args ``value``, ``grad`` and ``value_fn``.
     """
     check_learning_rate(learning_rate)
+    check_bool("linesearch", linesearch)
     tx = optax.chain(scale_by_bfgs(), optax.scale_by_learning_rate(learning_rate))
-    if not linesearch:
-        return tx
-    return with_linesearch_args(optax.chain(tx, zoom_linesearch()), "bfgs")
+    if linesearch:
+        tx = with_linesearch_args(optax.chain(tx, zoom_linesearch()), "bfgs")
+    return check_shapes_at_init(tx, elementwise=False, learning_rate=learning_rate)
 
 
 def lbfgs(
@@ -222,11 +229,13 @@ def lbfgs(
         needs ``value``, ``grad`` and ``value_fn``.
     """
     check_learning_rate(learning_rate)
-    if memory_size < 1:
-        raise ValueError(f"memory_size must be in [1, inf), got {memory_size!r}")
+    memory_size = check_int("memory_size", memory_size, 1)
+    check_bool("linesearch", linesearch)
     tx = optax.lbfgs(
         learning_rate,
         memory_size=memory_size,
         linesearch=zoom_linesearch() if linesearch else None,
     )
-    return with_linesearch_args(tx, "lbfgs") if linesearch else tx
+    if linesearch:
+        tx = with_linesearch_args(tx, "lbfgs")
+    return check_shapes_at_init(tx, elementwise=False, learning_rate=learning_rate)

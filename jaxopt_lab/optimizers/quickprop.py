@@ -52,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_in_range, check_learning_rate
+from jaxopt_lab._validation import check_in_range, check_learning_rate, check_shapes_at_init
 
 
 class ScaleByQuickpropState(NamedTuple):
@@ -109,7 +109,9 @@ def scale_by_quickprop(
             prev_direction=direction,
         )
 
-    return optax.GradientTransformation(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformation(init_fn, update_fn), max_growth=max_growth
+    )
 
 
 def quickprop(
@@ -124,6 +126,7 @@ def quickprop(
       max_growth: μ > 1 (default 1.75), the cap on a jump relative to the previous step.
     """
     check_learning_rate(learning_rate)
-    return optax.chain(
-        scale_by_quickprop(max_growth), optax.scale_by_learning_rate(learning_rate)
+    return check_shapes_at_init(
+        optax.chain(scale_by_quickprop(max_growth), optax.scale_by_learning_rate(learning_rate)),
+        learning_rate=learning_rate,
     )

@@ -30,7 +30,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab.checks import check_decay, check_learning_rate, check_nonnegative
+from jaxopt_lab._validation import (
+    check_decay,
+    check_learning_rate,
+    check_nonnegative,
+    check_shapes_at_init,
+)
 
 
 class ScaleByRmspropState(NamedTuple):
@@ -68,7 +73,9 @@ def scale_by_rmsprop(
         )
         return updates, ScaleByRmspropState(mean_square)
 
-    return optax.GradientTransformation(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformation(init_fn, update_fn), decay=decay, eps=eps, eps_root=eps_root
+    )
 
 
 def rmsprop(
@@ -86,6 +93,9 @@ def rmsprop(
       eps_root: ε_root >= 0 inside the root, default 0 (Goodfellow et al.'s placement when > 0).
     """
     check_learning_rate(learning_rate)
-    return optax.chain(
-        scale_by_rmsprop(decay, eps, eps_root), optax.scale_by_learning_rate(learning_rate)
+    return check_shapes_at_init(
+        optax.chain(
+            scale_by_rmsprop(decay, eps, eps_root), optax.scale_by_learning_rate(learning_rate)
+        ),
+        learning_rate=learning_rate,
     )

@@ -66,7 +66,7 @@ the RPROP algorithm", ICNN 1993. Igel & Hüsken, "Improving the Rprop learning a
 -0.1
 -0.12
 -0.144
-0.0
+-0.0
 -0.072
 """
 from __future__ import annotations
@@ -78,11 +78,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxopt_lab.checks import (
+from jaxopt_lab._validation import (
     check_choice,
     check_in_range,
     check_learning_rate,
     check_positive,
+    check_shapes_at_init,
     concrete_value,
     require_extra_arg,
 )
@@ -215,7 +216,11 @@ def scale_by_rprop(
             prev_value=prev_value,
         )
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return check_shapes_at_init(
+        optax.GradientTransformationExtraArgs(init_fn, update_fn),
+        learning_rate=learning_rate, eta_minus=eta_minus, eta_plus=eta_plus,
+        min_step_size=min_step_size, max_step_size=max_step_size,
+    )
 
 
 def rprop(
