@@ -34,7 +34,7 @@ from jaxopt_lab._fractal_dimension import (
 from jaxopt_lab._validation import check_in_range, check_int
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
-from jaxopt_lab.types import Status
+from jaxopt_lab.engine import Status
 
 # Sohl-Dickstein's estimator lives in its own module; its public names belong to this one (the
 # API pages document a module's own functions and classes).

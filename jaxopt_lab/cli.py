@@ -694,6 +694,11 @@ def _attach_point_values(argv: Sequence[str]) -> list[str]:
     return joined
 
 
+def _interrupted_message(args: argparse.Namespace | None) -> str:
+    command = f" {args.command}" if getattr(args, "command", None) else ""
+    return f"jaxopt-lab{command}: interrupted; no partial output was kept"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = make_parser()
@@ -722,13 +727,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         # Out through os._exit: a normal shutdown with XLA's threads mid-computation can crash.
-        command = f" {args.command}" if getattr(args, "command", None) else ""
-        _interrupt.exit_now(f"jaxopt-lab{command}: interrupted; no partial output was kept")
+        _interrupt.exit_now(_interrupted_message(args))
     except BrokenPipeError:
         # `jaxopt-lab list | head` closed the pipe: stop quietly, as other command-line tools do
         # (Python docs' recipe: point stdout at devnull so the exit-time flush cannot fail again).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception:
+        if _interrupt.requested():  # Ctrl-C that surfaced inside a library as another error
+            _interrupt.exit_now(_interrupted_message(args))
+        raise
     finally:
         _interrupt.uninstall(previous_handler)  # main() may run inside another program's process
 

@@ -31,7 +31,7 @@ from matplotlib.patches import Patch
 from jaxopt_lab import theory
 from jaxopt_lab._validation import check_choice
 from jaxopt_lab.theory import Regime
-from jaxopt_lab.types import Status
+from jaxopt_lab.engine import Status
 
 DIVERGED_COLOUR = (0.0, 0.0, 0.0)
 UNFINISHED_COLOUR = (0.62, 0.62, 0.62)
