@@ -139,7 +139,8 @@ def step(init_value: ArrayLike, transition_steps: ArrayLike, decay_rate: ArrayLi
 def _check_step_order(init_value: ArrayLike, transition_steps: ArrayLike,
                       decay_rate: ArrayLike) -> None:
     """Refuse the swapped order step(η0, decay_rate, transition_steps) with the call to write."""
-    stairs, rate = concrete_value(transition_steps), concrete_value(decay_rate)
+    stairs = concrete_value(transition_steps, "transition_steps")
+    rate = concrete_value(decay_rate, "decay_rate")
     if stairs is None or rate is None or np.ndim(stairs) or np.ndim(rate):
         return
     # A decay rate lies in (0, 1) and a stair is at least one step long: both at once out of

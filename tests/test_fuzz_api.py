@@ -119,15 +119,15 @@ SCHEDULES: dict[str, tuple[Callable, dict[str, st.SearchStrategy]]] = {
     "inverse_quadratic": (jl.schedules.inverse_quadratic, {"init_value": NUMBERS}),
     "inverse_sqrt": (jl.schedules.inverse_sqrt, {"init_value": NUMBERS}),
     "exponential": (jl.schedules.exponential, {"init_value": NUMBERS, "beta": NUMBERS}),
-    "step": (jl.schedules.step, {"init_value": NUMBERS, "factor": NUMBERS,
-                                 "transition_steps": NUMBERS}),
+    "step": (jl.schedules.step, {"init_value": NUMBERS, "transition_steps": NUMBERS,
+                                 "decay_rate": NUMBERS}),
     "linear_then_constant": (jl.schedules.linear_then_constant, {
         "init_value": NUMBERS, "end_value": NUMBERS, "transition_steps": NUMBERS}),
 }
 
 #: Every schedule takes its arguments positionally in a valid call; these are used for the
 #: arguments a drawn example leaves out (so the call never fails for a *missing* argument).
-SCHEDULE_DEFAULTS = {"init_value": 0.1, "decay_rate": 1.0, "beta": 0.01, "factor": 0.5,
+SCHEDULE_DEFAULTS = {"init_value": 0.1, "decay_rate": 0.5, "beta": 0.01,
                      "transition_steps": 10, "end_value": 0.01}
 
 

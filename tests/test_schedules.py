@@ -46,7 +46,7 @@ SCHEDULE_CASES = [
     (
         "step",
         schedules.step(0.9, transition_steps=4, decay_rate=0.5),
-        lambda k: ref.step(0.9, k, factor=0.5, transition_steps=4),
+        lambda k: ref.step(0.9, k, transition_steps=4, decay_rate=0.5),
     ),
     (
         "linear_then_constant",

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab import surfaces, test_functions
+from jaxopt_lab import surfaces
+from jaxopt_lab import surfaces as test_functions
 from reference import surfaces as reference_surfaces
 
 #: f at a listed minimum equals its listed value to this: f is flat there, so a point off by

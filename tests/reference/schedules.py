@@ -27,12 +27,12 @@ def exponential(init_value, k, beta):
     return init_value * math.exp(-beta * k)
 
 
-def step(init_value, k, factor, transition_steps):
-    """A staircase: multiply by factor after every transition_steps steps."""
+def step(init_value, k, transition_steps, decay_rate):
+    """A staircase: multiply by decay_rate after every transition_steps steps."""
     value = init_value
     for j in range(1, k + 1):
         if j % transition_steps == 0:
-            value *= factor
+            value *= decay_rate
     return value
 
 

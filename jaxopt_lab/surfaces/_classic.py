@@ -29,8 +29,8 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
-from jaxopt_lab import _minima_data as found
-from jaxopt_lab.surfaces import Surface, make_surface
+from jaxopt_lab.surfaces import _minima as found
+from jaxopt_lab.surfaces._surface import Surface, make_surface
 
 
 @jax.custom_jvp

@@ -1,0 +1,36 @@
+"""The catalogue: every named surface, built once (`get`, `names`)."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from jaxopt_lab.surfaces import _classic
+from jaxopt_lab.surfaces._local import _local_surfaces
+from jaxopt_lab.surfaces._surface import Surface
+
+# --- the catalogue ------------------------------------------------------------------------------
+
+
+@functools.cache
+def _builders() -> dict[str, Callable[[], Surface]]:
+    return {**_local_surfaces(), **_classic.builders()}
+
+
+def names() -> tuple[str, ...]:
+    """Names of the catalogued surfaces, quadratics and saddles first, then the classic table."""
+    return tuple(_builders())
+
+
+@functools.cache
+def get(name: str) -> Surface:
+    """The catalogued surface ``name``; the same object on every call (one jit compilation).
+
+    >>> get("nope")
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown surface 'nope'; known: quadratic_1d, ..."
+    """
+    builders = _builders()
+    if name not in builders:
+        raise KeyError(f"unknown surface {name!r}; known: {', '.join(builders)}")
+    return builders[name]()
