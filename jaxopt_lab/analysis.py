@@ -34,7 +34,7 @@ from jaxopt_lab._fractal_dimension import (
 from jaxopt_lab._validation import check_in_range, check_int
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.theory import Regime, condition_number
-from jaxopt_lab.engine import Status
+from jaxopt_lab.engine import Status, sweep
 
 # Sohl-Dickstein's estimator lives in its own module; its public names belong to this one (the
 # API pages document a module's own functions and classes).
@@ -408,7 +408,7 @@ def suggest_learning_rate(optimizer: Callable[..., optax.GradientTransformation]
     """An initial learning rate: one above the best after ~100 steps, if that one is stable.
 
     Runs ``optimizer`` (a factory taking ``learning_rate``, e.g. ``jl.sgd``) for ``num_steps``
-    from every start at every candidate rate (one `jaxopt_lab.sweep`), ranks the rates by the
+    from every start at every candidate rate (one `jaxopt_lab.sweep` call), ranks the rates by the
     mean loss reached, and returns the candidate ``steps_above`` places above the best. The
     rate that wins after a hundred steps is usually smaller than the one that is best for the
     whole run (Goodfellow, Bengio & Courville 2016, §8.3.1), so go one above it — but never onto
@@ -424,8 +424,6 @@ def suggest_learning_rate(optimizer: Callable[..., optax.GradientTransformation]
     >>> suggestion.best, suggestion.learning_rate    # 0.3: the error factor max|1 − ηλ| is least
     (0.3, 0.45)
     """
-    from jaxopt_lab.sweep import sweep  # the engine imports this module's neighbours: lazily
-
     rates = _check_learning_rates(learning_rates)
     num_steps = check_int("num_steps", num_steps, 1)
     steps_above = check_int("steps_above", steps_above, 0)

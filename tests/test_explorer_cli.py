@@ -64,7 +64,7 @@ def test_a_taken_port_is_a_one_line_usage_error(no_server, capsys):
 @pytest.mark.parametrize("argument", ["--max-steps=0", "--max-points=-5"])
 def test_limits_must_be_positive(no_server, argument, capsys):
     assert cli.main(["serve", argument]) == 2
-    assert "must be a positive integer" in capsys.readouterr().err
+    assert "must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_explorer_is_a_lazy_attribute_of_the_package():

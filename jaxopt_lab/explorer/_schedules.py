@@ -39,9 +39,9 @@ SCHEDULES: dict[str, ScheduleEntry] = {entry.name: entry for entry in (
     ScheduleEntry("exponential", jl.schedules.exponential, (
         Hyperparameter("beta", 0.005, 1e-5, 0.1, log=True),), "η_k = η·exp(−β·k)"),
     ScheduleEntry("step", jl.schedules.step, (
-        Hyperparameter("factor", 0.5, 0.05, 0.99),
-        Hyperparameter("transition_steps", 100.0, 1.0, 1000.0, log=True)),
-        "η_k = η·factor^⌊k / transition_steps⌋"),
+        Hyperparameter("transition_steps", 100.0, 1.0, 1000.0, log=True),
+        Hyperparameter("decay_rate", 0.5, 0.05, 0.99)),
+        "η_k = η·decay_rate^⌊k / transition_steps⌋"),
 )}
 
 
