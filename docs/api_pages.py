@@ -88,7 +88,7 @@ def write(api_dir: pathlib.Path) -> None:
             "Every optimizer is an optax transformation, exported at the top level: "
             "``jl.adam(...)``. The guide's :doc:`/guide/optimizers` page gives their equations.",
             optimizers),
-        "engine": _top_level_page(
+        "top_level": _top_level_page(
             "The sweep engine and the rest of the package (jaxopt_lab.*)",
             "The engine's public names live at the top level: ``jl.sweep``, "
             "``jl.SweepResult``, ... (see :doc:`/guide/engine`).",

@@ -59,13 +59,13 @@ GLOBAL_VALUE_TOL = 1e-6
 #: A basin map's legend names at most this many basins; colours repeat beyond
 #: len(BASIN_COLOURS) anyway, and the stars mark every minimum.
 MAX_BASIN_LABELS = 8
-#: Paths of different optimizers: a qualitative palette (Okabe & Ito 2008, colour-blind safe)
-#: that stands out on the blue contours; the i-th optimizer always gets the i-th colour.
+#: The colours of different optimizers' paths, a qualitative palette (Okabe & Ito 2008,
+#: colour-blind safe) that stands out on the blue contours; the i-th optimizer gets the i-th.
 TRAJECTORY_COLOURS = ("#E69F00", "#D55E00", "#009E73", "#CC79A7", "#F0E442", "#56B4E9",
                       "#FFFFFF", "#000000")
 COLOURINGS = ("basin", "status", "steps")
 HYPERPARAMETER_QUANTITIES = ("converged", "steps", "loss")
-#: An animation shows at most this many frames (steps are subsampled evenly): a small GIF.
+#: At most this many frames per animation, the steps subsampled evenly, so a GIF stays small.
 MAX_FRAMES = 90
 SAVE_SUFFIXES = (".png", ".svg", ".pdf")
 

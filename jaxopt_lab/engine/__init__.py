@@ -11,3 +11,8 @@ from jaxopt_lab.engine._result import SweepResult as SweepResult
 from jaxopt_lab.engine._status import Status as Status
 
 __all__ = ["Engine", "EngineOptionError", "NotElementwise", "Status", "SweepResult", "sweep"]
+
+# Documented (and pickled) as jaxopt_lab.engine.X, where users find them.
+for _name in __all__:
+    globals()[_name].__module__ = __name__
+del _name

@@ -72,10 +72,7 @@ from jaxopt_lab.surfaces._surface import (
 )
 
 __all__ = [
-    "Bounds", "CLIFF_HEIGHT", "CLIFF_STEEPNESS", "ESCAPE_FACTOR", "FALLBACK_WIDTH_FACTOR",
-    "HIMMELBLAU_FLATTEST_LAMBDA_MAX", "HIMMELBLAU_MINIMA", "HIMMELBLAU_SADDLES",
-    "MAP_XTOL_FRACTION", "MAX_MAP_STEPS", "MIN_MAP_STEPS", "MapSettings", "NoisyGradient",
-    "Points", "Quadratic", "Surface", "UNINFORMATIVE_SHARE", "ackley", "beale", "booth",
+    "MapSettings", "NoisyGradient", "Quadratic", "Surface", "ackley", "beale", "booth",
     "box_width", "bukin_n6", "cliff", "condition_number", "easom", "escape_radius_for", "get",
     "goldstein_price", "himmelblau", "levi_n13", "make_surface", "map_settings", "map_steps",
     "matyas", "mccormick", "monkey_saddle", "names", "noisy_gradient", "quadratic",
@@ -84,7 +81,8 @@ __all__ = [
     "zakharov",
 ]
 
-# The names are documented (and pickled) as jaxopt_lab.surfaces.X, where users find them.
+# The functions and classes are documented (and pickled) as jaxopt_lab.surfaces.X, where users
+# find them; the constants imported above are importable from here too.
 for _name in __all__:
     _value = globals()[_name]
     if getattr(_value, "__module__", "").startswith(__name__ + "._"):
