@@ -39,7 +39,7 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-#: (resolution, steps) the issue sets targets for (warm server-side time, seconds).
+#: (resolution, steps) with their warm server-side targets (seconds): a map as fast as a slider moves.
 CASES = ((128, 300, 0.150), (256, 500, 1.0))
 #: Surfaces × optimizers timed: early exit (momentum on Himmelblau stops everywhere by ~200
 #: steps) and none (Adam on Rosenbrock runs every step).
