@@ -160,18 +160,20 @@ def custom_quadratic(eigenvalue_1: float, eigenvalue_2: float, angle: float) -> 
 def default_hyperparams(surface: str, optimizer: str) -> dict[str, float]:
     """The values the page starts from for ``optimizer`` on ``surface``.
 
-    One place for the defaults: most converge from most starts on the catalogue's surfaces.
-    Gradient descent's learning rates scale with the surface's curvature: larger on the
-    quadratics (curvatures 1-10), smaller where values reach the thousands.
+    The learning rate follows the surface's own rule, `jaxopt_lab.surfaces.map_settings` (from
+    the largest Hessian eigenvalue at the minima, or from the box's size), as `jaxopt-lab map`
+    does, kept inside the slider's range; the other sliders, optimizers without a rule and the
+    quadratic of chosen eigenvalues start from the slider's default.
     """
-    values = {h.name: h.default for h in OPTIMIZERS[optimizer].hyperparameters}
-    scale = {"quadratic": 10.0, "axis_aligned_quadratic": 10.0, "long_canyon": 10.0,
-             "saddle": 10.0, "anisotropic_saddle": 5.0, "booth": 2.0, "matyas": 10.0,
-             "rosenbrock": 0.1, "beale": 0.1, "goldstein_price": 0.01, "bukin_n6": 0.1,
-             "styblinski_tang": 0.5, "rastrigin": 0.5}.get(surface, 1.0)
-    if "learning_rate" in values and OPTIMIZERS[optimizer].theory in ("gd", "heavy_ball",
-                                                                      "nesterov"):
-        values["learning_rate"] *= scale
+    entry = OPTIMIZERS[optimizer]
+    values = {h.name: h.default for h in entry.hyperparameters}
+    slider = entry.hyperparameter("learning_rate")
+    if slider is None or surface not in jl.surfaces.names():  # the chosen quadratic, or a bad name
+        return values
+    rate = jl.surfaces.map_settings(jl.surfaces.get(surface), optimizer).hyperparams.get(
+        "learning_rate")
+    if rate is not None and math.isfinite(rate):
+        values["learning_rate"] = min(max(rate, slider.low), slider.high)
     return values
 
 
