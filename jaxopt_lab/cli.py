@@ -114,8 +114,28 @@ def _settings(name: str, surface: jl.Surface, steps: int | None
     """(hyperparameters, steps, xtol) for ``name`` on ``surface`` before the user's --param and
     --steps: `jaxopt_lab.surfaces.map_settings`."""
     suggested = jl.surfaces.map_settings(surface, name)
-    return ({**OPTIMIZERS[name][1], **suggested.hyperparams},
-            suggested.num_steps if steps is None else steps, suggested.xtol)
+    defaults = {**OPTIMIZERS[name][1], **suggested.hyperparams}
+    if not surface.minima and "learning_rate" in defaults:
+        # No minimum to read a curvature at (a surface of one's own, a saddle): ask the surface.
+        defaults["learning_rate"] = _suggested_learning_rate(name, surface, defaults)
+    return defaults, suggested.num_steps if steps is None else steps, suggested.xtol
+
+
+#: Starts per axis of the grid `_suggested_learning_rate` tries the candidate rates from.
+SUGGESTION_GRID = 8
+
+
+def _suggested_learning_rate(name: str, surface: jl.Surface, defaults: dict[str, Any]) -> float:
+    """`jaxopt_lab.analysis.suggest_learning_rate` from a small grid of starts; the rule's
+    value where no candidate rate lowered the loss."""
+    factory = OPTIMIZERS[name][0]
+    others = {key: value for key, value in defaults.items() if key != "learning_rate"}
+    starts = jl.starts.grid(surface, SUGGESTION_GRID)
+    try:
+        return jl.analysis.suggest_learning_rate(functools.partial(factory, **others), surface,
+                                                 starts).learning_rate
+    except ValueError:
+        return defaults["learning_rate"]
 
 
 def _surface(args: argparse.Namespace, flag: str = "--surface", dims: tuple[int, ...] = (2,)

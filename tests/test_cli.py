@@ -254,3 +254,15 @@ def test_ctrl_c_exits_130_and_keeps_no_partial_output(tmp_path, delay):
     assert process.returncode == 130, terminal.decode(errors="replace")
     assert b"interrupted; no partial output was kept" in terminal
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_surface_without_minima_gets_the_suggested_learning_rate():
+    # A bowl whose minimum is not listed: no curvature to read the rule from, so the CLI asks
+    # jl.analysis.suggest_learning_rate, whose pick on a quadratic is stable: η < 2/λ_max = 0.25.
+    bowl = jl.Surface("unlisted_bowl", lambda w: 4.0 * (w[0] ** 2 + w[1] ** 2), 2,
+                      ((-1.0, 1.0), (-1.0, 1.0)))
+    defaults, _, _ = cli._settings("sgd", bowl, None)
+    expected = jl.analysis.suggest_learning_rate(
+        jl.sgd, bowl, jl.starts.grid(bowl, cli.SUGGESTION_GRID)).learning_rate
+    assert defaults["learning_rate"] == expected
+    assert 0.0 < expected < 0.25
