@@ -56,6 +56,13 @@ def scale_by_adadelta(
       rho: ρ ∈ (0, 1), the decay of both EWMAs.
       eps: ε > 0, inside both square roots (Zeiler); it also sets the first step, √ε·g/√(ε+…),
         so with ε = 0 Adadelta never moves.
+
+    Returns:
+      An ``optax.GradientTransformation`` (state ``ScaleByAdadeltaState``) whose ``update``
+      returns the direction d, not yet scaled by −η, and the new state.
+
+    Raises:
+      ValueError: if ``rho`` is outside (0, 1) or ``eps`` is not > 0.
     """
     check_decay("rho", rho)
     check_positive("eps", eps)
@@ -94,6 +101,14 @@ def adadelta(
       learning_rate: η > 0, default 1.0 (Zeiler's method has no η); number, array or schedule.
       rho: ρ ∈ (0, 1), default 0.9 (optax's; Zeiler used 0.95).
       eps: ε > 0 inside both roots, default 1e-6 (Zeiler's and optax's).
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the step −η·d and the new
+      state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, ``rho`` is outside (0, 1) or
+        ``eps`` is not > 0.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

@@ -51,6 +51,13 @@ def scale_by_adagrad(
       eps: ε >= 0, added outside the square root (Duchi et al. 2011).
       eps_root: ε_root >= 0, added inside the square root.
       initial_accumulator_value: r₀ >= 0 (0 in Duchi et al. 2011).
+
+    Returns:
+      An ``optax.GradientTransformation`` (state ``ScaleByAdagradState``) whose ``update``
+      returns the direction g / (ε + √(r + ε_root)), not yet scaled by −η, and the new state.
+
+    Raises:
+      ValueError: if ``eps``, ``eps_root`` or ``initial_accumulator_value`` is negative.
     """
     check_nonnegative("eps", eps)
     check_nonnegative("eps_root", eps_root)
@@ -88,6 +95,14 @@ def adagrad(
       eps: ε >= 0 outside the root, default 1e-8 (the paper's placement).
       eps_root: ε_root >= 0 inside the root, default 0.
       initial_accumulator_value: r₀ >= 0, default 0.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the step
+      −η·g/(ε + √(r + ε_root)) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, or ``eps``, ``eps_root`` or
+        ``initial_accumulator_value`` is negative.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

@@ -61,6 +61,13 @@ def scale_by_adam(
       b2: ρ₂ ∈ [0, 1).
       eps: ε >= 0, outside the square root (Kingma & Ba 2015).
       eps_root: ε_root >= 0, inside the square root.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns Adam's direction (not yet
+      scaled by −η) and the new state.
+
+    Raises:
+      ValueError: if ``b1`` or ``b2`` is outside [0, 1) or ``eps`` or ``eps_root`` is negative.
     """
     check_in_range("b1", b1, 0.0, 1.0, high_closed=False)
     check_in_range("b2", b2, 0.0, 1.0, high_closed=False)
@@ -83,9 +90,18 @@ def adam(
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
-      b1: ρ₁ ∈ [0, 1), default 0.9.  b2: ρ₂ ∈ [0, 1), default 0.999 (the paper's defaults).
+      b1: ρ₁ ∈ [0, 1), default 0.9.
+      b2: ρ₂ ∈ [0, 1), default 0.999 (the paper's defaults).
       eps: ε >= 0 outside the root, default 1e-8 (Kingma & Ba 2015).
       eps_root: ε_root >= 0 inside the root, default 0.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the step
+      −η·ŝ/(ε + √(r̂ + ε_root)) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, ``b1`` or ``b2`` is outside
+        [0, 1), or ``eps`` or ``eps_root`` is negative.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(
@@ -109,8 +125,20 @@ def adamw(
     The same maths as ``optax.adamw``; needs ``params`` in ``update``.
 
     Args:
-      learning_rate, b1, b2, eps, eps_root: as in ``adam``.
+      learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
+      b1: ρ₁ ∈ [0, 1), default 0.9, as in ``adam``.
+      b2: ρ₂ ∈ [0, 1), default 0.999, as in ``adam``.
+      eps: ε >= 0 outside the root, default 1e-8, as in ``adam``.
+      eps_root: ε_root >= 0 inside the root, default 0, as in ``adam``.
       weight_decay: λ >= 0, default 1e-2 (optax's and PyTorch's).
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` (which needs ``params``) returns the
+      step −η·(ŝ/(ε + √(r̂ + ε_root)) + λ·θ) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, ``weight_decay`` is negative, or
+        ``b1``, ``b2``, ``eps`` or ``eps_root`` is out of range as in ``adam``.
     """
     check_learning_rate(learning_rate)
     check_nonnegative("weight_decay", weight_decay)

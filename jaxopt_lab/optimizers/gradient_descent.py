@@ -37,6 +37,14 @@ def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
 
     Args:
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule``.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the step −η·g and the new
+      state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0 (or, at ``init``, an array that
+        does not broadcast to the parameters).
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

@@ -70,6 +70,13 @@ def levenberg_marquardt(
 
     ``update(grads, state, params, value_fn=loss_fn, value=loss)`` returns the accepted step
     −(H + λ·I)⁻¹g or zeros; ``value`` (the loss at ``params``) is optional and saves one call.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state ``LevenbergMarquardtState``) whose
+      ``update`` returns the accepted step or zeros (like params) and the new state.
+
+    Raises:
+      ValueError: if ``damping`` is not > 0, or ``increase`` or ``decrease`` is not > 1.
     """
     check_positive("damping", damping)
     check_in_range("increase", increase, 1.0, low_closed=False)

@@ -98,6 +98,17 @@ def scale_by_momentum(
     ``form="velocity"``: v ← β·v + g (``optax.trace``, state ``optax.TraceState``); chained with a
     constant η it gives the velocity form's points (form (2) above), with a schedule optax's.
     ``form="ewma"``: m ← β·m + (1−β)·g (``optax.ema`` without debiasing, state ``optax.EmaState``).
+
+    Args:
+      momentum: β ∈ [0, 1), default 0.9.
+      form: ``"velocity"`` (v ← β·v + g) or ``"ewma"`` (m ← β·m + (1−β)·g).
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the direction v or m, not yet
+      scaled by −η, and the new state.
+
+    Raises:
+      ValueError: if ``momentum`` is outside [0, 1) or ``form`` is not one of the two forms.
     """
     check_momentum(momentum)
     check_choice("form", form, FORMS)
@@ -113,6 +124,13 @@ def scale_by_nesterov(momentum: jax.typing.ArrayLike = 0.9) -> optax.GradientTra
 
     Args:
       momentum: β ∈ [0, 1).
+
+    Returns:
+      An ``optax.GradientTransformation`` (state ``optax.TraceState``) whose ``update`` returns
+      the direction g + β·v, not yet scaled by −η, and the new state.
+
+    Raises:
+      ValueError: if ``momentum`` is outside [0, 1).
     """
     check_momentum(momentum)
     return check_shapes_at_init(optax.trace(decay=momentum, nesterov=True), momentum=momentum)
@@ -163,6 +181,14 @@ def momentum(
       momentum: β ∈ [0, 1), default 0.9 (the usual choice).
       form: ``"velocity"`` (state ``VelocityState``) or ``"ewma"`` (state of
         ``optax.chain(optax.ema, optax.scale_by_learning_rate)``).
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the step (ΔW, or −η·m) and
+      the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, ``momentum`` is outside [0, 1) or
+        ``form`` is not ``"velocity"`` or ``"ewma"``.
     """
     check_learning_rate(learning_rate)
     check_momentum(momentum)
@@ -209,6 +235,15 @@ def nesterov(
       learning_rate: η > 0, a number, array (traceable) or ``optax.Schedule`` (inside the state).
       momentum: β ∈ [0, 1), default 0.9.
       lookahead: use the look-ahead form of Sutskever et al. (2013) (needs ``value_fn``).
+
+    Returns:
+      An ``optax.GradientTransformation`` (an ``optax.GradientTransformationExtraArgs`` with
+      ``lookahead=True``) whose ``update`` returns the step and the new ``VelocityState``.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, or ``momentum`` is outside
+        [0, 1).
+      TypeError: if ``lookahead`` is not a bool.
     """
     check_learning_rate(learning_rate)
     check_momentum(momentum)

@@ -154,6 +154,15 @@ def scale_by_newton(
 
     The update needs the extra arg ``value_fn`` (params -> scalar loss); ``updates`` is the
     gradient at ``params``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state ``ScaleByNewtonState``) whose
+      ``update`` returns the direction d (like params, not yet scaled by −η) and the new state.
+
+    Raises:
+      ValueError: if ``damping`` is negative, ``solver`` is not one of the three solvers or is
+        ``"cg"`` with ``saddle_free=True``, or ``max_cg_steps`` is not an integer >= 1.
+      TypeError: if ``saddle_free`` is not a bool.
     """
     check_nonnegative("damping", damping)
     check_choice("solver", solver, SOLVERS)
@@ -217,6 +226,15 @@ def newton(
       solver: ``"auto"`` | ``"dense"`` | ``"cg"``: dense eigendecomposition for small models,
         conjugate gradients on Hessian-vector products for large ones (module docstring).
       max_cg_steps: CG iterations per step for the CG solver (``None``: number of parameters).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` whose ``update`` (which needs ``params`` and
+      ``value_fn``) returns the step −η·(H + δ·I)⁻¹·∇E(w) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, or another argument is out of
+        range as in ``scale_by_newton``.
+      TypeError: if ``saddle_free`` is not a bool.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

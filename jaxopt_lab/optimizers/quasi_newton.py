@@ -101,6 +101,11 @@ def scale_by_bfgs() -> optax.GradientTransformationExtraArgs:
       guarantees yᵀs > 0; without one, negative curvature along the step triggers the skip.
 
     ``updates`` must be the gradient at ``params``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state ``ScaleByBFGSState``) whose ``update``
+      (which needs ``params``) returns the direction M·g (like params, not yet scaled by −η) and
+      the new state.
     """
 
     def init_fn(params: optax.Params) -> ScaleByBFGSState:
@@ -195,6 +200,14 @@ def bfgs(
         α = 1.
       linesearch: choose α by optax's zoom line search (strong Wolfe, c1 = 1e-4, c2 = 0.9);
         then ``update`` needs the extra args ``value``, ``grad`` and ``value_fn``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` whose ``update`` (which needs ``params``)
+      returns the step −α·η·M·g (like params) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0.
+      TypeError: if ``linesearch`` is not a bool.
     """
     check_learning_rate(learning_rate)
     check_bool("linesearch", linesearch)
@@ -227,6 +240,15 @@ def lbfgs(
       memory_size: number of (s, y) pairs kept, >= 1.
       linesearch: optax's zoom line search (strong Wolfe, c1 = 1e-4, c2 = 0.9); then ``update``
         needs ``value``, ``grad`` and ``value_fn``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (``optax.lbfgs``) whose ``update`` returns
+      the step (like params) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, or ``memory_size`` is not an
+        integer >= 1.
+      TypeError: if ``linesearch`` is not a bool.
     """
     check_learning_rate(learning_rate)
     memory_size = check_int("memory_size", memory_size, 1)

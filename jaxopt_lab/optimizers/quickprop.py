@@ -70,6 +70,13 @@ def scale_by_quickprop(
 
     Args:
       max_growth: μ > 1, no jump is longer than μ times the previous step (Fahlman: 1.75).
+
+    Returns:
+      An ``optax.GradientTransformation`` (state ``ScaleByQuickpropState``) whose ``update``
+      returns the direction d(t) = −Δw(t)/η (like params) and the new state.
+
+    Raises:
+      ValueError: if ``max_growth`` is not > 1.
     """
     check_in_range("max_growth", max_growth, 1.0, low_closed=False)
     shrink_factor = max_growth / (1.0 + max_growth)
@@ -124,6 +131,13 @@ def quickprop(
       learning_rate: η > 0, the step of the plain gradient term, or a schedule (which rescales
         the whole step, see the module docstring).
       max_growth: μ > 1 (default 1.75), the cap on a jump relative to the previous step.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the parameter changes
+      Δw(t) = −η·d(t) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, or ``max_growth`` is not > 1.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

@@ -55,6 +55,13 @@ def scale_by_rmsprop(
       decay: ρ ∈ (0, 1).
       eps: ε >= 0, outside the square root.
       eps_root: ε_root >= 0, inside the square root (Goodfellow et al. 2016, Algorithm 8.5).
+
+    Returns:
+      An ``optax.GradientTransformation`` (state ``ScaleByRmspropState``) whose ``update``
+      returns the direction g / (ε + √(r + ε_root)), not yet scaled by −η, and the new state.
+
+    Raises:
+      ValueError: if ``decay`` is outside (0, 1) or ``eps`` or ``eps_root`` is negative.
     """
     check_decay("decay", decay)
     check_nonnegative("eps", eps)
@@ -91,6 +98,14 @@ def rmsprop(
       decay: ρ ∈ (0, 1), default 0.9.
       eps: ε >= 0 outside the root, default 1e-8.
       eps_root: ε_root >= 0 inside the root, default 0 (Goodfellow et al.'s placement when > 0).
+
+    Returns:
+      An ``optax.GradientTransformation`` whose ``update`` returns the step
+      −η·g/(ε + √(r + ε_root)) and the new state.
+
+    Raises:
+      ValueError: if ``learning_rate`` is ``None`` or not > 0, ``decay`` is outside (0, 1), or
+        ``eps`` or ``eps_root`` is negative.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

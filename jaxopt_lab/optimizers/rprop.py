@@ -151,6 +151,16 @@ def scale_by_rprop(
     Backtracking (the ``+`` variants) returns the negated previous *output* of this
     transformation, which undoes the previous parameter change when nothing rescales it later
     in the chain (as in ``rprop``).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state ``ScaleByRpropState``) whose
+      ``update`` returns the direction d = −Δw (like params) and the new state.
+
+    Raises:
+      TypeError: if ``learning_rate`` is a schedule (a callable).
+      ValueError: if ``learning_rate``, ``min_step_size`` or ``max_step_size`` is not > 0,
+        ``eta_minus`` is outside (0, 1), ``eta_plus`` is not > 1, ``max_step_size`` is below
+        ``min_step_size``, or ``variant`` is not one of the four variants.
     """
     check_rprop_arguments(
         learning_rate, eta_minus, eta_plus, min_step_size, max_step_size, variant
@@ -246,6 +256,16 @@ def rprop(
       variant: ``"irprop-"`` (default), ``"rprop-"``, ``"rprop+"`` or ``"irprop+"``; the last
         needs the extra arg ``value`` (the loss at ``params``), e.g.
         ``tx.update(grads, state, params, value=loss)``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` whose ``update`` returns the parameter
+      changes Δw (like params) and the new state.
+
+    Raises:
+      TypeError: if ``learning_rate`` is a schedule (a callable).
+      ValueError: if ``learning_rate``, ``min_step_size`` or ``max_step_size`` is not > 0,
+        ``eta_minus`` is outside (0, 1), ``eta_plus`` is not > 1, ``max_step_size`` is below
+        ``min_step_size``, or ``variant`` is not one of the four variants.
     """
     return optax.chain(
         scale_by_rprop(
