@@ -40,6 +40,13 @@ def inverse_time(init_value: ArrayLike, decay_rate: ArrayLike = 1.0) -> optax.Sc
       init_value: η0 > 0.
       decay_rate: > 0, how fast the rate falls; 1 gives η0/(k+1).
 
+    Returns:
+      An ``optax.Schedule``: a function of the step count k (int, or a traced array) returning
+      η0 / (1 + decay_rate·k) as a float ``jax.Array``.
+
+    Raises:
+      ValueError: if ``init_value`` or ``decay_rate`` is not > 0.
+
     >>> schedule = inverse_time(1.0)
     >>> [round(float(schedule(k)), 4) for k in range(4)]
     [1.0, 0.5, 0.3333, 0.25]
@@ -55,6 +62,13 @@ def inverse_quadratic(init_value: ArrayLike) -> optax.Schedule:
     Args:
       init_value: η0 > 0.
 
+    Returns:
+      An ``optax.Schedule``: a function of the step count k (int, or a traced array) returning
+      η0 / (k+1)² as a float ``jax.Array``.
+
+    Raises:
+      ValueError: if ``init_value`` is not > 0.
+
     >>> schedule = inverse_quadratic(1.0)
     >>> [round(float(schedule(k)), 4) for k in range(4)]
     [1.0, 0.25, 0.1111, 0.0625]
@@ -68,6 +82,13 @@ def inverse_sqrt(init_value: ArrayLike) -> optax.Schedule:
 
     Args:
       init_value: η0 > 0.
+
+    Returns:
+      An ``optax.Schedule``: a function of the step count k (int, or a traced array) returning
+      η0 / √(k+1) as a float ``jax.Array``.
+
+    Raises:
+      ValueError: if ``init_value`` is not > 0.
 
     >>> schedule = inverse_sqrt(1.0)
     >>> [round(float(schedule(k)), 4) for k in range(4)]
@@ -88,6 +109,13 @@ def exponential(init_value: ArrayLike, beta: ArrayLike) -> optax.Schedule:
     Args:
       init_value: η0 > 0.
       beta: β > 0, the decay constant per step.
+
+    Returns:
+      An ``optax.Schedule``: a function of the step count k (int, or a traced array) returning
+      η0·e^(−β·k) as a float ``jax.Array``.
+
+    Raises:
+      ValueError: if ``init_value`` or ``beta`` is not > 0.
 
     >>> import math
     >>> schedule = exponential(1.0, beta=-math.log(0.95))  # 0.95**k
@@ -112,6 +140,16 @@ def step(init_value: ArrayLike, transition_steps: ArrayLike, decay_rate: ArrayLi
       transition_steps: > 0, the length of one stair.
       decay_rate: in (0, 1), the multiplier applied every ``transition_steps`` steps.
       factor: the former name of ``decay_rate``; refused with a message saying so.
+
+    Returns:
+      An ``optax.Schedule``: a function of the step count k (int, or a traced array) returning
+      η0·decay_rate^⌊k / transition_steps⌋ as a float ``jax.Array``.
+
+    Raises:
+      TypeError: if ``factor`` is given.
+      ValueError: if ``init_value`` or ``transition_steps`` is not > 0, ``decay_rate`` is
+        outside (0, 1), or the two look swapped (``transition_steps`` in (0, 1) and
+        ``decay_rate`` >= 1; the message shows the call to write instead).
 
     >>> schedule = step(1.0, transition_steps=2, decay_rate=0.5)
     >>> [float(schedule(k)) for k in range(6)]
@@ -166,6 +204,14 @@ def linear_then_constant(
       init_value: ε0 > 0.
       end_value: ε_τ >= 0.
       transition_steps: τ > 0.
+
+    Returns:
+      An ``optax.Schedule``: a function of the step count k (int, or a traced array) returning
+      ε_k (ε_τ from k = τ on) as a float ``jax.Array``.
+
+    Raises:
+      ValueError: if ``init_value`` or ``transition_steps`` is not > 0, or ``end_value`` is
+        negative.
 
     >>> schedule = linear_then_constant(1.0, end_value=0.01, transition_steps=4)
     >>> [round(float(schedule(k)), 4) for k in range(6)]
@@ -234,6 +280,14 @@ def reduce_on_plateau(
       cooldown: >= 0 decisions after a reduction during which stagnation is not counted.
       accumulation_size: >= 1 losses averaged into one decision (use > 1 for minibatch losses).
       min_scale: >= 0, the scale never falls below it (nor stays below it, as in optax).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (state ``ReduceOnPlateauState``) whose
+      ``update`` needs the extra arg ``value`` and returns the updates multiplied by ``scale``
+      and the new state.
+
+    Raises:
+      ValueError: if an argument is out of the range given above.
 
     >>> import optax, jax.numpy as jnp
     >>> import jaxopt_lab as jl
