@@ -251,6 +251,20 @@ def sweep(
     the previous check where its position was no longer finite). A failure that undoes itself
     between two checks (a NaN loss with a finite gradient, an excursion past the escape radius)
     is only seen with ``Engine(check_every=1)``.
+
+    Returns:
+      A `jaxopt_lab.SweepResult` of ``jax.Array`` fields: ``params`` ``(…, P, dim)``, ``loss``,
+      ``status``, ``steps`` and ``basin`` ``(…, P)``, the recorded ``loss_history`` and
+      ``trajectories`` (or None) and ``metadata``; ``…`` is the C axis of ``hyperparams``.
+
+    Raises:
+      TypeError: if ``surface`` is not a ``Surface``, ``engine`` not an ``Engine``, ``starts``
+        not an array of points, or ``optimizer`` and ``hyperparams`` do not fit together (a
+        transformation with ``hyperparams``, a factory without them or with other names).
+      ValueError: if ``starts`` is not ``(P, dim)`` with P >= 1, ``num_steps`` or
+        ``record_loss_every`` is not an integer in range, ``gtol``, ``xtol`` or
+        ``basin_radius`` is negative, the ``hyperparams`` arrays are not 1-D of one common
+        length, or a ``trajectories`` index is not a point of ``starts``.
     """
     if not isinstance(surface, Surface):
         raise TypeError(f"surface must be a jaxopt_lab.surfaces.Surface, got {type(surface).__name__}")
