@@ -50,6 +50,10 @@ def handwritten_sweep(
       layout: ``"array"`` or ``"coordinates"``.
       unroll: the scan's unroll, >= 1.
 
+    Returns:
+      A jitted function from ``(P, dim)`` starting points to the ``(P, dim)`` points after
+      ``num_steps`` steps of ``optimizer``.
+
     Raises:
       ValueError: for an unknown ``layout``.
 
@@ -97,6 +101,14 @@ def timed(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[s
 
     The calls take turns, round after round, so that a change in the machine's load (the CPU
     runs are on a shared box) hits every variant alike instead of whichever ran at that moment.
+
+    Args:
+      calls: ``{label: call}``, functions of no arguments returning JAX arrays (or pytrees of
+        them), each waited on with ``jax.block_until_ready``.
+      repeats: timed calls of each after the first (compiling) one, >= 1.
+
+    Returns:
+      ``{label: {name: seconds}}`` with the five timings above, as floats.
     """
     first = {}
     for label, call in calls.items():
@@ -123,13 +135,24 @@ def timed(calls: dict[str, Callable[[], Any]], repeats: int) -> dict[str, dict[s
 
 def write_report(path: str | os.PathLike, report: dict) -> None:
     """``report`` as indented JSON at ``path``, written atomically (a cut-short run leaves the
-    previous file whole)."""
+    previous file whole).
+
+    Args:
+      path: the JSON file to write (replaced if it exists).
+      report: a JSON-serializable dict, such as `benchmark` returns.
+    """
     with atomic_output(path) as partial, open(partial, "w") as handle:
         json.dump(report, handle, indent=2)
 
 
 def environment() -> dict[str, Any]:
-    """Device and versions, recorded with every timing so results can be compared honestly."""
+    """Device and versions, recorded with every timing so results can be compared honestly.
+
+    Returns:
+      A JSON-serializable dict of strings and ints: ``device`` (``"platform:kind"`` of the
+      first device), ``num_devices``, ``machine``, ``python`` and the versions of ``jax``,
+      ``jaxlib``, ``optax`` and ``jaxopt_lab``.
+    """
     device = jax.devices()[0]
     return {
         "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
@@ -169,6 +192,19 @@ def benchmark(
       backend: ``"auto"``, ``"scan"`` or ``"fused"``.
       seed: seeds the starts.
       batches: CPU batches side by side, or None for the sweep's choice.
+
+    Returns:
+      A JSON-serializable dict: the run's settings (``surface``, ``num_points``, ``num_steps``,
+      ``repeats``, ``backend``, ``backend_used``, ``backend_reason``, ``batches``), the
+      `environment`, the sweep's ``compile_seconds``, ``median_seconds``, ``min_seconds``,
+      ``max_seconds`` and ``point_steps_per_second``, the baseline's
+      ``baseline_compile_seconds``, ``baseline_median_seconds`` and
+      ``baseline_point_steps_per_second``, and ``ratio`` (baseline median / sweep median, > 1
+      when `jl.sweep` is faster).
+
+    Raises:
+      ValueError: if ``num_points``, ``num_steps`` or ``repeats`` is not an integer >= 1, or
+        ``backend`` is not one of `BACKENDS`.
     """
     for name, value in (("num_points", num_points), ("num_steps", num_steps),
                         ("repeats", repeats)):
