@@ -43,8 +43,7 @@ def sgd(learning_rate: optax.ScalarOrSchedule) -> optax.GradientTransformation:
       state.
 
     Raises:
-      ValueError: if ``learning_rate`` is ``None`` or not > 0 (or, at ``init``, an array that
-        does not broadcast to the parameters).
+      ValueError: if ``learning_rate`` is ``None`` or not > 0.
     """
     check_learning_rate(learning_rate)
     return check_shapes_at_init(

@@ -242,8 +242,8 @@ def lbfgs(
         needs ``value``, ``grad`` and ``value_fn``.
 
     Returns:
-      An ``optax.GradientTransformationExtraArgs`` (``optax.lbfgs``) whose ``update`` returns
-      the step (like params) and the new state.
+      An ``optax.GradientTransformationExtraArgs`` whose ``update`` returns the L-BFGS step of
+      ``optax.lbfgs`` (like params) and the new state.
 
     Raises:
       ValueError: if ``learning_rate`` is ``None`` or not > 0, or ``memory_size`` is not an
