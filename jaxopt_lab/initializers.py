@@ -45,7 +45,19 @@ MARTENS_NUM_NONZERO = 15
 
 
 def gaussian(stddev: float = 0.01, mean: float = 0.0) -> Initializer:
-    """``W_ij ~ N(mean, stddev²)``: mean 0 and a small variance (default 0.01²)."""
+    """``W_ij ~ N(mean, stddev²)``: mean 0 and a small variance (default 0.01²).
+
+    Args:
+      stddev: the standard deviation, >= 0.
+      mean: the mean of every entry.
+
+    Returns:
+      An ``Initializer`` ``(key, shape, dtype=None) -> array`` drawing ``mean + stddev·N(0, 1)``
+      entries of ``shape``.
+
+    Raises:
+      ValueError: if ``stddev`` is negative.
+    """
     check_nonnegative("stddev", stddev)
     normal = jax.nn.initializers.normal(stddev)
 
@@ -60,6 +72,9 @@ def xavier_uniform() -> Initializer:
 
     This is ``jax.nn.initializers.glorot_uniform()``: variance scaling with variance
     ``2/(m+n)`` over a uniform of half-width ``√(3·variance) = √(6/(m+n))``.
+
+    Returns:
+      An ``Initializer`` ``(key, shape, dtype=None) -> array``, jax's ``glorot_uniform()``.
     """
     return jax.nn.initializers.glorot_uniform()
 
@@ -69,6 +84,15 @@ def orthogonal(scale: float = 1.0) -> Initializer:
 
     This is ``jax.nn.initializers.orthogonal``: for ``(m, n)`` with ``m ≥ n`` the columns are
     orthonormal (``WᵀW = scale²·I``), otherwise the rows (``WWᵀ = scale²·I``).
+
+    Args:
+      scale: the multiplier, > 0.
+
+    Returns:
+      An ``Initializer`` ``(key, shape, dtype=None) -> array``, jax's ``orthogonal(scale)``.
+
+    Raises:
+      ValueError: if ``scale`` is not positive.
     """
     check_positive("scale", scale)
     return jax.nn.initializers.orthogonal(scale)
@@ -86,6 +110,18 @@ def sparse(num_nonzero: int = MARTENS_NUM_NONZERO, stddev: float = 1.0) -> Initi
     connection weights to each unit" (15 in his experiments). A summary that reads "k non-zero
     weights at each layer" would give a layer k non-zeros in total, leaving most units with no
     input at all; that is not what this does.
+
+    Args:
+      num_nonzero: k >= 1 non-zero incoming weights per unit; default `MARTENS_NUM_NONZERO`.
+        At most the fan-in, checked when the initializer is called.
+      stddev: the non-zero weights' standard deviation, > 0.
+
+    Returns:
+      An ``Initializer`` ``(key, shape, dtype=None) -> array`` for shapes with at least 2 axes;
+      calling it raises ``ValueError`` for fewer axes or a fan-in below ``num_nonzero``.
+
+    Raises:
+      ValueError: if ``num_nonzero`` is not an integer >= 1 or ``stddev`` is not positive.
     """
     num_nonzero = check_int("num_nonzero", num_nonzero, 1)
     check_positive("stddev", stddev)
@@ -108,5 +144,12 @@ def sparse(num_nonzero: int = MARTENS_NUM_NONZERO, stddev: float = 1.0) -> Initi
 
 
 def constant(value: float) -> Initializer:
-    """Every entry ``value``: the usual bias heuristic (:data:`RELU_BIAS`, :data:`LSTM_BIAS`)."""
+    """Every entry ``value``: the usual bias heuristic (:data:`RELU_BIAS`, :data:`LSTM_BIAS`).
+
+    Args:
+      value: the number every entry gets.
+
+    Returns:
+      An ``Initializer`` ``(key, shape, dtype=None) -> array``, jax's ``constant(value)``.
+    """
     return jax.nn.initializers.constant(value)

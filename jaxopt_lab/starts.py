@@ -54,6 +54,9 @@ def as_bounds(surface_or_bounds: SurfaceOrBounds) -> tuple[tuple[float, float], 
     Args:
       surface_or_bounds: a `Surface` (its ``bounds``) or ``((low, high), ...)`` with low < high.
 
+    Returns:
+      The box as a tuple of ``(low, high)`` float pairs, one per coordinate.
+
     Raises:
       ValueError: if the bounds are not finite ``(low, high)`` pairs with low < high.
     """
@@ -112,6 +115,9 @@ def uniform(key: jax.Array, surface_or_bounds: SurfaceOrBounds, num_points: int)
       surface_or_bounds: a `Surface` (its ``bounds``) or ``((low, high), ...)`` with low < high.
       num_points: >= 1.
 
+    Returns:
+      The points, a ``(num_points, dim)`` array, coordinate i in ``[low_i, high_i)``.
+
     Raises:
       ValueError: for bad bounds or ``num_points`` < 1.
 
@@ -133,6 +139,9 @@ def gaussian(key: jax.Array, center, scale, num_points: int) -> jax.Array:
       center: a ``(dim,)`` vector.
       scale: >= 0, a number or one per axis.
       num_points: >= 1.
+
+    Returns:
+      The points, a ``(num_points, dim)`` float array.
 
     Raises:
       ValueError: if ``center`` is not a vector, ``scale`` has the wrong shape or is negative,
@@ -167,6 +176,10 @@ def plane(center, direction_1, direction_2, extent, resolution: int | Sequence[i
       direction_2: a ``(dim,)`` vector, the t axis.
       extent: e > 0 or ``(s_low, s_high, t_low, t_high)``.
       resolution: one int or two, each at least 2.
+
+    Returns:
+      A `Grid`: ``points`` ``(P, dim)`` in the original coordinates, s varying fastest; its
+      ``shape``, ``extent`` and ``axes`` in (s, t) plane coordinates.
 
     Raises:
       ValueError: for mismatched shapes, dependent directions, an extent that is neither one

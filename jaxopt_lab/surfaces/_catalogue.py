@@ -17,13 +17,26 @@ def _builders() -> dict[str, Callable[[], Surface]]:
 
 
 def names() -> tuple[str, ...]:
-    """Names of the catalogued surfaces, quadratics and saddles first, then the classic table."""
+    """Names of the catalogued surfaces, quadratics and saddles first, then the classic table.
+
+    Returns:
+      A tuple of str, the names `get` accepts, in catalogue order.
+    """
     return tuple(_builders())
 
 
 @functools.cache
 def get(name: str) -> Surface:
     """The catalogued surface ``name``; the same object on every call (one jit compilation).
+
+    Args:
+      name: a catalogue name, one of `names()`.
+
+    Returns:
+      The `Surface` registered under ``name``, built on the first call and cached.
+
+    Raises:
+      KeyError: if ``name`` is not in the catalogue.
 
     >>> get("nope")
     Traceback (most recent call last):

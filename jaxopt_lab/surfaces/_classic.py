@@ -59,28 +59,63 @@ def _abs_jvp(primals, tangents):
 
 
 def rosenbrock(w: jax.Array) -> jax.Array:
-    """(1 − x)² + 100(y − x²)²; SFU's restricted domain [−2.048, 2.048]², minimum (1, 1), f = 0."""
+    """(1 − x)² + 100(y − x²)²; SFU's restricted domain [−2.048, 2.048]², minimum (1, 1), f = 0.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return (1.0 - w[0]) ** 2 + 100.0 * (w[1] - w[0] ** 2) ** 2
 
 
 def beale(w: jax.Array) -> jax.Array:
-    """(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²; [−4.5, 4.5]², (3, 0.5), f = 0."""
+    """(1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²; [−4.5, 4.5]², (3, 0.5), f = 0.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
 
 
 def booth(w: jax.Array) -> jax.Array:
-    """(x + 2y − 7)² + (2x + y − 5)²; [−10, 10]², minimum (1, 3), f = 0."""
+    """(x + 2y − 7)² + (2x + y − 5)²; [−10, 10]², minimum (1, 3), f = 0.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return (w[0] + 2.0 * w[1] - 7.0) ** 2 + (2.0 * w[0] + w[1] - 5.0) ** 2
 
 
 def himmelblau(w: jax.Array) -> jax.Array:
-    """(x² + y − 11)² + (x + y² − 7)²; [−5, 5]², four minima with f = 0 (W)."""
+    """(x² + y − 11)² + (x + y² − 7)²; [−5, 5]², four minima with f = 0 (W).
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return (w[0] ** 2 + w[1] - 11.0) ** 2 + (w[0] + w[1] ** 2 - 7.0) ** 2
 
 
 def rastrigin(w: jax.Array) -> jax.Array:
-    """10·d + Σ (xᵢ² − 10 cos 2πxᵢ); [−5.12, 5.12]^d, minimum 0, f = 0."""
+    """10·d + Σ (xᵢ² − 10 cos 2πxᵢ); [−5.12, 5.12]^d, minimum 0, f = 0.
+
+    Args:
+      w: the point (x₁, …, x_d), shape (d,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return 10.0 * w.shape[0] + jnp.sum(w**2 - 10.0 * jnp.cos(2.0 * math.pi * w))
 
 
@@ -89,6 +124,12 @@ def ackley(w: jax.Array) -> jax.Array:
 
     The cone at the origin has no gradient; the "double where" gives the zero subgradient
     there instead of the NaN that √ would give.
+
+    Args:
+      w: the point, shape (d,); the formula above is d = 2, the surface's dimension.
+
+    Returns:
+      The value f(w), a scalar array.
     """
     squared = 0.5 * jnp.sum(w**2)
     positive = squared > 0.0
@@ -99,7 +140,14 @@ def ackley(w: jax.Array) -> jax.Array:
 
 def goldstein_price(w: jax.Array) -> jax.Array:
     """[1 + (x+y+1)²(19 − 14x + 3x² − 14y + 6xy + 3y²)]·[30 + (2x−3y)²(18 − 32x + 12x² + 48y −
-    36xy + 27y²)]; [−2, 2]², minimum (0, −1), f = 3."""
+    36xy + 27y²)]; [−2, 2]², minimum (0, −1), f = 3.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     first = 1.0 + (x + y + 1.0) ** 2 * (19.0 - 14.0 * x + 3.0 * x**2 - 14.0 * y + 6.0 * x * y
                                         + 3.0 * y**2)
@@ -109,24 +157,52 @@ def goldstein_price(w: jax.Array) -> jax.Array:
 
 
 def styblinski_tang(w: jax.Array) -> jax.Array:
-    """½ Σ (xᵢ⁴ − 16xᵢ² + 5xᵢ); [−5, 5]^d, minimum xᵢ = −2.903534, f = −39.16617·d."""
+    """½ Σ (xᵢ⁴ − 16xᵢ² + 5xᵢ); [−5, 5]^d, minimum xᵢ = −2.903534, f = −39.16617·d.
+
+    Args:
+      w: the point (x₁, …, x_d), shape (d,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return 0.5 * jnp.sum(w**4 - 16.0 * w**2 + 5.0 * w)
 
 
 def six_hump_camel(w: jax.Array) -> jax.Array:
-    """(4 − 2.1x² + x⁴/3)x² + xy + (−4 + 4y²)y²; x ∈ [−3, 3], y ∈ [−2, 2] (SFU), f = −1.0316."""
+    """(4 − 2.1x² + x⁴/3)x² + xy + (−4 + 4y²)y²; x ∈ [−3, 3], y ∈ [−2, 2] (SFU), f = −1.0316.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     return (4.0 - 2.1 * x**2 + x**4 / 3.0) * x**2 + x * y + (-4.0 + 4.0 * y**2) * y**2
 
 
 def three_hump_camel(w: jax.Array) -> jax.Array:
-    """2x² − 1.05x⁴ + x⁶/6 + xy + y²; [−5, 5]², minimum (0, 0), f = 0."""
+    """2x² − 1.05x⁴ + x⁶/6 + xy + y²; [−5, 5]², minimum (0, 0), f = 0.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     return 2.0 * x**2 - 1.05 * x**4 + x**6 / 6.0 + x * y + y**2
 
 
 def matyas(w: jax.Array) -> jax.Array:
-    """0.26(x² + y²) − 0.48xy; [−10, 10]², minimum (0, 0), f = 0."""
+    """0.26(x² + y²) − 0.48xy; [−10, 10]², minimum (0, 0), f = 0.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return 0.26 * (w[0] ** 2 + w[1] ** 2) - 0.48 * w[0] * w[1]
 
 
@@ -135,13 +211,26 @@ def mccormick(w: jax.Array) -> jax.Array:
 
     ∇f = 0 gives x + y = −2π/3 and x − y = 1 exactly: minimum ((1 − 2π/3)/2, (−1 − 2π/3)/2),
     f = −√3/2 − π/3.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
     """
     x, y = w[0], w[1]
     return jnp.sin(x + y) + (x - y) ** 2 - 1.5 * x + 2.5 * y + 1.0
 
 
 def levi_n13(w: jax.Array) -> jax.Array:
-    """sin²(3πx) + (x−1)²(1 + sin²(3πy)) + (y−1)²(1 + sin²(2πy)); [−10, 10]², min (1, 1), f = 0."""
+    """sin²(3πx) + (x−1)²(1 + sin²(3πy)) + (y−1)²(1 + sin²(2πy)); [−10, 10]², min (1, 1), f = 0.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     return (jnp.sin(3.0 * math.pi * x) ** 2
             + (x - 1.0) ** 2 * (1.0 + jnp.sin(3.0 * math.pi * y) ** 2)
@@ -149,7 +238,14 @@ def levi_n13(w: jax.Array) -> jax.Array:
 
 
 def easom(w: jax.Array) -> jax.Array:
-    """−cos x cos y exp(−((x − π)² + (y − π)²)); [−100, 100]², minimum (π, π), f = −1."""
+    """−cos x cos y exp(−((x − π)² + (y − π)²)); [−100, 100]², minimum (π, π), f = −1.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     return -jnp.cos(x) * jnp.cos(y) * jnp.exp(-((x - math.pi) ** 2 + (y - math.pi) ** 2))
 
@@ -159,6 +255,12 @@ def bukin_n6(w: jax.Array) -> jax.Array:
 
     The published values exactly; on the ridge y = 0.01x² and at x = −10, where the formula has
     no derivative, the gradient is the zero subgradient (large but finite just beside it).
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
     """
     x, y = w[0], w[1]
     # 100√|y − 0.01x²| written as 10√|100y − x²|: exact at the minimum even when XLA fuses the
@@ -167,7 +269,14 @@ def bukin_n6(w: jax.Array) -> jax.Array:
 
 
 def zakharov(w: jax.Array) -> jax.Array:
-    """Σ xᵢ² + (Σ ½ i xᵢ)² + (Σ ½ i xᵢ)⁴; [−5, 10]^d (SFU), minimum 0, f = 0."""
+    """Σ xᵢ² + (Σ ½ i xᵢ)² + (Σ ½ i xᵢ)⁴; [−5, 10]^d (SFU), minimum 0, f = 0.
+
+    Args:
+      w: the point (x₁, …, x_d), shape (d,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     weighted = jnp.sum(0.5 * jnp.arange(1, w.shape[0] + 1, dtype=w.dtype) * w)
     return jnp.sum(w**2) + weighted**2 + weighted**4
 

@@ -14,12 +14,26 @@ from jaxopt_lab.surfaces._surface import Surface, make_surface
 
 
 def monkey_saddle(w: jax.Array) -> jax.Array:
-    """x³ − 3xy²: a degenerate saddle (zero Hessian) with three descending valleys."""
+    """x³ − 3xy²: a degenerate saddle (zero Hessian) with three descending valleys.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     return w[0] ** 3 - 3.0 * w[0] * w[1] ** 2
 
 
 def two_gaussian_bowl(w: jax.Array) -> jax.Array:
-    """x² + y² − 2·exp(−((x−1)² + y²)/0.2) − 3·exp(−((x+1)² + y²)/0.2): two wells."""
+    """x² + y² − 2·exp(−((x−1)² + y²)/0.2) − 3·exp(−((x+1)² + y²)/0.2): two wells.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
+    """
     x, y = w[0], w[1]
     return (x**2 + y**2 - 2.0 * jnp.exp(-((x - 1.0) ** 2 + y**2) / 0.2)
             - 3.0 * jnp.exp(-((x + 1.0) ** 2 + y**2) / 0.2))
@@ -37,6 +51,12 @@ def cliff(w: jax.Array) -> jax.Array:
     A start on the high plateau x > 1 slides down to the wall, where the gradient explodes to
     ~625 and a plain gradient step is thrown far past the minimum at the origin. The wall's
     tail leaves f(0) = 50·σ(−50) ≈ 1e-20 and a gradient ≈ 5e-19 there: zero to float64 precision.
+
+    Args:
+      w: the point (x, y), shape (2,).
+
+    Returns:
+      The value f(w), a scalar array.
     """
     return 0.5 * jnp.sum(w**2) + CLIFF_HEIGHT * jax.nn.sigmoid(CLIFF_STEEPNESS * (w[0] - 1.0))
 

@@ -50,7 +50,14 @@ def _hessian_eigenvalues(surface: Surface) -> np.ndarray:
 def stiffest_curvature(surface: Surface) -> float:
     """The largest Hessian eigenvalue over the surface's listed minima (|eigenvalue| at its
     saddles when it lists no minimum): gradient descent near them is stable below 2/that.
-    NaN where it is not positive and finite (Bukin N.6's kink has no curvature to speak of)."""
+    NaN where it is not positive and finite (Bukin N.6's kink has no curvature to speak of).
+
+    Args:
+      surface: the `Surface`; its listed minima (or saddles) are where the Hessian is taken.
+
+    Returns:
+      The largest |eigenvalue|, a float, or NaN.
+    """
     eigenvalues = np.abs(_hessian_eigenvalues(surface))
     largest = float(eigenvalues.max()) if eigenvalues.size else math.nan
     return largest if math.isfinite(largest) and largest > 0 else math.nan
@@ -58,7 +65,15 @@ def stiffest_curvature(surface: Surface) -> float:
 
 @functools.cache
 def condition_number(surface: Surface) -> float:
-    """λ_max/λ_min of the Hessian over the listed minima; NaN where it is not defined."""
+    """λ_max/λ_min of the Hessian over the listed minima; NaN where it is not defined.
+
+    Args:
+      surface: the `Surface`; NaN if it lists no minimum or an eigenvalue there is <= 0 or not
+        finite.
+
+    Returns:
+      The condition number, a float, or NaN.
+    """
     eigenvalues = _hessian_eigenvalues(surface) if surface.minima else np.zeros((0,))
     if not eigenvalues.size or eigenvalues.min() <= 0 or not np.all(np.isfinite(eigenvalues)):
         return math.nan
@@ -66,7 +81,14 @@ def condition_number(surface: Surface) -> float:
 
 
 def box_width(surface: Surface) -> float:
-    """The mean side of the surface's box: the distance scale of its starting points."""
+    """The mean side of the surface's box: the distance scale of its starting points.
+
+    Args:
+      surface: the `Surface` whose ``bounds`` are measured.
+
+    Returns:
+      The mean of ``high - low`` over the coordinates, a float.
+    """
     return float(np.mean(surface.upper - surface.lower))
 
 
@@ -96,6 +118,12 @@ FALLBACK_WIDTH_FACTOR = 1e-3
 def map_steps(surface: Surface) -> int:
     """`MIN_MAP_STEPS`, or about 7κ rounded up to a thousand for an ill-conditioned surface.
 
+    Args:
+      surface: the `Surface`; its `condition_number` sets the count.
+
+    Returns:
+      The number of steps, an int in [`MIN_MAP_STEPS`, `MAX_MAP_STEPS`].
+
     >>> map_steps(get("himmelblau")), map_steps(get("rosenbrock"))
     (3000, 18000)
     """
@@ -110,6 +138,15 @@ def map_settings(surface: Surface, optimizer: str) -> MapSettings:
     """The learning rate (`LEARNING_RATE_RULES`), steps (`map_steps`) and xtol
     (`MAP_XTOL_FRACTION`) for a map of ``optimizer`` (a family name as `jaxopt-lab list` shows
     it) on ``surface``; a family without a rule keeps its own learning rate.
+
+    Args:
+      surface: the `Surface` to map.
+      optimizer: the optimizer family's name, e.g. ``"sgd"`` or ``"adam"``.
+
+    Returns:
+      A `MapSettings`: ``hyperparams`` (``{"learning_rate": η}``, or empty for a family
+      without a rule), ``num_steps``, ``xtol`` (`MAP_XTOL_FRACTION` times the box's diagonal)
+      and ``rule`` (how η was chosen, in words).
 
     >>> settings = map_settings(get("himmelblau"), "sgd")
     >>> f"{settings.hyperparams['learning_rate']:.3g}", settings.num_steps, settings.rule

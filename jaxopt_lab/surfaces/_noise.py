@@ -88,6 +88,24 @@ def noisy_gradient(surface: Surface, sigma: float, batch_size: int, *,
     The result is deterministic given ``key``, hashable (a static jit argument), and has
     ``.loss(params, key)`` for the minibatch loss.
 
+    Args:
+      surface: the `Surface` whose gradient gets the noise.
+      sigma: σ >= 0, the per-example noise's standard deviation per coordinate (0: exact
+        gradients).
+      batch_size: B >= 1 examples per minibatch; at most ``num_examples`` when that is given.
+      num_examples: N >= 1 examples in a fixed data set, or ``None`` (default) for endless
+        data with fresh examples every call.
+      data_seed: the seed the fixed data set is drawn from (``num_examples`` mode only).
+
+    Returns:
+      A `NoisyGradient`: ``grad_fn(params, key)`` gives the minibatch gradient, shape
+      ``(dim,)``, and ``.loss(params, key)`` the minibatch loss.
+
+    Raises:
+      ValueError: if ``sigma`` is negative, or ``batch_size`` or ``num_examples`` is not an
+        integer in its range.
+      TypeError: if ``sigma`` is not a real number.
+
     >>> import jax, jax.numpy as jnp
     >>> from jaxopt_lab.surfaces import get
     >>> grad_fn = noisy_gradient(get("booth"), sigma=1.0, batch_size=4, num_examples=4)

@@ -59,6 +59,22 @@ def quadratic(
     otherwise. ``bounds`` defaults to the box of half-width 2 around w* (around 0 if A is
     singular).
 
+    Args:
+      A: the symmetric ``(dim, dim)`` matrix (array-like), dim >= 1.
+      b: the linear term, ``dim`` numbers; ``None`` (default) means zero.
+      c: the constant term, one number.
+      name: the surface's name.
+      bounds: the box, one ``(low, high)`` pair per coordinate; ``None`` (default) is the box
+        of half-width 2 around w*.
+
+    Returns:
+      The `Surface`, its ``fn`` a hashable `Quadratic`.
+
+    Raises:
+      ValueError: if ``A`` is not square or not symmetric, ``b`` does not match it, ``c`` is
+        not one number, or a value is not finite.
+      TypeError: if ``A``, ``b`` or ``c`` is not real numbers.
+
     >>> surface = quadratic([[2.0, 0.0], [0.0, 4.0]], b=[-2.0, 0.0], c=1.0)
     >>> surface.minima, surface.f_min
     (((1.0, -0.0),), 0.0)
@@ -95,7 +111,23 @@ def quadratic(
 
 def quadratic_1d(a: float, b: float = 0.0, c: float = 0.0, *, name: str = "quadratic_1d",
                  bounds: Bounds | None = None) -> Surface:
-    """E(w) = ½·a·w² + b·w + c on one coordinate: minimum −b/a when a > 0."""
+    """E(w) = ½·a·w² + b·w + c on one coordinate: minimum −b/a when a > 0.
+
+    Args:
+      a: the curvature, one number.
+      b: the linear coefficient.
+      c: the constant term.
+      name: the surface's name.
+      bounds: the interval as ``((low, high),)``; ``None`` (default) is half-width 2 around
+        −b/a (around 0 if a = 0).
+
+    Returns:
+      The one-dimensional `Surface` (see `quadratic`).
+
+    Raises:
+      ValueError: if a coefficient is not one finite number.
+      TypeError: if a coefficient is not a real number.
+    """
     return quadratic([[a]], [b], c, name=name, bounds=bounds)
 
 
@@ -105,6 +137,21 @@ def rotated_quadratic(eigenvalues, angle: float, *, b=None, c: float = 0.0,
 
     λ₁ is the curvature along (cos angle, sin angle), λ₂ along (−sin angle, cos angle); angle 0
     gives the axis-aligned quadratic.
+
+    Args:
+      eigenvalues: (λ₁, λ₂), two numbers.
+      angle: the rotation in radians, one number.
+      b: the linear term, two numbers; ``None`` (default) means zero.
+      c: the constant term, one number.
+      name: the surface's name.
+      bounds: the box, two ``(low, high)`` pairs; ``None`` (default) as in `quadratic`.
+
+    Returns:
+      The two-dimensional `Surface` (see `quadratic`).
+
+    Raises:
+      ValueError: if ``eigenvalues`` is not two numbers or ``angle`` not one number.
+      TypeError: if they are not real numbers.
 
     >>> import math, numpy as np
     >>> canyon = rotated_quadratic((5.0, 1.0), math.pi / 4)

@@ -117,13 +117,38 @@ def _points(name: str, points, dim: int) -> Points:
 
 
 def escape_radius_for(bounds: Bounds, factor: float = ESCAPE_FACTOR) -> float:
-    """``factor`` times the distance from the origin to the farthest corner of ``bounds``."""
+    """``factor`` times the distance from the origin to the farthest corner of ``bounds``.
+
+    Args:
+      bounds: the box, one ``(low, high)`` pair per coordinate.
+      factor: the multiple of the farthest corner's distance; default `ESCAPE_FACTOR`.
+
+    Returns:
+      The escape radius, a float.
+    """
     corner = [max(abs(low), abs(high)) for low, high in bounds]
     return float(factor * math.hypot(*corner))
 
 
 def make_surface(name: str, fn: Callable, bounds: Bounds, **fields) -> Surface:
-    """A `Surface` whose ``dim`` and default ``escape_radius`` follow from ``bounds``."""
+    """A `Surface` whose ``dim`` and default ``escape_radius`` follow from ``bounds``.
+
+    Args:
+      name: the surface's catalogue name.
+      fn: the loss ``(dim,) -> scalar``, written in ``jax.numpy``.
+      bounds: the box, one ``(low, high)`` pair per coordinate; its length sets ``dim``.
+      **fields: further `Surface` fields (``minima``, ``f_min``, ``saddles``,
+        ``minima_values``, ``escape_radius``); ``escape_radius`` defaults to
+        `escape_radius_for` (``bounds``).
+
+    Returns:
+      The `Surface`, its fields checked and normalized.
+
+    Raises:
+      TypeError: if ``name`` is not a str or ``fn`` is not callable.
+      ValueError: if ``bounds`` or a field is malformed (a pair with low >= high, points of
+        the wrong dimension, a non-positive ``escape_radius``, ...).
+    """
     bounds = tuple((float(low), float(high)) for low, high in bounds)
     fields.setdefault("escape_radius", escape_radius_for(bounds))
     return Surface(name=name, fn=fn, dim=len(bounds), bounds=bounds, **fields)
