@@ -107,7 +107,8 @@ def sohl_dickstein_dimension(label_images: jax.typing.ArrayLike | Sequence[jax.t
     image needs sides of at least 12.
 
     Args:
-      label_images: one 2-D label image, or a sequence of them (e.g. a zoom sequence's).
+      label_images (jax.typing.ArrayLike | Sequence[jax.typing.ArrayLike]): one 2-D label
+        image, or a sequence of them (e.g. a zoom sequence's).
 
     Returns:
       `SohlDicksteinDimension`: the median slope and each image's `BoxSpans`.
@@ -169,8 +170,8 @@ def zoom_sequence(render: Callable[[tuple[float, float, float, float]], jax.typi
     down to float64's resolution. The dimension pools every frame (the paper's procedure).
 
     Args:
-      render: maps a window ``(x_min, x_max, y_min, y_max)`` to a square 2-D picture whose sign
-        gives the label.
+      render (Callable[[tuple], jax.typing.ArrayLike]): maps a window
+        ``(x_min, x_max, y_min, y_max)`` to a square 2-D picture whose sign gives the label.
       window: the first frame's ``(x_min, x_max, y_min, y_max)``.
       num_frames: >= 1 frames, the first included.
       zoom: > 1, the factor by which each frame's side shrinks.

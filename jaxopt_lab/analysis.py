@@ -212,7 +212,7 @@ def critical_points(surface: Surface, resolution: int = 24, *,
     Args:
       surface: the `Surface` to search, within its bounds.
       resolution: starts per axis of the grid, used when ``starts`` is None.
-      starts: Newton's starts ``(P, dim)``, P >= 1; None: the grid.
+      starts (jax.typing.ArrayLike | None): Newton's starts ``(P, dim)``, P >= 1; None: the grid.
       num_steps: Newton steps from each start.
       grad_tol: relative gradient-norm tolerance for a critical point; None: the dtype's default.
       merge_distance: fraction of the box diagonal under which two points are one.
