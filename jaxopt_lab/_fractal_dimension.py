@@ -26,6 +26,15 @@ def edge_windows(labels: jax.typing.ArrayLike) -> np.ndarray:
     For the paper's colour value (``TrainabilityResult.measure``: negative trains, positive
     diverges) pass ``measure > 0``; its rule ``sign(max · min) < 0`` is this one, as the value
     is never 0.
+
+    Args:
+      labels: a 2-D label image ``(H, W)``, at least 2×2.
+
+    Returns:
+      A boolean array ``(H − 1, W − 1)``.
+
+    Raises:
+      ValueError: if ``labels`` is not 2-D or is smaller than 2×2.
     """
     labels = np.asarray(labels)
     if labels.ndim != 2 or min(labels.shape) < 2:
@@ -47,6 +56,16 @@ def spanning_box_counts(image: jax.typing.ArrayLike) -> BoxSpans:
 
     ``s`` runs over ``unique(int(logspace(1, log10(shorter side), 10)))``; boxes tile from the
     corner and the partial ones at the far sides count with the pixels they hold.
+
+    Args:
+      image: a 2-D boolean image, e.g. `edge_windows`, with sides of at least 11 pixels.
+
+    Returns:
+      `BoxSpans`: the box sizes, the counts N(s) and the local slopes.
+
+    Raises:
+      ValueError: if ``image`` is not 2-D, a side is shorter than 11 pixels, or at some size no box
+        holds both True and False pixels.
     """
     image = np.asarray(image, dtype=bool)
     if image.ndim != 2 or min(image.shape) < SMALLEST_BOX + 1:
@@ -86,6 +105,17 @@ def sohl_dickstein_dimension(label_images: jax.typing.ArrayLike | Sequence[jax.t
     `spanning_box_counts` give local slopes; the slopes of all images are pooled (the paper pools
     a zoom sequence) and the dimension is their median. The sizes start at 10 pixels, so an
     image needs sides of at least 12.
+
+    Args:
+      label_images (jax.typing.ArrayLike | Sequence[jax.typing.ArrayLike]): one 2-D label
+        image, or a sequence of them (e.g. a zoom sequence's).
+
+    Returns:
+      `SohlDicksteinDimension`: the median slope and each image's `BoxSpans`.
+
+    Raises:
+      ValueError: if there is no image, or an image is rejected by `edge_windows` or
+        `spanning_box_counts`.
     """
     images = [label_images] if np.ndim(label_images) == 2 else list(label_images)
     if not images:
@@ -138,6 +168,20 @@ def zoom_sequence(render: Callable[[tuple[float, float, float, float]], jax.typi
     is the block of about ``1/zoom`` of the picture's side holding the most `edge_windows`. The
     windows are Python floats and x64 must be enabled, so the grids of a deep zoom stay distinct
     down to float64's resolution. The dimension pools every frame (the paper's procedure).
+
+    Args:
+      render (Callable[[tuple], jax.typing.ArrayLike]): maps a window
+        ``(x_min, x_max, y_min, y_max)`` to a square 2-D picture whose sign gives the label.
+      window: the first frame's ``(x_min, x_max, y_min, y_max)``.
+      num_frames: >= 1 frames, the first included.
+      zoom: > 1, the factor by which each frame's side shrinks.
+
+    Returns:
+      `ZoomSequence`: the frames, outermost first, and the pooled dimension.
+
+    Raises:
+      ValueError: if x64 is not enabled, ``num_frames`` or ``zoom`` is out of range, ``render``
+        returns a picture that is not square and 2-D, or a frame holds no boundary.
     """
     if not jax.config.jax_enable_x64:
         raise ValueError("zoom_sequence needs float64 grids: enable x64 first, "

@@ -49,6 +49,14 @@ def convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, axis: int = 
     """R_k = |f(x_{k+1}) − f*| / |f(x_k) − f*| along ``axis``; one shorter than it.
 
     A step from a gap of exactly 0 gives ``nan`` (0/0) or ``inf``: the rate is undefined there.
+
+    Args:
+      losses: loss values f(x_k), steps along ``axis``.
+      f_min: the minimum value f*.
+      axis: the step axis of ``losses``.
+
+    Returns:
+      The ratios R_k, ``losses``' shape with ``axis`` one shorter.
     """
     gaps = np.abs(np.moveaxis(np.asarray(losses, dtype=float), axis, -1) - f_min)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -63,6 +71,20 @@ def mean_convergence_rate(losses: jax.typing.ArrayLike, f_min: float, *, start: 
     telescopes, so this is exact and needs no logarithm of each R_k. ``stop`` defaults to the
     last step.
     On a quadratic it tends to ρ², ρ the error factor `jaxopt_lab.theory` returns.
+
+    Args:
+      losses: loss values f(x_k), steps along ``axis``.
+      f_min: the minimum value f*.
+      start: first step k of the mean, >= 0.
+      stop: step after the last ratio, > ``start`` (negative counts from the end); None: the last
+        step.
+      axis: the step axis of ``losses``.
+
+    Returns:
+      The mean rate, ``losses``' shape without ``axis``.
+
+    Raises:
+      ValueError: if ``start`` is not in [0, stop).
     """
     gaps = np.abs(np.moveaxis(np.asarray(losses, dtype=float), axis, -1) - f_min)
     stop = gaps.shape[-1] - 1 if stop is None else stop % gaps.shape[-1]
@@ -81,6 +103,14 @@ def trajectory_regime(trajectory: jax.typing.ArrayLike, target: jax.typing.Array
     steps (errors of size <= ``atol`` count as 0 and flip nothing). MONOTONE: neither. Per
     coordinate is exact for 1-D and axis-aligned quadratics; on a rotated quadratic an oscillation
     along an eigenvector shows in every coordinate it touches.
+
+    Args:
+      trajectory: points ``(..., T, dim)``.
+      target: the point ``(dim,)`` the errors are measured from, e.g. the minimum.
+      atol: errors of at most this size count as 0.
+
+    Returns:
+      int8 `Regime` codes ``(...)``.
     """
     points = np.asarray(trajectory, dtype=float)
     errors = points - np.asarray(target, dtype=float)
@@ -122,6 +152,13 @@ def classify_critical_point(eigenvalues: jax.typing.ArrayLike, *,
     """`CriticalKind` codes from Hessian eigenvalues ``(..., dim)``.
 
     An eigenvalue with |λ| <= ``eigenvalue_tol``·max(1, max|λ|) counts as zero: degenerate.
+
+    Args:
+      eigenvalues: Hessian eigenvalues ``(..., dim)``.
+      eigenvalue_tol: relative tolerance under which an eigenvalue counts as zero.
+
+    Returns:
+      int8 `CriticalKind` codes ``(...)``.
     """
     eigenvalues = np.asarray(eigenvalues, dtype=float)
     scale = np.maximum(1.0, np.max(np.abs(eigenvalues), axis=-1, keepdims=True))
@@ -171,6 +208,21 @@ def critical_points(surface: Surface, resolution: int = 24, *,
     ``max(1e-8, 100·eps)`` of the starts' dtype: 1e-8 in float64, 1.2e-5 in float32, where 1e-8
     finds only some of Himmelblau's nine critical points); merges points closer than
     ``merge_distance`` times the box diagonal; classifies each by `classify_critical_point`.
+
+    Args:
+      surface: the `Surface` to search, within its bounds.
+      resolution: starts per axis of the grid, used when ``starts`` is None.
+      starts (jax.typing.ArrayLike | None): Newton's starts ``(P, dim)``, P >= 1; None: the grid.
+      num_steps: Newton steps from each start.
+      grad_tol: relative gradient-norm tolerance for a critical point; None: the dtype's default.
+      merge_distance: fraction of the box diagonal under which two points are one.
+      eigenvalue_tol: passed to `classify_critical_point`.
+
+    Returns:
+      `CriticalPoints`, sorted by kind and then by value.
+
+    Raises:
+      ValueError: if ``starts`` is not a ``(P, dim)`` array with P >= 1.
     """
     if starts is None:
         points = starts_lib.grid(surface, resolution).points
@@ -205,13 +257,27 @@ def critical_index(eigenvalues: jax.typing.ArrayLike) -> np.ndarray:
 
     0 at a minimum, 1 at a maximum, in between at a saddle: the abscissa of Dauphin et al.
     (2014)'s picture of error against index, where the error of critical points grows with it.
+
+    Args:
+      eigenvalues: Hessian eigenvalues ``(..., dim)``.
+
+    Returns:
+      The index in [0, 1], shape ``(...)``.
     """
     return np.mean(np.asarray(eigenvalues, dtype=float) < 0.0, axis=-1)
 
 
 def local_condition_number(fn: Callable[[jax.Array], jax.Array],
                            point: jax.typing.ArrayLike) -> float:
-    """Condition number max|λ_i/λ_j| of the Hessian of ``fn`` at ``point``."""
+    """Condition number max|λ_i/λ_j| of the Hessian of ``fn`` at ``point``.
+
+    Args:
+      fn: a scalar function of a ``(dim,)`` point.
+      point: where to take the Hessian, ``(dim,)``.
+
+    Returns:
+      The condition number as a float; ``inf`` if an eigenvalue is 0.
+    """
     eigenvalues = np.linalg.eigvalsh(np.asarray(jax.hessian(fn)(jnp.asarray(point, dtype=float))))
     return float(condition_number(eigenvalues))
 
@@ -234,7 +300,16 @@ class BasinStatistics(NamedTuple):
 
 def basin_statistics(basin: jax.typing.ArrayLike, status: jax.typing.ArrayLike,
                      num_basins: int) -> BasinStatistics:
-    """Share of starts per basin from a sweep's ``basin`` and ``status`` ``(..., P)``."""
+    """Share of starts per basin from a sweep's ``basin`` and ``status`` ``(..., P)``.
+
+    Args:
+      basin: index of the minimum each start reached, ``(..., P)``.
+      status: `Status` codes of the starts, ``(..., P)``.
+      num_basins: K, the number of listed minima.
+
+    Returns:
+      `BasinStatistics`: shares over the last axis.
+    """
     basin, status = np.asarray(basin), np.asarray(status)
     converged = status == Status.CONVERGED
     per_basin = np.stack([np.mean(converged & (basin == k), axis=-1) for k in range(num_basins)],
@@ -251,6 +326,15 @@ def boundary_mask(labels: jax.typing.ArrayLike) -> np.ndarray:
 
     Marks each cell whose next cell along a row or a column has another label: one cell per
     crossing, so that box counting at the finest scale sees a curve, not a two-cell ribbon.
+
+    Args:
+      labels: a 2-D label image ``(rows, cols)``.
+
+    Returns:
+      A boolean mask of ``labels``' shape, True on the boundary.
+
+    Raises:
+      ValueError: if ``labels`` is not 2-D.
     """
     labels = np.asarray(labels)
     if labels.ndim != 2:
@@ -278,6 +362,17 @@ def box_counting_dimension(mask: jax.typing.ArrayLike,
     ``box_sizes`` default to powers of 2 from 1 up to a quarter of the shorter side. Apply it to
     `boundary_mask` for a boundary. This is not Sohl-Dickstein's (2024) estimator, which differs
     in edge definition, counting rule, box sizes and fit: `sohl_dickstein_dimension` is that one.
+
+    Args:
+      mask: a 2-D boolean image with at least one True cell.
+      box_sizes: box sides s, integers >= 1, at least 2 different; None: the powers of 2 above.
+
+    Returns:
+      `BoxCounting`: the dimension, the box sizes and the counts N(s).
+
+    Raises:
+      ValueError: if ``mask`` is not 2-D or has no True cell, or ``box_sizes`` holds a size < 1
+        or fewer than 2 different sizes.
     """
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2 or not mask.any():
@@ -310,6 +405,18 @@ def ewma(values: jax.typing.ArrayLike, decay: float, *, bias_correction: bool = 
     Starting from 0 biases the first averages towards 0; ``bias_correction=True`` returns
     v_t / (1 − α^t) (Kingma & Ba 2015, §3), which starts at v̂_1 = g_1, and
     averages a constant series exactly.
+
+    Args:
+      values: the series g_t, time along ``axis``.
+      decay: α in [0, 1).
+      bias_correction: whether to divide by 1 − α^t.
+      axis: the time axis of ``values``.
+
+    Returns:
+      The averages v_t, of ``values``' shape.
+
+    Raises:
+      ValueError: if ``decay`` is not in [0, 1).
     """
     check_in_range("decay", decay, 0.0, 1.0, high_closed=False)
     series = jnp.moveaxis(jnp.asarray(values, dtype=jnp.result_type(float)), axis, 0)
@@ -337,6 +444,17 @@ def regret(losses: jax.typing.ArrayLike, hindsight_losses: jax.typing.ArrayLike,
     the same length (`best_fixed_linear_loss` computes it exactly for linear losses on a box).
     Zinkevich (2003) bounds it by O(√T) for online gradient descent on convex losses.
 
+    Args:
+      losses: f_t(θ_t), rounds along ``axis``.
+      hindsight_losses: min_θ Σ_{t<=T} f_t(θ) for each T, as long as ``losses`` along ``axis``.
+      axis: the round axis of both.
+
+    Returns:
+      The regret R(T), of ``losses``' shape.
+
+    Raises:
+      ValueError: if ``hindsight_losses`` has not one value per round.
+
     >>> regret([3.0, 1.0, 2.0], [1.0, 2.0, 2.5]).tolist()
     [2.0, 2.0, 3.5]
     """
@@ -355,6 +473,17 @@ def best_fixed_linear_loss(costs: jax.typing.ArrayLike,
     ``costs`` ``(..., T, dim)`` are the rounds' linear losses f_t(θ) = ⟨c_t, θ⟩. A linear function
     is least at a corner of a box, coordinate by coordinate: Σ_i min(S_i·low_i, S_i·high_i) with
     S = Σ_{t<=T} c_t. The best point may change with T; each T gets its own.
+
+    Args:
+      costs: the cost vectors c_t, ``(..., T, dim)``.
+      bounds: one ``(low, high)`` pair per coordinate, low <= high.
+
+    Returns:
+      The least cumulative loss for each T, ``(..., T)``.
+
+    Raises:
+      ValueError: if ``costs`` is not ``(..., T, dim)`` with dim = len(bounds), or a bound has
+        low > high.
     """
     costs = np.asarray(costs, dtype=float)
     low, high = (np.asarray(b, dtype=float) for b in zip(*bounds))
@@ -415,6 +544,20 @@ def suggest_learning_rate(optimizer: Callable[..., optax.GradientTransformation]
     an unstable rate, one where a start diverged or the mean loss did not fall below the starts'
     (an instability that has not yet escaped), nor past the candidates: then the highest stable
     rate up to there. Candidates default to `DEFAULT_LEARNING_RATES`.
+
+    Args:
+      optimizer: a factory taking ``learning_rate`` and returning an optax transformation.
+      surface: the `Surface` to run on.
+      starts: starting points ``(P, dim)`` (or an object with ``points``).
+      learning_rates: at least 2 finite candidates > 0; None: `DEFAULT_LEARNING_RATES`.
+      num_steps: >= 1 trial steps per run.
+      steps_above: >= 0 candidates to go above the best, if stable.
+
+    Returns:
+      A `LearningRateSuggestion`.
+
+    Raises:
+      ValueError: if an argument is out of range, or no candidate is stable.
 
     >>> import jaxopt_lab as jl
     >>> bowl = jl.surfaces.quadratic([[4.0, 0.0], [0.0, 1.0]])     # stable for η < 2/4

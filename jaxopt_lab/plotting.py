@@ -164,6 +164,24 @@ def convergence_map(result, starts, surface=None, *, colour: str = "basin", inde
     ``"steps"``: a viridis scale of steps. Diverged cells are black, unfinished grey; with
     ``colour="basin"`` an unfinished cell whose point ended in a basin is that basin's colour,
     greyed (`NEAR_BASIN_GREYNESS`). The surface's minima (stars) and saddles (crosses) are marked.
+
+    Args:
+      result: a sweep result with ``status``, ``steps`` and ``basin`` ``(..., P)``.
+      starts: the 2-D `jl.starts.grid` the sweep ran from.
+      surface: the surface, for its minima and saddles; None: no basin names or markers.
+      colour: ``"basin"``, ``"status"`` or ``"steps"``.
+      index: picks one hyperparameter setting of the leading axes; None when there are none.
+      num_steps: the step count shown palest; None: the slowest cell's.
+      title: the axes' title; None: the surface's name and the shares converged and diverged.
+      ax: matplotlib axes to draw into; None: a new figure.
+      path: where to save the figure (.png, .svg or .pdf); None: not saved.
+
+    Returns:
+      The matplotlib `Figure`.
+
+    Raises:
+      ValueError: if ``colour`` is unknown, ``result`` does not hold one grid of ``starts``, or
+        ``path`` has another suffix.
     """
     check_choice("colour", colour, COLOURINGS)
     status = _pick(result.status, index)
@@ -296,6 +314,22 @@ def trajectories(surface, paths, *, labels: Sequence[str] | None = None, num_lev
     grid, so the floor of a valley shows as clearly as its walls. Each path has its own colour of
     `TRAJECTORY_COLOURS` (one per optimizer, named in the legend when ``labels`` are given),
     starts at a circle and ends at a cross; non-finite points (a diverged run) end the line.
+
+    Args:
+      surface: the 2-D surface whose contours are drawn.
+      paths: one ``(T, 2)`` path, a list of them, or an ``(N, T, 2)`` array.
+      labels: one legend label per path; None: no legend.
+      num_levels: the number of contour levels.
+      resolution: grid points per axis of the contour plot.
+      title: the axes' title; None: ``"trajectories on <surface name>"``.
+      ax: matplotlib axes to draw into; None: a new figure.
+      path: where to save the figure (.png, .svg or .pdf); None: not saved.
+
+    Returns:
+      The matplotlib `Figure`.
+
+    Raises:
+      ValueError: if ``path`` has another suffix.
     """
     own_figure = ax is None
     figure, ax = _new_axes(ax, figsize=(7.0, 5.5))
@@ -324,7 +358,11 @@ def _path_legend(ax, own_figure: bool) -> None:
 
 
 def can_write_mp4() -> bool:
-    """Whether matplotlib finds ffmpeg, which MP4 animations need (GIFs need only Pillow)."""
+    """Whether matplotlib finds ffmpeg, which MP4 animations need (GIFs need only Pillow).
+
+    Returns:
+      True if the ffmpeg writer is available.
+    """
     from matplotlib import animation
 
     return animation.writers.is_available("ffmpeg")
@@ -338,6 +376,23 @@ def animate_trajectories(surface, paths, *, labels: Sequence[str] | None = None,
     Frames are evenly spaced steps, at most `MAX_FRAMES`; each path's head is a dot, and the
     legend's counter says the step. A path that stopped (converged, or ended by divergence)
     stays where it stopped while the others go on.
+
+    Args:
+      surface: the 2-D surface whose contours are drawn.
+      paths: one ``(T, 2)`` path, a list of them, or an ``(N, T, 2)`` array.
+      labels: one legend label per path; None: no legend.
+      num_levels: the number of contour levels.
+      resolution: grid points per axis of the contour plot.
+      title: the axes' title; None: ``"trajectories on <surface name>"``.
+      path: where to write the animation, ending in .gif or .mp4 (required).
+      fps: frames per second.
+      dpi: resolution of the frames.
+
+    Returns:
+      The matplotlib `Figure` the frames were drawn in.
+
+    Raises:
+      ValueError: if ``path`` ends in neither .gif nor .mp4.
     """
     from matplotlib import animation
 
@@ -396,6 +451,25 @@ def stability_region(learning_rates, momenta, status, *, curvature, method: str 
     (Nesterov), λ_max the largest of ``curvature`` (a number or a spectrum). ``steps`` (same
     layout as ``status``; the slowest start counts) pales converged cells by the steps taken,
     relative to ``num_steps``, which shows where the fastest parameters lie.
+
+    Args:
+      learning_rates: the α values ``(L,)``, columns of the grid.
+      momenta: the β values ``(M,)``, rows of the grid.
+      status: `Status` codes ``(M, L)`` or ``(M·L,)``, optionally with a trailing starts axis.
+      curvature: λ, a number or a spectrum (its largest value is used).
+      method: ``"heavy_ball"`` or ``"nesterov"``, the boundary drawn.
+      steps: steps taken, laid out as ``status``; None: converged cells are not paled.
+      num_steps: the step count shown palest; None: the slowest cell's.
+      title: the axes' title; None: the method and λ_max.
+      ax: matplotlib axes to draw into; None: a new figure.
+      path: where to save the figure (.png, .svg or .pdf); None: not saved.
+
+    Returns:
+      The matplotlib `Figure`.
+
+    Raises:
+      ValueError: if ``method`` is unknown, ``status`` has the wrong shape, or ``path`` has another
+        suffix.
     """
     check_choice("method", method, ("heavy_ball", "nesterov"))
     learning_rates, momenta = np.asarray(learning_rates, float), np.asarray(momenta, float)
@@ -487,6 +561,26 @@ def hyperparameter_map(result, x: str, y: str, *, quantity: str = "converged",
     An axis whose values are evenly spaced in log is drawn on a log scale. ``boundary``
     (``"heavy_ball"`` or ``"nesterov"``, with ``curvature`` λ_max) draws `jaxopt_lab.theory`'s
     largest stable learning rate when ``x``/``y`` are ``learning_rate`` and ``momentum``.
+
+    Args:
+      result: a sweep result whose ``hyperparams`` hold ``x`` and ``y``, outcomes ``(C, P)``.
+      x: the hyperparameter on the horizontal axis.
+      y: the hyperparameter on the vertical axis.
+      quantity: ``"converged"``, ``"steps"`` or ``"loss"``.
+      f_min: the floor of ``quantity="loss"``; None: the lowest loss seen.
+      curvature: λ_max for the drawn boundary; None: no boundary.
+      boundary: ``"heavy_ball"`` or ``"nesterov"``; None: no boundary.
+      title: the axes' title; None: ``"<quantity> over <x> × <y>"``.
+      ax: matplotlib axes to draw into; None: a new figure.
+      path: where to save the figure (.png, .svg or .pdf); None: not saved.
+
+    Returns:
+      The matplotlib `Figure`.
+
+    Raises:
+      ValueError: if ``quantity`` or ``boundary`` is unknown, ``x`` or ``y`` is not a
+        hyperparameter of the sweep, their values do not form a grid, or ``path`` has another
+        suffix.
     """
     check_choice("quantity", quantity, HYPERPARAMETER_QUANTITIES)
     for name in (x, y):
@@ -552,6 +646,22 @@ def loss_curves(losses, *, f_min: float = 0.0, steps=None, labels: Sequence[str]
 
     ``steps`` are the x values (default 0, 1, ...): a sweep's ``loss_steps`` for its
     ``loss_history``. On a log scale a linear rate R is a straight line of slope log R.
+
+    Args:
+      losses: one curve ``(T,)``, rows ``(N, T)``, or a mapping from name to curve.
+      f_min: the minimum f* subtracted from every curve.
+      steps: the x values; None: 0, 1, ....
+      labels: one legend label per curve (a mapping's keys replace them); None: no legend.
+      log: whether the y axis is logarithmic.
+      title: the axes' title; None: ``"loss curves"``.
+      ax: matplotlib axes to draw into; None: a new figure.
+      path: where to save the figure (.png, .svg or .pdf); None: not saved.
+
+    Returns:
+      The matplotlib `Figure`.
+
+    Raises:
+      ValueError: if ``path`` has another suffix.
     """
     if isinstance(losses, Mapping):
         labels, curves = list(losses), [np.asarray(v, float) for v in losses.values()]
@@ -583,6 +693,21 @@ def regime_strip(curvature: float, learning_rates=None, *, measured=None,
     ``learning_rates`` default to 600 steps up to 2.5/a; ``measured`` holds `Regime` codes per
     learning rate (e.g. from `jaxopt_lab.analysis.trajectory_regime`). Dashed lines mark
     η_opt = 1/a and 2η_opt (LeCun et al. 1998).
+
+    Args:
+      curvature: a > 0 of the quadratic.
+      learning_rates: the η values; None: 600 steps up to 2.5/a.
+      measured: `Regime` codes, one per learning rate; None: the theory row only.
+      title: the axes' title; None: the quadratic.
+      ax: matplotlib axes to draw into; None: a new figure.
+      path: where to save the figure (.png, .svg or .pdf); None: not saved.
+
+    Returns:
+      The matplotlib `Figure`.
+
+    Raises:
+      ValueError: if ``curvature`` or a learning rate is not positive, or ``path`` has another
+        suffix.
     """
     if learning_rates is None:
         learning_rates = np.linspace(0.0, 2.5, 601)[1:] / curvature

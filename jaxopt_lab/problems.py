@@ -82,6 +82,10 @@ def brady_spoiler(spoiler_distance: float = 10.0, eps: float = 0.1) -> Problem:
       spoiler_distance: t > 0, how far the spoiler lies below the other points.
       eps: ε in (0, 0.5), the targets' distance from 1 and 0.
 
+    Returns:
+      A `Problem` with the four points, their 0/1 labels, the L2 loss and a standard-normal
+      ``init``.
+
     Raises:
       ValueError: if an argument is out of its range.
     """
@@ -126,6 +130,9 @@ def perceptron(inputs: jax.Array, labels: jax.Array, *, max_epochs: int = 10_000
       inputs: ``(N, d)`` points.
       labels: ``(N,)`` classes, 1 or 0.
       max_epochs: >= 1 passes over the points before giving up.
+
+    Returns:
+      A `PerceptronResult`: the final ``params``, the number of updates, and whether it converged.
 
     >>> spoiler = brady_spoiler()
     >>> float(spoiler.accuracy(perceptron(spoiler.inputs, spoiler.labels).params))
@@ -201,6 +208,12 @@ def mlp_classifier(name: str, inputs, labels, num_hidden: int, *,
       activation: the hidden layer's nonlinearity.
       kernel_init: initializer of both weight matrices (default Xavier uniform).
       bias_init: initializer of both biases (default zeros).
+
+    Returns:
+      A `Problem` whose ``init`` draws the parameters from a PRNG key.
+
+    Raises:
+      ValueError: if ``num_hidden`` is not an integer >= 1.
     """
     from flax import nnx
 
@@ -240,6 +253,12 @@ def xor(num_hidden: int = 8, **mlp_options) -> Problem:
     Args:
       num_hidden: >= 1 hidden units.
       **mlp_options: passed to :func:`mlp_classifier` (``activation``, initializers).
+
+    Returns:
+      A `Problem` on the four corners, labels 0, 1, 1, 0.
+
+    Raises:
+      ValueError: if ``num_hidden`` is not an integer >= 1.
     """
     inputs = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     return mlp_classifier("xor", inputs, np.array([0, 1, 1, 0]), num_hidden, **mlp_options)
@@ -282,6 +301,12 @@ def two_moons(num_samples: int = 200, noise: float = 0.1, seed: int = 0, num_hid
       seed: seeds the data.
       num_hidden: >= 1 hidden units.
       **mlp_options: passed to :func:`mlp_classifier`.
+
+    Returns:
+      A `Problem` on the two moons, labels 0 and 1.
+
+    Raises:
+      ValueError: if an argument is out of its range.
     """
     inputs, labels = two_moons_data(num_samples, noise, seed)
     return mlp_classifier("two_moons", inputs, labels, num_hidden, **mlp_options)
@@ -299,6 +324,13 @@ def digits(num_samples: int | None = None, seed: int = 0, num_hidden: int = 32,
       seed: seeds the subset.
       num_hidden: >= 1 hidden units.
       **mlp_options: passed to :func:`mlp_classifier`.
+
+    Returns:
+      A `Problem` on the ``(N, 64)`` scaled pixels, labels 0 to 9.
+
+    Raises:
+      ImportError: if scikit-learn is not installed.
+      ValueError: if ``num_samples`` is not an integer in [1, 1797] or ``num_hidden`` < 1.
     """
     try:
         from sklearn.datasets import load_digits
@@ -338,6 +370,20 @@ def trainability_network(key: jax.Array | None = None, width: int = 16, *,
     rounded; with x64 disabled, call ``init`` outside ``jit``. ``params = {"input": (n, n),
     "output": (n, 1)}``; ``loss(params, batch=None)`` takes an optional ``(inputs, targets)``
     minibatch in place of the full data.
+
+    Args:
+      key: PRNG key of the data (and the paper's starting weights); None: ``PRNGKey(0)``.
+      width: n >= 1, the input dimension and hidden width.
+      activation: ``"tanh"``, ``"relu"`` or ``"identity"``.
+      num_examples: >= 1 examples; None: the paper's count (above).
+      dtype: a floating dtype; None: JAX's default float.
+
+    Returns:
+      A `Problem` with regression targets as ``labels`` and no ``predict`` or ``accuracy``.
+
+    Raises:
+      ValueError: if ``width`` or ``num_examples`` is not an integer >= 1, ``activation`` is
+        unknown, or ``dtype`` is not floating.
     """
     width = check_int("width", width, 1)
     check_choice("activation", activation, _trainability.ACTIVATIONS)
@@ -444,6 +490,15 @@ def train_two_learning_rates(problem: Problem, params: optax.Params,
       input_learning_rate: η₀ for the first layer (traceable).
       output_learning_rate: η₁ for the second layer (traceable).
       num_steps: >= 1 full-batch steps.
+      minibatch_size: B >= 1 examples per step's gradient; None: full batch.
+      minibatch_key: PRNG key of the minibatch draws; None: ``PRNGKey(42)``.
+
+    Returns:
+      A `TrainabilityResult` (arrays of the vmapped shape, scalars otherwise).
+
+    Raises:
+      ValueError: if ``num_steps`` or ``minibatch_size`` is not an integer >= 1, or a concrete
+        learning rate is not positive.
 
     >>> import jax, jax.numpy as jnp
     >>> problem = trainability_network()
@@ -473,6 +528,24 @@ def train_offset_and_learning_rate(problem: Problem, params: optax.Params,
     (same divergence rule, same minibatch options). The paper's published code adds ``c`` to
     ``W₀`` before *every* step (``W₀ ← W₀ + c − η·∂L/∂W₀(W₀ + c)``); ``offset_every_step=True``
     reproduces that, the default shifts the initialization once, as the paper's text describes.
+
+    Args:
+      problem: the :func:`trainability_network` problem.
+      params: its starting parameters.
+      input_offset: c, added to every input-layer weight (traceable).
+      learning_rate: η for both layers (traceable).
+      num_steps: >= 1 steps.
+      offset_every_step: whether to add ``c`` before every step (the published code) rather than
+        once to the start.
+      minibatch_size: B >= 1 examples per step's gradient; None: full batch.
+      minibatch_key: PRNG key of the minibatch draws; None: ``PRNGKey(42)``.
+
+    Returns:
+      A `TrainabilityResult` (arrays of the vmapped shape, scalars otherwise).
+
+    Raises:
+      ValueError: if ``num_steps`` or ``minibatch_size`` is not an integer >= 1, or a concrete
+        ``learning_rate`` is not positive.
     """
     num_steps = check_int("num_steps", num_steps, 1)
     check_positive("learning_rate", learning_rate)
@@ -525,6 +598,26 @@ def trainability_map(problem: Problem, params: optax.Params,
     from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per call (the
     last chunk padded to the same size, so one compile serves all), to bound the memory of a
     large picture; by default the whole grid is one call.
+
+    Args:
+      problem: the :func:`trainability_network` problem.
+      params: its starting parameters.
+      window: ``(x_min, x_max, y_min, y_max)`` in log10, min < max.
+      resolution: >= 1 grid points per side.
+      plane: ``"learning_rates"`` or ``"offset_and_learning_rate"``.
+      num_steps: >= 1 steps per run.
+      minibatch_size: B >= 1 examples per step's gradient; None: full batch.
+      minibatch_key: PRNG key of the minibatch draws; None: ``PRNGKey(42)``.
+      offset_every_step: with ``plane="offset_and_learning_rate"``, whether to add the offset
+        before every step (see :func:`train_offset_and_learning_rate`).
+      chunk_size: >= 1 grid points trained per call; None: the whole grid at once.
+
+    Returns:
+      A `TrainabilityResult` whose fields are ``(resolution, resolution)`` arrays.
+
+    Raises:
+      ValueError: if ``plane`` is unknown, a count is not an integer >= 1, or ``window`` does not
+        have min < max on both axes.
 
     >>> problem = trainability_network(width=4)
     >>> params = problem.init(jax.random.split(jax.random.PRNGKey(0))[1])

@@ -125,6 +125,9 @@ def gd_rate(learning_rate: jax.typing.ArrayLike, curvature: jax.typing.ArrayLike
     Args:
       learning_rate: η; broadcasts elementwise with ``curvature``.
       curvature: λ.
+
+    Returns:
+      The error factor |1 − ηλ| per step, of the broadcast shape.
     """
     return jnp.abs(1.0 - jnp.asarray(learning_rate) * jnp.asarray(curvature))
 
@@ -154,6 +157,9 @@ def gd_max_stable_learning_rate(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
     Args:
       eigenvalues: a positive spectrum ``(..., n)``.
 
+    Returns:
+      The largest stable step 2/λ_max, shape ``(...)``.
+
     Raises:
       ValueError: if a concrete eigenvalue is not positive.
     """
@@ -165,6 +171,9 @@ def gd_optimal_learning_rate(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
 
     Args:
       eigenvalues: a positive spectrum ``(..., n)``.
+
+    Returns:
+      The optimal step 2/(λ_min + λ_max), shape ``(...)``.
 
     Raises:
       ValueError: if a concrete eigenvalue is not positive.
@@ -178,6 +187,9 @@ def gd_optimal_rate(eigenvalues: jax.typing.ArrayLike) -> jax.Array:
 
     Args:
       eigenvalues: a positive spectrum ``(..., n)``.
+
+    Returns:
+      The rate (κ − 1)/(κ + 1), shape ``(...)``.
 
     Raises:
       ValueError: if a concrete eigenvalue is not positive.
@@ -207,6 +219,9 @@ def heavy_ball_is_stable(learning_rate: jax.typing.ArrayLike, momentum: jax.typi
       momentum: β in [0, 1).
       curvature: λ > 0.
 
+    Returns:
+      A boolean array of the broadcast shape, True where heavy ball converges.
+
     Raises:
       ValueError: if a concrete argument is out of its range.
     """
@@ -222,6 +237,9 @@ def heavy_ball_max_learning_rate(momentum: jax.typing.ArrayLike,
     Args:
       momentum: β in [0, 1); broadcasts elementwise with ``curvature``.
       curvature: λ > 0.
+
+    Returns:
+      The largest stable step 2(1 + β)/λ, of the broadcast shape.
 
     Raises:
       ValueError: if a concrete argument is out of its range.
@@ -243,6 +261,9 @@ def heavy_ball_rate(learning_rate: jax.typing.ArrayLike, momentum: jax.typing.Ar
       momentum: β in [0, 1).
       curvature: λ > 0.
 
+    Returns:
+      The spectral radius ρ (< 1 where stable), of the broadcast shape.
+
     Raises:
       ValueError: if a concrete argument is out of its range.
     """
@@ -257,6 +278,9 @@ def heavy_ball_complex_region(momentum: jax.typing.ArrayLike) -> tuple[jax.Array
 
     Args:
       momentum: β in [0, 1).
+
+    Returns:
+      A pair ``(low, high)`` of αλ bounds, each of ``momentum``'s shape.
 
     Raises:
       ValueError: if a concrete ``momentum`` is out of range.
@@ -273,6 +297,9 @@ def heavy_ball_optimal(eigenvalues: jax.typing.ArrayLike) -> tuple[jax.Array, ja
 
     Args:
       eigenvalues: a positive spectrum ``(..., n)``.
+
+    Returns:
+      A tuple ``(alpha, beta, rate)`` of arrays, each of shape ``(...)``.
 
     Raises:
       ValueError: if a concrete eigenvalue is not positive.
@@ -298,6 +325,9 @@ def nesterov_is_stable(learning_rate: jax.typing.ArrayLike, momentum: jax.typing
       momentum: β in [0, 1).
       curvature: λ > 0.
 
+    Returns:
+      A boolean array of the broadcast shape, True where Nesterov converges.
+
     Raises:
       ValueError: if a concrete argument is out of its range.
     """
@@ -314,6 +344,9 @@ def nesterov_max_learning_rate(momentum: jax.typing.ArrayLike,
     Args:
       momentum: β in [0, 1); broadcasts elementwise with ``curvature``.
       curvature: λ > 0.
+
+    Returns:
+      The largest stable step 2(1 + β)/((1 + 2β)λ), of the broadcast shape.
 
     Raises:
       ValueError: if a concrete argument is out of its range.
@@ -332,6 +365,9 @@ def nesterov_rate(learning_rate: jax.typing.ArrayLike, momentum: jax.typing.Arra
       learning_rate: α > 0; all three arguments broadcast elementwise.
       momentum: β in [0, 1).
       curvature: λ > 0.
+
+    Returns:
+      The spectral radius ρ (< 1 where stable), of the broadcast shape.
 
     Raises:
       ValueError: if a concrete argument is out of its range.
@@ -352,6 +388,9 @@ def nesterov_parameters(
     Args:
       eigenvalues: a positive spectrum ``(..., n)`` with μ = λ_min, L = λ_max.
 
+    Returns:
+      A tuple ``(alpha, beta, rate)`` of arrays, each of shape ``(...)``.
+
     Raises:
       ValueError: if a concrete eigenvalue is not positive.
     """
@@ -369,6 +408,9 @@ def newton_is_stable(learning_rate: jax.typing.ArrayLike) -> jax.Array:
 
     Args:
       learning_rate: η, any shape.
+
+    Returns:
+      A boolean array of ``learning_rate``'s shape.
     """
     learning_rate = jnp.asarray(learning_rate)
     return (learning_rate > 0.0) & (learning_rate < 2.0)
@@ -379,6 +421,9 @@ def newton_rate(learning_rate: jax.typing.ArrayLike) -> jax.Array:
 
     Args:
       learning_rate: η, any shape.
+
+    Returns:
+      The error factor |1 − η|, of ``learning_rate``'s shape.
     """
     return jnp.abs(1.0 - jnp.asarray(learning_rate))
 
@@ -393,6 +438,9 @@ def sgd_loss_change(learning_rate: jax.typing.ArrayLike, grad: jax.typing.ArrayL
       learning_rate: the step ε, shape ``(...)``.
       grad: g, ``(..., n)``.
       hessian: H, ``(..., n, n)``.
+
+    Returns:
+      The predicted change of the loss, shape ``(...)``; negative means the step helps.
     """
     grad, hessian = jnp.asarray(grad), jnp.asarray(hessian)
     learning_rate = jnp.asarray(learning_rate)
@@ -410,6 +458,9 @@ def sgd_step_fails(learning_rate: jax.typing.ArrayLike, grad: jax.typing.ArrayLi
       learning_rate: the step ε, shape ``(...)``.
       grad: g, ``(..., n)``.
       hessian: H, ``(..., n, n)``.
+
+    Returns:
+      A boolean array ``(...)``, True where the step does not decrease the loss.
     """
     grad, hessian = jnp.asarray(grad), jnp.asarray(hessian)
     learning_rate = jnp.asarray(learning_rate)
