@@ -36,6 +36,12 @@ XTOL = 1e-2
 #: 2x2 eigen-decompositions in closed form against LAPACK (float64): the closed form's
 #: λ = mean ∓ radius cancels for nearly equal eigenvalues, so compare the inverse to its scale.
 EIGH_ATOL = 1e-12
+#: Eigenvalues near 0 carry only absolute round-off, about eps·‖A‖ for these entries of at most
+#: a few units: a relative tolerance alone would fail there.
+EIGENVALUE_ATOL = 1e-14
+#: A surface's value is exactly 0 at its minimum in both computations; this absolute floor only
+#: lets a signed or subnormal zero pass, nothing of a size that matters.
+ZERO_VALUE_ATOL = 1e-300
 #: The tests of what auto does off a GPU, and with the CPU posing as one, only hold on a CPU;
 #: on a GPU (`bash benchmarks/gpu_session.sh`) the rest of this file checks the compiled kernels.
 ON_CPU = jax.default_backend() == "cpu"
@@ -398,7 +404,7 @@ def test_lanes_value_and_grad_equal_vmap_on_every_surface(name):
     points = _starts(surface, 7, seed=3)
     want_value, want_grad = jax.vmap(jax.value_and_grad(surface.fn))(points)
     value, grad = _lanes.call(jax.value_and_grad(surface.fn), _lanes.Lanes.of(points.T))
-    np.testing.assert_allclose(value.stacked(7), want_value, rtol=LANES_RTOL, atol=1e-300)
+    np.testing.assert_allclose(value.stacked(7), want_value, rtol=LANES_RTOL, atol=ZERO_VALUE_ATOL)
     np.testing.assert_allclose(grad.stacked(7).T, want_grad, rtol=LANES_RTOL,
                                atol=LANES_RTOL * float(jnp.max(jnp.abs(want_grad))))
 
@@ -461,7 +467,8 @@ def test_lanes_eigh_of_2x2_matrices_matches_lapack():
     want_values, want_inverse = jax.vmap(eigen_inverse)(matrices)
     values, inverse = _lanes.call(eigen_inverse, _lanes.Lanes.of(matrices.transpose(1, 2, 0)))
     scale = float(jnp.max(jnp.abs(want_inverse)))
-    np.testing.assert_allclose(values.stacked(40).T, want_values, rtol=LANES_RTOL, atol=1e-14)
+    np.testing.assert_allclose(values.stacked(40).T, want_values, rtol=LANES_RTOL,
+                               atol=EIGENVALUE_ATOL)
     np.testing.assert_allclose(np.moveaxis(np.asarray(inverse.stacked(40)), -1, 0), want_inverse,
                                rtol=0, atol=EIGH_ATOL * scale)
 

@@ -4,7 +4,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +14,7 @@ import jaxopt_lab as jl
 from jaxopt_lab import SweepResult
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: Seconds to wait for the child to finish its first chunks (compiling included) on a busy CI box.
+#: Seconds the child may take to reach its kill (compiling included) on a busy CI box.
 CHILD_TIMEOUT = 120
 
 # The child and this process build the same sweep from this text, so fingerprints match.
@@ -36,17 +35,22 @@ SWEEP_SOURCE = textwrap.dedent("""
                         progress=False, engine=jl.Engine(chunk_size=3))
 """)
 CHILD = SWEEP_SOURCE + textwrap.dedent("""
-    import sys, time
+    import os, signal, sys
     import jaxopt_lab.engine._result as store
     save = store.ChunkStore.save_chunk
+    saved = []
 
-    def slow_save(self, index, arrays):  # slow the child so it is killed mid-run
+    def save_then_die(self, index, arrays):  # killed right after its second chunk is on disk
         save(self, index, arrays)
-        time.sleep(0.5)
+        saved.append(index)
+        if len(saved) == KILLED_AFTER_CHUNKS:
+            os.kill(os.getpid(), signal.SIGKILL)
 
-    store.ChunkStore.save_chunk = slow_save
+    store.ChunkStore.save_chunk = save_then_die
     run(sys.argv[1])
 """)
+#: The child kills itself once this many chunks of its 8 are written, not a guessed time later.
+KILLED_AFTER_CHUNKS = 2
 
 
 def _sweep_module():
@@ -89,21 +93,13 @@ def test_killed_sweep_resumes_and_equals_an_uninterrupted_run(tmp_path):
     checkpoint = tmp_path / "checkpoint"
     environment = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
                        JAX_PLATFORMS="cpu")
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(checkpoint)], env=environment,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + CHILD_TIMEOUT
-    chunks: list[str] = []
-    while time.monotonic() < deadline and child.poll() is None:
-        chunks = sorted(f for f in os.listdir(checkpoint) if f.startswith("chunk_")) \
-            if checkpoint.exists() else []
-        if len(chunks) >= 2:
-            break
-        time.sleep(0.05)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    assert len(chunks) >= 2, child.stderr.read().decode()[-2000:]
+    child = subprocess.run(
+        [sys.executable, "-c", f"KILLED_AFTER_CHUNKS = {KILLED_AFTER_CHUNKS}\n" + CHILD,
+         str(checkpoint)], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        timeout=CHILD_TIMEOUT)
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
     finished = sorted(f for f in os.listdir(checkpoint) if f.startswith("chunk_"))
-    assert len(finished) < 8  # killed before the end: 24 points in chunks of 3
+    assert len(finished) == KILLED_AFTER_CHUNKS  # of 8: 24 points in chunks of 3
     times = {f: os.stat(checkpoint / f).st_mtime_ns for f in finished}
 
     sweep = _sweep_module()
