@@ -48,7 +48,7 @@ import numpy as np
 import optax
 
 from jaxopt_lab._validation import check_int, check_tolerance
-from jaxopt_lab.engine import _fused
+from jaxopt_lab.engine import _distributed, _fused
 from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
 from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
 from jaxopt_lab.engine._inspect import (check_optimizer, optimizer_facts, optimizer_name,
@@ -175,7 +175,7 @@ def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Ar
     parts = {**{key: value for key, value in description.items()
                 if key not in ("batches", "batch_axis")},
              "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
-    return ChunkStore(checkpoint, fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
+    return ChunkStore(_distributed.checkpoint_directory(checkpoint), fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
 
 
 def _trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.Array,
@@ -195,6 +195,7 @@ def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_re
         description, jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
         device=f"{device.platform}:{getattr(device, 'device_kind', '')}",
         num_devices=len(plan.devices), chunks_loaded=loaded, backend_reason=backend_reason,
+        num_processes=jax.process_count(), global_device_count=jax.device_count(),
         **dict(metadata or {}))
     return json.loads(json.dumps(description))  # as `SweepResult.load` will read it
 
@@ -206,6 +207,7 @@ def _loss_steps(plan: SweepPlan) -> np.ndarray | None:
     return np.append(np.arange(plan.num_steps // every) * every, plan.num_steps)
 
 
+@_distributed.reporting_failures
 def sweep(
     optimizer: optax.GradientTransformation | Callable[..., optax.GradientTransformation],
     surface: Surface,

@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxopt_lab.engine import _plan
+from jaxopt_lab.engine import _distributed, _plan
 from jaxopt_lab.engine._scan import compiled
 from jaxopt_lab.engine._result import ChunkStore
 
@@ -129,16 +129,18 @@ def run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts:
     num_points = starts.shape[0]
     num_chunks = -(-num_points // chunk_size)
     show = progress if progress is not None else (num_chunks > 1 and sys.stderr.isatty())
-    chunks, loaded = [], 0
-    indices = range(num_chunks)
-    if show:
+    chunks, loaded = {}, 0
+    # Under jax.distributed this process runs only its share, then all meet in the gather.
+    indices, peers = _distributed.share(num_chunks), _distributed.current_peers()
+    if show and _distributed.is_first_process():
         from tqdm.auto import tqdm
 
         indices = tqdm(indices, desc="sweep", unit="chunk")
     for index in indices:
+        peers.check()
         saved = store.load_chunk(index) if store is not None else None
         if saved is not None:
-            chunks.append({name: jnp.asarray(value) for name, value in saved.items()})
+            chunks[index] = {name: jnp.asarray(value) for name, value in saved.items()}
             loaded += 1
             continue
         # One whole chunk: no slice (a copy of every start).
@@ -153,7 +155,8 @@ def run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts:
         outputs = run_chunk(chunk)
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
-        chunks.append(outputs)
+        chunks[index] = outputs
+    chunks, loaded = _distributed.gather(chunks, num_chunks, peers, loaded)
     if len(chunks) == 1:
         joined = chunks[0]
     else:

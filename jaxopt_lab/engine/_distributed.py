@@ -21,19 +21,21 @@ rerun on N processes resumes each; a rerun on another number is refused
 """
 from __future__ import annotations
 
+import contextvars
+import functools
 import itertools
 import json
 import os
 import re
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import jax
 import numpy as np
 
-__all__ = ["DistributedSweepError", "Peers", "checkpoint_directory", "gather", "initialize",
-           "is_first_process", "share"]
+__all__ = ["DistributedSweepError", "Peers", "checkpoint_directory", "current_peers", "gather",
+           "initialize", "is_first_process", "reporting_failures", "share"]
 
 #: Seconds after which the coordination service declares a silent process dead and ends every
 #: process (jax's default is 100): a killed process stops a run within this, not after hours.
@@ -151,12 +153,14 @@ class Peers:
         if self.client is not None:
             self._raise_failures(self._reports())
 
-    def finished(self, template: Mapping[str, np.ndarray] | None) -> dict[str, tuple]:
-        """Report success, wait until every process has, and return the shapes and dtypes of a
-        chunk's outputs (``template``: one chunk's outputs, None for an empty share)."""
+    def finished(self, template: Mapping[str, np.ndarray] | None, loaded: int
+                 ) -> tuple[dict[str, tuple], int]:
+        """Report success, wait until every process has; (shapes and dtypes of a chunk's
+        outputs, chunks all processes loaded from checkpoints). ``template``: one chunk's
+        outputs here, None for an empty share; ``loaded``: chunks this process loaded."""
         if self.client is None:
-            return _describe_chunk(template)
-        self._report({"chunk": _describe_chunk(template)})
+            return _describe_chunk(template), loaded
+        self._report({"chunk": _describe_chunk(template), "loaded": loaded})
         while True:
             reports = self._reports()
             self._raise_failures(reports)
@@ -164,7 +168,8 @@ class Peers:
                 break
             time.sleep(POLL_SECONDS)
         chunk = next(report["chunk"] for report in reports.values() if report["chunk"])
-        return {name: (tuple(shape), dtype) for name, (shape, dtype) in chunk.items()}
+        return ({name: (tuple(shape), dtype) for name, (shape, dtype) in chunk.items()},
+                sum(report["loaded"] for report in reports.values()))
 
     def _report(self, report: dict) -> None:
         if self.client is not None:
@@ -192,9 +197,11 @@ def _describe_chunk(chunk: Mapping[str, np.ndarray] | None) -> dict[str, list]:
 
 
 def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: int,
-           peers: Peers, to: str | int = "all") -> list[dict[str, np.ndarray]] | None:
-    """Every chunk's outputs in order, from this process's ``chunks_by_index`` (its `share`)
-    and the others'; None on a process other than ``to`` (``"all"`` or ``0``).
+           peers: Peers, loaded: int = 0, to: str | int = "all"
+           ) -> tuple[list[dict[str, np.ndarray]] | None, int]:
+    """(every chunk's outputs in order, chunks loaded from checkpoints by all processes), from
+    this process's ``chunks_by_index`` (its `share`, ``loaded`` of them from its checkpoint)
+    and the others'; the outputs are None on a process other than ``to`` (``"all"`` or ``0``).
 
     Round r gathers the r-th chunk of every share (a share one shorter sends a dummy), so a
     process holds at most one round more than its own share while the rounds run.
@@ -202,10 +209,11 @@ def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: 
     if to not in ("all", 0):
         raise ValueError(f"to must be 'all' or 0 (the process that receives the result), "
                          f"got {to!r}")
-    template = next(iter(chunks_by_index.values()), None)
-    shapes = peers.finished(None if template is None else jax.device_get(template))
     if peers.count == 1:
-        return [dict(chunks_by_index[index]) for index in range(num_chunks)]
+        return [chunks_by_index[index] for index in range(num_chunks)], loaded
+    template = next(iter(chunks_by_index.values()), None)
+    shapes, loaded = peers.finished(None if template is None else jax.device_get(template),
+                                    loaded)
     from jax.experimental import multihost_utils
 
     shares = [share(num_chunks, index, peers.count) for index in range(peers.count)]
@@ -227,4 +235,27 @@ def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: 
                                                   for name, value in stacked.items()}
                              for process, owned in enumerate(shares)
                              if round_index < len(owned)})
-    return [gathered[index] for index in range(num_chunks)] if receives else None
+    return ([gathered[index] for index in range(num_chunks)] if receives else None), loaded
+
+
+_CURRENT: contextvars.ContextVar[Peers | None] = contextvars.ContextVar("peers", default=None)
+
+
+def reporting_failures(function: Callable) -> Callable:
+    """``function`` (a sweep) run inside its own `Peers`: an exception anywhere in it, on any
+    process, stops the others at their next chunk (`current_peers` finds them)."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with Peers() as peers:
+            token = _CURRENT.set(peers)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _CURRENT.reset(token)
+
+    return run
+
+
+def current_peers() -> Peers:
+    """The `Peers` of the sweep running now (`reporting_failures`), or new ones."""
+    return _CURRENT.get() or Peers()

@@ -25,7 +25,7 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jax.numpy as jnp
@@ -37,6 +37,10 @@ from jaxopt_lab.engine._status import Status as _Status
 POINT_FIELDS = ("params", "loss", "status", "steps", "basin")
 ARRAY_FIELDS = POINT_FIELDS + ("loss_history", "loss_steps", "trajectories", "trajectory_indices")
 HYPERPARAM_PREFIX = "hyperparams/"
+#: Metadata entries equal in every part of one sweep (`SweepResult.concatenate`): what is
+#: computed, not how many points or on what machine.
+SWEEP_IDENTITY = ("optimizer", "hyperparams", "surface", "num_steps", "gtol", "xtol",
+                  "basin_radius", "record_loss_every", "check_every", "dtype")
 METADATA_KEY = "metadata"
 #: `SweepResult.summary` names the most visited basins, this many; the rest as one count.
 _BASINS_SHOWN = 8
@@ -84,6 +88,47 @@ class SweepResult:
         """A result from a kernel's per-point ``outputs`` and the other ``fields``."""
         return cls(**{name: outputs.get(name) for name in POINT_FIELDS + ("loss_history",)},
                    **fields)
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[SweepResult]) -> SweepResult:
+        """One result from ``parts`` of one sweep over consecutive stretches of its starts.
+
+        Each part is a sweep of the same optimizer, hyperparameters, surface, steps, criteria,
+        check interval and dtype (`SWEEP_IDENTITY` in the metadata) over its own points, e.g.
+        run by one process each and saved; the points are joined in the order of ``parts``, and
+        ``trajectory_indices`` shifted to index the joined points. Metadata: the first part's,
+        with ``num_points`` and ``chunks_loaded`` summed.
+
+        >>> import numpy as np
+        >>> def part(steps):
+        ...     return SweepResult(params=np.zeros((len(steps), 2)), loss=np.zeros(len(steps)),
+        ...                        status=np.ones(len(steps), np.int8), steps=np.array(steps),
+        ...                        basin=np.zeros(len(steps), int),
+        ...                        metadata={"num_steps": 50, "num_points": len(steps)})
+        >>> joined = SweepResult.concatenate([part([3, 4]), part([5])])
+        >>> joined.steps.tolist(), joined.metadata["num_points"]
+        ([3, 4, 5], 3)
+
+        Raises:
+          ValueError: if ``parts`` is empty or the parts are not of one sweep (another entry
+            of `SWEEP_IDENTITY`, other hyperparameter values, other recorded loss steps).
+        """
+        parts = list(parts)
+        if not parts:
+            raise ValueError("parts must hold at least one SweepResult, got none")
+        _check_one_sweep(parts)
+        first = parts[0]
+        axis = 1 if first.hyperparams else 0
+        fields = {name: np.concatenate([np.asarray(getattr(part, name)) for part in parts],
+                                       axis=axis)
+                  for name in POINT_FIELDS + ("loss_history",)
+                  if getattr(first, name) is not None}
+        metadata = dict(first.metadata)
+        for key in ("num_points", "chunks_loaded"):
+            if all(key in part.metadata for part in parts):
+                metadata[key] = sum(part.metadata[key] for part in parts)
+        return cls(**fields, hyperparams=dict(first.hyperparams), loss_steps=first.loss_steps,
+                   **_joined_trajectories(parts, axis), metadata=metadata)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array field (and each hyperparameter) as NumPy, by its name in the .npz file."""
@@ -192,6 +237,41 @@ class SweepResult:
         settings = f", hyperparams={sorted(self.hyperparams)}" if self.hyperparams else ""
         return (f"SweepResult(status shape {shape}{settings}: " + ", ".join(
             f"{name} {number}" for name, number in counts.items()) + ")")
+
+
+def _check_one_sweep(parts: list[SweepResult]) -> None:
+    """``ValueError`` naming the first difference that makes ``parts`` not parts of one sweep."""
+    first = parts[0]
+    for number, part in enumerate(parts[1:], start=1):
+        for key in SWEEP_IDENTITY:
+            if first.metadata.get(key) != part.metadata.get(key):
+                raise ValueError(
+                    f"parts[{number}] is not part of the sweep of parts[0]: metadata {key!r} is "
+                    f"{part.metadata.get(key)!r}, not {first.metadata.get(key)!r}")
+        if sorted(part.hyperparams) != sorted(first.hyperparams) or not all(
+                np.array_equal(np.asarray(part.hyperparams[name]), np.asarray(value))
+                for name, value in first.hyperparams.items()):
+            raise ValueError(f"parts[{number}] has other hyperparameter values than parts[0]")
+        if (part.loss_steps is None) != (first.loss_steps is None) or (
+                part.loss_steps is not None
+                and not np.array_equal(part.loss_steps, first.loss_steps)):
+            raise ValueError(f"parts[{number}] recorded the loss at other steps than parts[0]")
+        if np.shape(part.params)[-1] != np.shape(first.params)[-1]:
+            raise ValueError(f"parts[{number}] has points of dim {np.shape(part.params)[-1]}, "
+                             f"parts[0] of dim {np.shape(first.params)[-1]}")
+
+
+def _joined_trajectories(parts: list[SweepResult], axis: int) -> dict[str, Any]:
+    """The parts' kept paths end to end, their indices shifted past the points before them."""
+    kept = [(offset, part) for offset, part in zip(
+        np.cumsum([0] + [np.shape(part.status)[-1] for part in parts[:-1]]), parts)
+        if part.trajectories is not None]
+    if not kept:
+        return {}
+    return {"trajectories": np.concatenate([np.asarray(part.trajectories) for _, part in kept],
+                                           axis=axis),
+            "trajectory_indices": np.concatenate([np.asarray(part.trajectory_indices) + offset
+                                                  for offset, part in kept])}
 
 
 def _read_archive(path: str | os.PathLike) -> dict[str, np.ndarray]:

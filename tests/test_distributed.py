@@ -1,0 +1,250 @@
+"""`jl.sweep` under ``jax.distributed``: several CPU processes on this machine, and the parts.
+
+Every process of a distributed test is a child Python joined to the others through a
+coordinator on a free localhost port (CPU collectives over gloo); each saves what its
+``jl.sweep`` returned, and the test compares it with the same sweep in this one process, bit
+for bit. `SweepResult.concatenate` is tested here too: it joins parts run anywhere.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import optax
+import pytest
+
+import jaxopt_lab as jl
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Seconds a whole group of child processes may take: JAX's import and the coordinator's
+#: start dominate (a few seconds each on two busy cores); far beyond that is a hang.
+GROUP_TIMEOUT_SECONDS = 120
+#: Heartbeat timeout the children pass to ``jax.distributed.initialize``: after a process is
+#: killed, the others are ended within this (plus the coordinator's polling).
+CHILD_HEARTBEAT_SECONDS = 5
+SURFACE = "himmelblau"
+NUM_STEPS = 40
+RESOLUTION = 12          # 144 starts
+CHUNK_SIZE = 32          # 5 chunks: unequal shares on 2 and 4 processes, an empty one on 8
+LEARNING_RATES = (0.003, 0.01, 0.03)
+
+CHILD = r"""
+import json, os, sys
+import jax
+jax.config.update("jax_enable_x64", True)
+from jaxopt_lab.engine import _distributed
+port, count, index, scenario, out, checkpoint = sys.argv[1:7]
+_distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=int(count),
+                        process_id=int(index), heartbeat_timeout_seconds=int(sys.argv[7]),
+                        shutdown_timeout_seconds=int(sys.argv[7]))
+import optax, jaxopt_lab as jl
+surface = jl.surfaces.get(%(surface)r)
+starts = jl.starts.grid(surface, %(resolution)d)
+engine = jl.Engine(chunk_size=%(chunk)d, batches=1)
+checkpoint = None if checkpoint == "-" else checkpoint
+if scenario == "die" and index == "1":  # killed outright as it saves its first chunk
+    import signal
+    from jaxopt_lab.engine import _result
+    _result.ChunkStore.save_chunk = lambda *_: os.kill(os.getpid(), signal.SIGKILL)
+if scenario == "fail" and index == "1":  # a stale checkpoint on one host only
+    checkpoint = os.path.join(out, "stale")
+    os.makedirs(os.path.join(checkpoint, "plain", "process-1-of-2"))
+    with open(os.path.join(checkpoint, "plain", "process-1-of-2", "manifest.json"), "w") as handle:
+        json.dump({"fingerprint": "another sweep"}, handle)
+plain = jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, %(steps)d, progress=False,
+                 engine=engine, checkpoint=checkpoint and os.path.join(checkpoint, "plain"))
+plain.save(os.path.join(out, f"plain-{index}.npz"))
+if scenario != "ok":
+    sys.exit()
+grid = jl.sweep(optax.adam, surface, starts, %(steps)d, progress=False, engine=engine,
+                hyperparams={"learning_rate": %(rates)r}, record_loss_every=10,
+                trajectories=[0, 100])
+grid.save(os.path.join(out, f"grid-{index}.npz"))
+""" % {"surface": SURFACE, "resolution": RESOLUTION, "chunk": CHUNK_SIZE, "steps": NUM_STEPS,
+       "rates": list(LEARNING_RATES)}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _launch(count: int, scenario: str, out: str, checkpoint: str | None = None
+            ) -> list[subprocess.Popen]:
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO, PYTHONUNBUFFERED="1")
+    port = _free_port()
+    return [subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(port), str(count), str(index), scenario, out,
+         checkpoint or "-", str(CHILD_HEARTBEAT_SECONDS)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for index in range(count)]
+
+
+def _finish(children: list[subprocess.Popen]) -> list[tuple[int, str]]:
+    """(exit code, output) of every child; kills all and fails if they outlive the timeout."""
+    deadline = time.monotonic() + GROUP_TIMEOUT_SECONDS
+    results = []
+    for child in children:
+        try:
+            output, _ = child.communicate(timeout=max(deadline - time.monotonic(), 1))
+        except subprocess.TimeoutExpired:
+            for other in children:
+                other.kill()
+            pytest.fail(f"distributed children still ran after {GROUP_TIMEOUT_SECONDS} s: a hang")
+        results.append((child.returncode, output))
+    return results
+
+
+def _run(count: int, scenario: str, out: str, checkpoint: str | None = None
+         ) -> list[tuple[int, str]]:
+    results = _finish(_launch(count, scenario, out, checkpoint))
+    if scenario in ("ok", "plain"):
+        for index, (code, output) in enumerate(results):
+            assert code == 0, f"process {index} of {count} failed:\n{output[-3000:]}"
+    return results
+
+
+@pytest.fixture(scope="module")
+def one_process() -> dict[str, jl.SweepResult]:
+    """The two sweeps of the children, here in one process."""
+    surface = jl.surfaces.get(SURFACE)
+    starts = jl.starts.grid(surface, RESOLUTION)
+    engine = jl.Engine(chunk_size=CHUNK_SIZE, batches=1)
+    return {
+        "plain": jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS,
+                          progress=False, engine=engine),
+        "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
+                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10,
+                         trajectories=[0, 100]),
+    }
+
+
+def _assert_identical(result: jl.SweepResult, expected: jl.SweepResult) -> None:
+    actual, wanted = result.arrays(), expected.arrays()
+    assert sorted(actual) == sorted(wanted)
+    for name in wanted:
+        np.testing.assert_array_equal(actual[name], wanted[name], err_msg=name, strict=True)
+
+
+@pytest.mark.parametrize("count, scenario", [(2, "ok"), (4, "plain")])
+def test_every_process_gets_the_one_process_result_bit_for_bit(tmp_path, one_process, count,
+                                                               scenario):
+    _run(count, scenario, str(tmp_path))
+    for index in range(count):
+        for name in ("plain", "grid") if scenario == "ok" else ("plain",):
+            expected = one_process[name]
+            result = jl.SweepResult.load(tmp_path / f"{name}-{index}.npz")
+            _assert_identical(result, expected)
+            assert result.metadata["num_processes"] == count
+            assert result.metadata["global_device_count"] == count  # one CPU device each
+
+
+def test_a_rerun_resumes_every_process_from_its_own_checkpoint(tmp_path, one_process):
+    checkpoint = str(tmp_path / "checkpoint")
+    _run(2, "plain", str(tmp_path), checkpoint)
+    assert sorted(os.listdir(os.path.join(checkpoint, "plain"))) == [
+        "process-0-of-2", "process-1-of-2"]
+    first = jl.SweepResult.load(tmp_path / "plain-0.npz")
+    assert first.metadata["chunks_loaded"] == 0
+    _run(2, "plain", str(tmp_path), checkpoint)
+    for index in range(2):
+        resumed = jl.SweepResult.load(tmp_path / f"plain-{index}.npz")
+        assert resumed.metadata["chunks_loaded"] == -(-RESOLUTION**2 // CHUNK_SIZE)
+        _assert_identical(resumed, one_process["plain"])
+    surface = jl.surfaces.get(SURFACE)
+    with pytest.raises(ValueError, match="run on 2 process"):  # here: one process
+        jl.sweep(optax.sgd(0.01, momentum=0.9), surface, jl.starts.grid(surface, RESOLUTION),
+                 NUM_STEPS, progress=False, engine=jl.Engine(chunk_size=CHUNK_SIZE, batches=1),
+                 checkpoint=os.path.join(checkpoint, "plain"))
+
+
+def test_a_failing_process_stops_the_others_with_its_error(tmp_path):
+    results = _run(2, "fail", str(tmp_path))
+    (code_0, output_0), (code_1, output_1) = results
+    assert code_1 != 0 and "holds a different sweep" in output_1
+    assert code_0 != 0 and "DistributedSweepError: process 1 of 2 failed" in output_0
+    assert "holds a different sweep" in output_0
+
+
+def test_a_killed_process_ends_the_others_in_bounded_time(tmp_path):
+    started = time.monotonic()
+    (code, output), (killed, _) = _run(2, "die", str(tmp_path), str(tmp_path / "checkpoint"))
+    assert killed == -9
+    assert code != 0
+    assert "another task died" in output or "another process probably died" in output, \
+        output[-3000:]
+    assert time.monotonic() - started < GROUP_TIMEOUT_SECONDS
+
+
+def _part(result: jl.SweepResult, points: slice) -> jl.SweepResult:
+    """The parts a user would run by hand: the same sweep over a stretch of the starts."""
+    surface = jl.surfaces.get(SURFACE)
+    starts = jl.starts.grid(surface, RESOLUTION).points[points]
+    engine = jl.Engine(chunk_size=CHUNK_SIZE, batches=1)
+    if result.hyperparams:
+        return jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
+                        hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10)
+    return jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS, progress=False,
+                    engine=engine)
+
+
+@pytest.mark.parametrize("name", ["plain", "grid"])
+def test_concatenate_joins_saved_parts_into_the_whole_sweep(tmp_path, one_process, name):
+    whole = one_process[name]
+    bounds = [0, 64, 100, RESOLUTION**2]
+    for number, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+        _part(whole, slice(start, stop)).save(tmp_path / f"part-{number}.npz")
+    joined = jl.SweepResult.concatenate(
+        [jl.SweepResult.load(tmp_path / f"part-{number}.npz") for number in range(3)])
+    for field in ("params", "loss", "status", "steps", "basin", "loss_history", "loss_steps"):
+        if getattr(whole, field) is not None:
+            np.testing.assert_array_equal(getattr(joined, field), np.asarray(getattr(whole, field)),
+                                          err_msg=field, strict=True)
+    assert joined.metadata["num_points"] == RESOLUTION**2
+
+
+def test_concatenate_shifts_the_kept_paths_to_the_joined_points():
+    surface = jl.surfaces.get(SURFACE)
+    starts = jl.starts.grid(surface, RESOLUTION).points
+    sweep = lambda points, kept: jl.sweep(optax.sgd(0.01), surface, points, 5, progress=False,
+                                          trajectories=kept)
+    joined = jl.SweepResult.concatenate([sweep(starts[:10], [3]), sweep(starts[10:], [0, 4])])
+    whole = sweep(starts, [3, 10, 14])
+    np.testing.assert_array_equal(joined.trajectory_indices, [3, 10, 14])
+    np.testing.assert_array_equal(joined.trajectories, np.asarray(whole.trajectories), strict=True)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"num_steps": 41}, "'num_steps'"),
+    ({"hyperparams": {"learning_rate": (0.003, 0.01, 0.1)}}, "hyperparameter values"),
+    ({"record_loss_every": 20}, "'record_loss_every'"),
+])
+def test_concatenate_refuses_parts_of_different_sweeps(change, message):
+    surface = jl.surfaces.get(SURFACE)
+    starts = jl.starts.grid(surface, 4).points
+    arguments = {"num_steps": NUM_STEPS, "hyperparams": {"learning_rate": LEARNING_RATES},
+                 "record_loss_every": 10}
+    first = jl.sweep(optax.adam, surface, starts[:8], progress=False, **arguments)
+    other = jl.sweep(optax.adam, surface, starts[8:], progress=False, **{**arguments, **change})
+    with pytest.raises(ValueError, match=message):
+        jl.SweepResult.concatenate([first, other])
+
+
+def test_concatenate_of_nothing_says_so():
+    with pytest.raises(ValueError, match="at least one"):
+        jl.SweepResult.concatenate([])
+
+
+def test_shares_are_contiguous_cover_every_chunk_once_and_differ_by_at_most_one():
+    from jaxopt_lab.engine._distributed import share
+
+    for chunks in range(0, 12):
+        for count in range(1, 6):
+            shares = [share(chunks, index, count) for index in range(count)]
+            assert [index for owned in shares for index in owned] == list(range(chunks))
+            assert max(map(len, shares)) - min(map(len, shares)) <= 1
