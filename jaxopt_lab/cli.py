@@ -36,6 +36,7 @@ from jaxopt_lab._cli_args import (RANGE_HELP, Axis, Parser, UsageError, check_ou
                                   parse_point)
 from jaxopt_lab._liveness import alive
 from jaxopt_lab.bench import BACKENDS, benchmark
+from jaxopt_lab.engine import _distributed
 from jaxopt_lab.engine._result import atomic_output
 
 __all__ = ["OPTIMIZERS", "UsageError", "build_optimizer", "main", "make_parser", "parse_params"]
@@ -161,7 +162,9 @@ def _as_usage_errors(flag: str) -> Iterator[None]:
 def _sweep(args: argparse.Namespace, optimizer, surface, starts, num_steps: int, what: str,
            **options) -> jl.SweepResult:
     """jl.sweep with a spinner until its progress bar (or the result) takes over."""
-    with alive(f"{what}: compiling and sweeping"), _as_usage_errors("--param"):
+    spinner = (alive(f"{what}: compiling and sweeping") if _distributed.is_first_process()
+               else contextlib.nullcontext())
+    with spinner, _as_usage_errors("--param"):
         return jl.sweep(optimizer, surface, starts, num_steps, progress=args.progress,
                         engine=jl.Engine(backend=args.backend), **options)
 
@@ -225,6 +228,8 @@ def command_map(args: argparse.Namespace) -> int:
                 "grid": {"shape": list(starts.shape), "extent": list(starts.extent)}}
     result = _sweep(args, optimizer, surface, starts, num_steps, "map", xtol=xtol,
                     metadata=metadata)
+    if not _distributed.is_first_process():  # --distributed: every process has the result
+        return 0
     result_path = os.path.splitext(args.output)[0] + ".npz"
     # The picture is renamed into place only once the result is saved too: Ctrl-C leaves no
     # truncated map.png, and no picture without its result.
@@ -612,6 +617,12 @@ def make_parser() -> argparse.ArgumentParser:
                             help="colour cells by basin reached, status, or steps to converge")
     map_parser.add_argument("-o", "--output", required=True, metavar="PATH",
                             help="the picture (.png or .svg); the result goes beside it as .npz")
+    map_parser.add_argument(
+        "--distributed", action="store_true",
+        help="one of several processes (jax.distributed): each sweeps its share of the starts; "
+             "process 0 prints and writes the outputs. Coordinator, process count and id come "
+             "from SLURM, a TPU pod or Open MPI, else from JAX_COORDINATOR_ADDRESS, "
+             "JAX_NUM_PROCESSES and JAX_PROCESS_ID")
     map_parser.set_defaults(run=command_map)
 
     bench_parser.add_argument("--surface", required=True, metavar="NAME",
@@ -731,6 +742,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"jaxopt-lab {args.command}: error: argument --surface: unknown surface "
                 f"{args.surface!r}; known: {', '.join(jl.surfaces.names())}"
             )
+        if getattr(args, "distributed", False):  # before any JAX work
+            _distributed.initialize()
         _use_compile_cache(args)
         code = args.run(args)
         if _interrupt.requested():  # pressed while the outputs were being put in place

@@ -248,3 +248,30 @@ def test_shares_are_contiguous_cover_every_chunk_once_and_differ_by_at_most_one(
             shares = [share(chunks, index, count) for index in range(count)]
             assert [index for owned in shares for index in owned] == list(range(chunks))
             assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+def test_the_map_command_runs_distributed_and_only_process_0_writes(tmp_path):
+    port = _free_port()
+    children = []
+    for index in range(2):
+        env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO,
+                   JAX_COORDINATOR_ADDRESS=f"127.0.0.1:{port}", JAX_NUM_PROCESSES="2",
+                   JAX_PROCESS_ID=str(index))
+        output = tmp_path / f"map-{index}.png"  # distinct, to see who writes
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "jaxopt_lab.cli", "map", "--distributed", "--optimizer",
+             "sgd", "--surface", SURFACE, "--resolution", "8", "--steps", "20", "--no-progress",
+             "--no-compile-cache", "-o", str(output)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + GROUP_TIMEOUT_SECONDS
+    outputs = [child.communicate(timeout=max(deadline - time.monotonic(), 1))
+               for child in children]
+    assert [child.returncode for child in children] == [0, 0], outputs
+    # gloo's own C++ announces each connection on stdout: the rest is the command's.
+    printed = [[line for line in out.splitlines() if not line.startswith("[Gloo]")]
+               for out, _ in outputs]
+    assert len(printed[0]) == 1 and printed[0][0].startswith(f"wrote {tmp_path / 'map-0.png'}")
+    assert printed[1] == []
+    assert sorted(os.listdir(tmp_path)) == ["map-0.npz", "map-0.png"]
+    result = jl.SweepResult.load(tmp_path / "map-0.npz")
+    assert result.metadata["num_processes"] == 2 and result.status.shape == (64,)
