@@ -132,6 +132,9 @@ def _select_kernel(plan: SweepPlan, optimizer: Any, surface: Surface, sharding,
         why = "backend='fused' was asked for" + (
             f" (Pallas interpreter: {platform} compiles no fused kernel)" if interpret else "")
         return kernel, "fused", why
+    if platform == "tpu":
+        return scan(), "scan", ("a TPU: the scan lowers there as one XLA program; the fused "
+                                "kernels are written for GPUs (Triton)")
     if platform not in FUSED_PLATFORMS:
         return scan(), "scan", f"fused kernels compile on a GPU; this is {platform}"
     if surface.dim > _fused.MAX_DIM:
