@@ -6,14 +6,10 @@ program (the ``jit(vmap(scan))`` of `jaxopt_lab.engine._scan`, or, on a GPU by d
 Pallas kernel per block of points, `jaxopt_lab.engine._fused`), runs the chunks sharded over the
 devices (`jaxopt_lab.engine._chunks`), optionally checkpointing each, and returns a `SweepResult`.
 
-Several hosts: a sweep is embarrassingly parallel over points, so under ``jax.distributed`` each
-process runs its own share, sharded over its local devices, and writes its own file::
-
-    jax.distributed.initialize()                       # coordinator address etc. from the env
-    mine = starts[jax.process_index()::jax.process_count()]
-    jl.sweep(tx, surface, mine, 1000).save(f"part-{jax.process_index()}.npz")
-
-No step needs communication between hosts; join the parts afterwards.
+Several hosts: under ``jax.distributed`` every process makes the same ``jl.sweep`` call; each
+runs its share of the chunks on its own devices and every process gets the whole result, equal
+bit for bit to one process's (`jaxopt_lab.engine._distributed`; the guide's "Sweeps beyond one
+machine").
 
 >>> import jax.numpy as jnp, optax, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
@@ -245,7 +241,8 @@ def sweep(
       record_loss_every: record the loss every k steps (and at the end) in ``loss_history``.
       trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
-        loads it instead of recomputing it.
+        loads it instead of recomputing it (under ``jax.distributed``, process K of N in its
+        ``process-K-of-N`` subdirectory, resumed only on N processes).
       progress: tqdm bar over chunks; default only on a terminal with several chunks.
       metadata: extra JSON-serializable entries for ``result.metadata``.
       engine: how to run it (`jaxopt_lab.Engine`: backend, layout, unroll, check interval,
