@@ -110,10 +110,10 @@ def launch(args: argparse.Namespace, count: int, directory: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--surface", default="himmelblau")
+    parser.add_argument("--surface", default="rosenbrock")
     parser.add_argument("--resolution", type=int, default=256)
     parser.add_argument("--steps", type=int, default=500)
-    parser.add_argument("--learning-rate", type=float, default=0.005)
+    parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", default=os.path.join(HERE, "results",
                                                          "distributed_processes.json"))

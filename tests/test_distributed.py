@@ -61,8 +61,7 @@ plain.save(os.path.join(out, f"plain-{index}.npz"))
 if scenario != "ok":
     sys.exit()
 grid = jl.sweep(optax.adam, surface, starts, %(steps)d, progress=False, engine=engine,
-                hyperparams={"learning_rate": %(rates)r}, record_loss_every=10,
-                trajectories=[0, 100])
+                hyperparams={"learning_rate": %(rates)r}, record_loss_every=10)
 grid.save(os.path.join(out, f"grid-{index}.npz"))
 """ % {"surface": SURFACE, "resolution": RESOLUTION, "chunk": CHUNK_SIZE, "steps": NUM_STEPS,
        "rates": list(LEARNING_RATES)}
@@ -119,8 +118,7 @@ def one_process() -> dict[str, jl.SweepResult]:
         "plain": jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS,
                           progress=False, engine=engine),
         "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
-                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10,
-                         trajectories=[0, 100]),
+                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10),
     }
 
 
@@ -131,36 +129,41 @@ def _assert_identical(result: jl.SweepResult, expected: jl.SweepResult) -> None:
         np.testing.assert_array_equal(actual[name], wanted[name], err_msg=name, strict=True)
 
 
-@pytest.mark.parametrize("count, scenario", [(2, "ok"), (4, "plain")])
-def test_every_process_gets_the_one_process_result_bit_for_bit(tmp_path, one_process, count,
-                                                               scenario):
-    _run(count, scenario, str(tmp_path))
+def _assert_every_process_has(directory, expected: dict[str, jl.SweepResult], count: int
+                              ) -> list[jl.SweepResult]:
+    results = []
     for index in range(count):
-        for name in ("plain", "grid") if scenario == "ok" else ("plain",):
-            expected = one_process[name]
-            result = jl.SweepResult.load(tmp_path / f"{name}-{index}.npz")
-            _assert_identical(result, expected)
+        for name, wanted in expected.items():
+            result = jl.SweepResult.load(os.path.join(directory, f"{name}-{index}.npz"))
+            _assert_identical(result, wanted)
             assert result.metadata["num_processes"] == count
             assert result.metadata["global_device_count"] == count  # one CPU device each
+            results.append(result)
+    return results
 
 
-def test_a_rerun_resumes_every_process_from_its_own_checkpoint(tmp_path, one_process):
+def test_two_processes_give_the_one_process_results_and_resume_from_checkpoints(tmp_path,
+                                                                                one_process):
     checkpoint = str(tmp_path / "checkpoint")
-    _run(2, "plain", str(tmp_path), checkpoint)
+    _run(2, "ok", str(tmp_path), checkpoint)
+    first = _assert_every_process_has(tmp_path, one_process, 2)
+    assert all(result.metadata["chunks_loaded"] == 0 for result in first)
     assert sorted(os.listdir(os.path.join(checkpoint, "plain"))) == [
         "process-0-of-2", "process-1-of-2"]
-    first = jl.SweepResult.load(tmp_path / "plain-0.npz")
-    assert first.metadata["chunks_loaded"] == 0
     _run(2, "plain", str(tmp_path), checkpoint)
-    for index in range(2):
-        resumed = jl.SweepResult.load(tmp_path / f"plain-{index}.npz")
-        assert resumed.metadata["chunks_loaded"] == -(-RESOLUTION**2 // CHUNK_SIZE)
-        _assert_identical(resumed, one_process["plain"])
+    resumed = _assert_every_process_has(tmp_path, {"plain": one_process["plain"]}, 2)
+    assert all(result.metadata["chunks_loaded"] == -(-RESOLUTION**2 // CHUNK_SIZE)
+               for result in resumed)
     surface = jl.surfaces.get(SURFACE)
     with pytest.raises(ValueError, match="run on 2 process"):  # here: one process
         jl.sweep(optax.sgd(0.01, momentum=0.9), surface, jl.starts.grid(surface, RESOLUTION),
                  NUM_STEPS, progress=False, engine=jl.Engine(chunk_size=CHUNK_SIZE, batches=1),
                  checkpoint=os.path.join(checkpoint, "plain"))
+
+
+def test_four_processes_with_unequal_shares_give_the_one_process_result(tmp_path, one_process):
+    _run(4, "plain", str(tmp_path))
+    _assert_every_process_has(tmp_path, {"plain": one_process["plain"]}, 4)
 
 
 def test_a_failing_process_stops_the_others_with_its_error(tmp_path):

@@ -42,8 +42,10 @@ __all__ = ["DistributedSweepError", "Peers", "checkpoint_directory", "current_pe
 HEARTBEAT_TIMEOUT_SECONDS = 30
 #: Seconds a process that finished waits at exit for the others to finish too.
 SHUTDOWN_TIMEOUT_SECONDS = 60
-#: Seconds between two looks at the peers' reports while waiting for them to finish.
-POLL_SECONDS = 0.05
+#: Seconds between two looks at the peers' reports while waiting for them to finish: doubling
+#: from the first to the last, so a short wait ends promptly and a long one costs the
+#: coordinator one request per process per second.
+POLL_SECONDS = (0.01, 1.0)
 #: Where a process's reports live in the coordination service's key-value store.
 KEY_PREFIX = "jaxopt_lab/sweep"
 _PROCESS_DIRECTORY = re.compile(r"process-(\d+)-of-(\d+)$")
@@ -153,20 +155,24 @@ class Peers:
         if self.client is not None:
             self._raise_failures(self._reports())
 
-    def finished(self, template: Mapping[str, np.ndarray] | None, loaded: int
-                 ) -> tuple[dict[str, tuple], int]:
+    def finished(self, template: Mapping[str, np.ndarray] | None, loaded: int,
+                 num_chunks: int) -> tuple[dict[str, tuple], int]:
         """Report success, wait until every process has; (shapes and dtypes of a chunk's
         outputs, chunks all processes loaded from checkpoints). ``template``: one chunk's
         outputs here, None for an empty share; ``loaded``: chunks this process loaded."""
         if self.client is None:
             return _describe_chunk(template), loaded
-        self._report({"chunk": _describe_chunk(template), "loaded": loaded})
+        self._report({"chunk": _describe_chunk(template), "loaded": loaded,
+                      "chunks": num_chunks})
+        delay = POLL_SECONDS[0]
         while True:
             reports = self._reports()
             self._raise_failures(reports)
             if len(reports) == self.count:
                 break
-            time.sleep(POLL_SECONDS)
+            time.sleep(delay)
+            delay = min(2 * delay, POLL_SECONDS[1])
+        _check_same_sweep(reports)
         chunk = next(report["chunk"] for report in reports.values() if report["chunk"])
         return ({name: (tuple(shape), dtype) for name, (shape, dtype) in chunk.items()},
                 sum(report["loaded"] for report in reports.values()))
@@ -187,6 +193,16 @@ class Peers:
             raise DistributedSweepError(
                 f"process {index} of {self.count} failed its share of the sweep ({error}); "
                 f"process {self.index} stopped too")
+
+
+def _check_same_sweep(reports: dict[int, dict]) -> None:
+    """`DistributedSweepError` if the processes' sweeps were cut otherwise: not one call."""
+    cuts = {(report["chunks"], json.dumps(report["chunk"], sort_keys=True))
+            for report in reports.values() if report["chunk"]}
+    if len({chunks for chunks, _ in cuts}) > 1 or len(cuts) > 1:
+        raise DistributedSweepError(
+            "the processes made different sweeps (other starts, chunks or output shapes): under "
+            "jax.distributed every process must make the same jl.sweep calls in the same order")
 
 
 def _describe_chunk(chunk: Mapping[str, np.ndarray] | None) -> dict[str, list]:
@@ -213,7 +229,7 @@ def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: 
         return [chunks_by_index[index] for index in range(num_chunks)], loaded
     template = next(iter(chunks_by_index.values()), None)
     shapes, loaded = peers.finished(None if template is None else jax.device_get(template),
-                                    loaded)
+                                    loaded, num_chunks)
     from jax.experimental import multihost_utils
 
     shares = [share(num_chunks, index, peers.count) for index in range(peers.count)]
