@@ -67,6 +67,25 @@ grid.save(os.path.join(out, f"grid-{index}.npz"))
        "rates": list(LEARNING_RATES)}
 
 
+GATHER_CHILD = r"""
+import sys
+import numpy as np
+from jaxopt_lab.engine import _distributed
+port, count, index = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+_distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=count,
+                        process_id=index)
+for num_chunks in (5, 2):  # 3 processes: shares of 2, 2, 1 chunks, then of 1, 1, 0
+    mine = {chunk: {"x": np.full((2, 3), chunk, np.float64), "status": np.int8([chunk, -chunk])}
+            for chunk in _distributed.share(num_chunks)}
+    for to in ("all", 0):
+        with _distributed.Peers() as peers:
+            chunks, _ = _distributed.gather(mine, num_chunks, peers, to=to)
+        got = None if chunks is None else [
+            (int(chunk["x"][0, 0]), chunk["x"].shape, chunk["status"].tolist()) for chunk in chunks]
+        print("GATHERED", num_chunks, to, got, flush=True)
+"""
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -182,6 +201,23 @@ def test_a_killed_process_ends_the_others_in_bounded_time(tmp_path):
     assert "another task died" in output or "another process probably died" in output, \
         output[-3000:]
     assert time.monotonic() - started < GROUP_TIMEOUT_SECONDS
+
+
+def test_gather_puts_every_share_in_order_on_every_process_or_on_process_0(tmp_path):
+    port, count = _free_port(), 3
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO)
+    children = [subprocess.Popen([sys.executable, "-c", GATHER_CHILD, str(port), str(count),
+                                  str(index)], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True) for index in range(count)]
+    for index, (code, output) in enumerate(_finish(children)):
+        assert code == 0, output[-3000:]
+        lines = [line.split(" ", 3)[1:] for line in output.splitlines()
+                 if line.startswith("GATHERED")]
+        for num_chunks, to, got in lines:
+            expected = [(chunk, (2, 3), [chunk, -chunk]) for chunk in range(int(num_chunks))]
+            wanted = str(expected) if to == "all" or index == 0 else "None"
+            assert got == wanted, (index, num_chunks, to)
+        assert len(lines) == 4
 
 
 def _part(result: jl.SweepResult, points: slice) -> jl.SweepResult:
