@@ -55,7 +55,8 @@ def worker(args: argparse.Namespace) -> None:
     optimizer = optax.sgd(args.learning_rate, momentum=0.9)  # one object: one compile
 
     def run() -> jl.SweepResult:
-        return jl.sweep(optimizer, surface, starts, args.steps, progress=False)
+        return jl.sweep(optimizer, surface, starts, args.steps, progress=False,
+                        engine=jl.Engine(chunk_size=args.chunk_size))
 
     began = time.perf_counter()
     result = run()
@@ -94,6 +95,7 @@ def launch(args: argparse.Namespace, count: int, directory: str) -> dict:
                "--port", str(port), "--out", out, "--result", result,
                "--surface", args.surface, "--resolution", str(args.resolution),
                "--steps", str(args.steps), "--learning-rate", str(args.learning_rate),
+               "--chunk-size", str(args.chunk_size),
                "--repeats", str(args.repeats)]
     began = time.perf_counter()
     children = [subprocess.Popen(command + ["--process-id", str(index)], env=env)
@@ -111,8 +113,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--surface", default="rosenbrock")
-    parser.add_argument("--resolution", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--resolution", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--chunk-size", type=int, default=16384,
+                        help="points per chunk: the unit of work a process takes (default 16,384)")
     parser.add_argument("--learning-rate", type=float, default=1e-4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--output", default=os.path.join(HERE, "results",
@@ -149,6 +153,7 @@ def main() -> None:
                 arrays[name].dtype == reference[name].dtype for name in reference)
     report = {"sweep": {"optimizer": f"optax.sgd({args.learning_rate}, momentum=0.9)",
                         "surface": args.surface, "points": args.resolution**2,
+                        "chunk_size": args.chunk_size,
                         "steps": args.steps, "repeats": args.repeats},
               "reference_processes": args.counts[0], "results": rows}
     write_report(args.output, report)
