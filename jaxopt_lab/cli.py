@@ -705,6 +705,16 @@ def _use_compile_cache(args: argparse.Namespace) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
+def _join_processes() -> None:
+    """``--distributed``: join the other processes, or say what is missing to find them."""
+    try:
+        _distributed.initialize()
+    except (ValueError, TypeError) as error:
+        raise UsageError(
+            f"argument --distributed: {error}; run under SLURM, Open MPI or on a TPU pod, or set "
+            "JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID") from None
+
+
 #: Flags whose value may start with a minus sign, as a point's first coordinate does.
 POINT_FLAGS = ("--start",)
 
@@ -743,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{args.surface!r}; known: {', '.join(jl.surfaces.names())}"
             )
         if getattr(args, "distributed", False):  # before any JAX work
-            _distributed.initialize()
+            _join_processes()
         _use_compile_cache(args)
         code = args.run(args)
         if _interrupt.requested():  # pressed while the outputs were being put in place

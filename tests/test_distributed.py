@@ -203,6 +203,26 @@ def test_a_killed_process_ends_the_others_in_bounded_time(tmp_path):
     assert time.monotonic() - started < GROUP_TIMEOUT_SECONDS
 
 
+@pytest.mark.parametrize("environment, message", [
+    ({}, "coordinator_address should be defined"),
+    ({"JAX_COORDINATOR_ADDRESS": "127.0.0.1:1", "JAX_NUM_PROCESSES": "two"},
+     "JAX_NUM_PROCESSES must be a whole number"),
+])
+def test_map_distributed_without_a_cluster_says_what_is_missing(monkeypatch, capsys, tmp_path,
+                                                                environment, message):
+    from jaxopt_lab import cli
+
+    for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    code = cli.main(["map", "--distributed", "--optimizer", "sgd", "--surface", SURFACE,
+                     "-o", str(tmp_path / "map.png")])
+    error = capsys.readouterr().err
+    assert code == 2 and "argument --distributed" in error and message in error, error
+    assert "JAX_PROCESS_ID" in error and os.listdir(tmp_path) == []
+
+
 def test_gather_puts_every_share_in_order_on_every_process_or_on_process_0(tmp_path):
     port, count = _free_port(), 3
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO)

@@ -72,10 +72,17 @@ def initialize(**overrides) -> None:
                            ("process_id", "JAX_PROCESS_ID")):
         if name not in overrides and os.environ.get(variable):
             value = os.environ[variable]
-            overrides[name] = value if name == "coordinator_address" else int(value)
+            overrides[name] = value if name == "coordinator_address" else _whole(variable, value)
     overrides.setdefault("heartbeat_timeout_seconds", HEARTBEAT_TIMEOUT_SECONDS)
     overrides.setdefault("shutdown_timeout_seconds", SHUTDOWN_TIMEOUT_SECONDS)
     jax.distributed.initialize(**overrides)
+
+
+def _whole(variable: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{variable} must be a whole number >= 0, got {text!r}") from None
 
 
 def is_first_process() -> bool:
