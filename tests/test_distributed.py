@@ -7,6 +7,7 @@ for bit. `SweepResult.concatenate` is tested here too: it joins parts run anywhe
 """
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -32,19 +33,19 @@ RESOLUTION = 12          # 144 starts
 CHUNK_SIZE = 32          # 5 chunks: unequal shares on 2 and 4 processes, an empty one on 8
 LEARNING_RATES = (0.003, 0.01, 0.03)
 
-CHILD = r"""
+CHILD = rf"""
 import json, os, sys
 import jax
 jax.config.update("jax_enable_x64", True)
 from jaxopt_lab.engine import _distributed
 port, count, index, scenario, out, checkpoint = sys.argv[1:7]
-_distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=int(count),
+_distributed.initialize(coordinator_address=f"127.0.0.1:{{port}}", num_processes=int(count),
                         process_id=int(index), heartbeat_timeout_seconds=int(sys.argv[7]),
                         shutdown_timeout_seconds=int(sys.argv[7]))
 import optax, jaxopt_lab as jl
-surface = jl.surfaces.get(%(surface)r)
-starts = jl.starts.grid(surface, %(resolution)d)
-engine = jl.Engine(chunk_size=%(chunk)d, batches=1)
+surface = jl.surfaces.get({SURFACE!r})
+starts = jl.starts.grid(surface, {RESOLUTION})
+engine = jl.Engine(chunk_size={CHUNK_SIZE}, batches=1)
 checkpoint = None if checkpoint == "-" else checkpoint
 if scenario == "die" and index == "1":  # killed outright as it saves its first chunk
     import signal
@@ -53,18 +54,18 @@ if scenario == "die" and index == "1":  # killed outright as it saves its first 
 if scenario == "fail" and index == "1":  # a stale checkpoint on one host only
     checkpoint = os.path.join(out, "stale")
     os.makedirs(os.path.join(checkpoint, "plain", "process-1-of-2"))
-    with open(os.path.join(checkpoint, "plain", "process-1-of-2", "manifest.json"), "w") as handle:
-        json.dump({"fingerprint": "another sweep"}, handle)
-plain = jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, %(steps)d, progress=False,
+    stale = os.path.join(checkpoint, "plain", "process-1-of-2", "manifest.json")
+    with open(stale, "w") as handle:
+        json.dump({{"fingerprint": "another sweep"}}, handle)
+plain = jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, {NUM_STEPS}, progress=False,
                  engine=engine, checkpoint=checkpoint and os.path.join(checkpoint, "plain"))
-plain.save(os.path.join(out, f"plain-{index}.npz"))
+plain.save(os.path.join(out, f"plain-{{index}}.npz"))
 if scenario != "ok":
     sys.exit()
-grid = jl.sweep(optax.adam, surface, starts, %(steps)d, progress=False, engine=engine,
-                hyperparams={"learning_rate": %(rates)r}, record_loss_every=10)
-grid.save(os.path.join(out, f"grid-{index}.npz"))
-""" % {"surface": SURFACE, "resolution": RESOLUTION, "chunk": CHUNK_SIZE, "steps": NUM_STEPS,
-       "rates": list(LEARNING_RATES)}
+grid = jl.sweep(optax.adam, surface, starts, {NUM_STEPS}, progress=False, engine=engine,
+                hyperparams={{"learning_rate": {list(LEARNING_RATES)!r}}}, record_loss_every=10)
+grid.save(os.path.join(out, f"grid-{{index}}.npz"))
+"""
 
 
 GATHER_CHILD = r"""
@@ -256,7 +257,7 @@ def _part(result: jl.SweepResult, points: slice) -> jl.SweepResult:
 def test_concatenate_joins_saved_parts_into_the_whole_sweep(tmp_path, one_process, name):
     whole = one_process[name]
     bounds = [0, 64, 100, RESOLUTION**2]
-    for number, (start, stop) in enumerate(zip(bounds, bounds[1:])):
+    for number, (start, stop) in enumerate(itertools.pairwise(bounds)):
         _part(whole, slice(start, stop)).save(tmp_path / f"part-{number}.npz")
     joined = jl.SweepResult.concatenate(
         [jl.SweepResult.load(tmp_path / f"part-{number}.npz") for number in range(3)])
@@ -302,7 +303,7 @@ def test_concatenate_of_nothing_says_so():
 def test_shares_are_contiguous_cover_every_chunk_once_and_differ_by_at_most_one():
     from jaxopt_lab.engine._distributed import share
 
-    for chunks in range(0, 12):
+    for chunks in range(12):
         for count in range(1, 6):
             shares = [share(chunks, index, count) for index in range(count)]
             assert [index for owned in shares for index in owned] == list(range(chunks))

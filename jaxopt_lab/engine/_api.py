@@ -174,7 +174,8 @@ def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Ar
     parts = {**{key: value for key, value in description.items()
                 if key not in ("batches", "batch_axis")},
              "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
-    return ChunkStore(_distributed.checkpoint_directory(checkpoint), fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
+    return ChunkStore(_distributed.checkpoint_directory(checkpoint),
+                      fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
 
 
 def _trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.Array,

@@ -150,7 +150,7 @@ class Peers:
         self.client = _client() if self.count > 1 else None
         self.prefix = f"{KEY_PREFIX}-{next(_SWEEPS)}/"
 
-    def __enter__(self) -> Peers:
+    def __enter__(self) -> Peers:  # noqa: PYI034 (typing.Self needs Python 3.11)
         return self
 
     def __exit__(self, kind, error, trace) -> None:
