@@ -93,9 +93,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _launch(count: int, scenario: str, out: str, checkpoint: str | None = None
-            ) -> list[subprocess.Popen]:
-    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO, PYTHONUNBUFFERED="1")
+def _launch(count: int, scenario: str, out: str, checkpoint: str | None = None,
+            devices_each: int = 1) -> list[subprocess.Popen]:
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO, PYTHONUNBUFFERED="1",
+               XLA_FLAGS=f"--xla_force_host_platform_device_count={devices_each}")
     port = _free_port()
     return [subprocess.Popen(
         [sys.executable, "-c", CHILD, str(port), str(count), str(index), scenario, out,
@@ -119,9 +120,9 @@ def _finish(children: list[subprocess.Popen]) -> list[tuple[int, str]]:
     return results
 
 
-def _run(count: int, scenario: str, out: str, checkpoint: str | None = None
-         ) -> list[tuple[int, str]]:
-    results = _finish(_launch(count, scenario, out, checkpoint))
+def _run(count: int, scenario: str, out: str, checkpoint: str | None = None,
+         devices_each: int = 1) -> list[tuple[int, str]]:
+    results = _finish(_launch(count, scenario, out, checkpoint, devices_each))
     if scenario in ("ok", "plain"):
         for index, (code, output) in enumerate(results):
             assert code == 0, f"process {index} of {count} failed:\n{output[-3000:]}"
@@ -149,15 +150,15 @@ def _assert_identical(result: jl.SweepResult, expected: jl.SweepResult) -> None:
         np.testing.assert_array_equal(actual[name], wanted[name], err_msg=name, strict=True)
 
 
-def _assert_every_process_has(directory, expected: dict[str, jl.SweepResult], count: int
-                              ) -> list[jl.SweepResult]:
+def _assert_every_process_has(directory, expected: dict[str, jl.SweepResult], count: int,
+                              devices_each: int = 1) -> list[jl.SweepResult]:
     results = []
     for index in range(count):
         for name, wanted in expected.items():
             result = jl.SweepResult.load(os.path.join(directory, f"{name}-{index}.npz"))
             _assert_identical(result, wanted)
             assert result.metadata["num_processes"] == count
-            assert result.metadata["global_device_count"] == count  # one CPU device each
+            assert result.metadata["global_device_count"] == count * devices_each
             results.append(result)
     return results
 
@@ -181,9 +182,10 @@ def test_two_processes_give_the_one_process_results_and_resume_from_checkpoints(
                  checkpoint=os.path.join(checkpoint, "plain"))
 
 
-def test_four_processes_with_unequal_shares_give_the_one_process_result(tmp_path, one_process):
-    _run(4, "plain", str(tmp_path))
-    _assert_every_process_has(tmp_path, {"plain": one_process["plain"]}, 4)
+def test_four_processes_of_two_devices_with_unequal_shares_give_the_one_device_result(
+        tmp_path, one_process):
+    _run(4, "plain", str(tmp_path), devices_each=2)
+    _assert_every_process_has(tmp_path, {"plain": one_process["plain"]}, 4, devices_each=2)
 
 
 def test_a_failing_process_stops_the_others_with_its_error(tmp_path):
