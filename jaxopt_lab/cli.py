@@ -419,9 +419,9 @@ def _engine(backend: str, batches: int) -> str:
     """How a sweep ran, for a report.
 
     >>> _engine("scan", 8), _engine("fused", 1)
-    ('scan backend, 8 batches side by side', 'fused backend')
+    ('scan backend, 8 blocks side by side', 'fused backend')
     """
-    return f"{backend} backend" + (f", {batches} batches side by side" if batches > 1 else "")
+    return f"{backend} backend" + (f", {batches} blocks side by side" if batches > 1 else "")
 
 
 def command_bench(args: argparse.Namespace) -> int:
@@ -623,8 +623,8 @@ def make_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--repeats", type=int_at_least("--repeats", 1), default=3)
     bench_parser.add_argument("--seed", type=int, default=0)
     bench_parser.add_argument("--batches", type=int_at_least("--batches", 1), default=None,
-                              help="run each chunk as this many batches side by side (CPU; "
-                                   "default: the sweep's choice, see jl.sweep; 1: one call)")
+                              help="run this many of a chunk's blocks side by side (CPU threads; "
+                                   "default: one per core; changes no result)")
     bench_parser.set_defaults(run=command_bench)
 
     grid_parser = commands.add_parser(

@@ -1,7 +1,7 @@
 """`jl.sweep`: check the arguments, plan, choose a backend, run the chunks, assemble the result.
 
 `sweep` checks its arguments, plans the run (`jaxopt_lab.engine._plan`: chunks sized from a
-memory budget, batches, layout, check interval), picks the backend that runs the per-point
+memory budget, blocks, layout, check interval), picks the backend that runs the per-point
 program (the ``jit(vmap(scan))`` of `jaxopt_lab.engine._scan`, or, on a GPU by default, one
 Pallas kernel per block of points, `jaxopt_lab.engine._fused`), runs the chunks sharded over the
 devices (`jaxopt_lab.engine._chunks`), optionally checkpointing each, and returns a `SweepResult`.
@@ -113,7 +113,8 @@ def _select_kernel(plan: SweepPlan, optimizer: Any, surface: Surface, sharding,
                    chunk: jax.ShapeDtypeStruct, hyperparams: dict) -> tuple[Callable, str, str]:
     """(kernel, backend that runs, why) for the backend ``plan`` asks for on its devices."""
     platform, mesh = plan.platform, sharding.mesh
-    scan = lambda: get_kernel(optimizer, surface, plan.kernel_config())
+    scan = lambda: get_kernel(optimizer, surface, plan.kernel_config(),
+                              None if plan.blocks_per_device else mesh)
     if plan.backend == "scan":
         return scan(), "scan", "backend='scan' was asked for"
     if plan.backend == "fused":
@@ -161,7 +162,8 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
         "num_points": plan.num_points, "num_steps": plan.num_steps, **plan.criteria._asdict(),
         "record_loss_every": plan.record_loss_every, "layout": plan.layout,
         "unroll": plan.unroll, "check_every": plan.check_every, "chunk_size": plan.chunk_size,
-        "batches": plan.batches.batches, "batch_axis": plan.batches.axis, "dtype": str(dtype),
+        "block_points": plan.block.points, "block_configs": plan.block.configs,
+        "batches": plan.batches, "dtype": str(dtype),
         "backend": backend,
     }
 
@@ -170,10 +172,9 @@ def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Ar
                 hyperparams: dict) -> ChunkStore | None:
     if checkpoint is None:
         return None
-    # Not the batches: they change no status (at most the last bits of a float32 grid's
-    # points), and their default follows the cores, so another machine resumes the run.
-    parts = {**{key: value for key, value in description.items()
-                if key not in ("batches", "batch_axis")},
+    # Not the batches: they change no bit, and their default follows the cores, so another
+    # machine resumes the run.
+    parts = {**{key: value for key, value in description.items() if key != "batches"},
              "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
     return ChunkStore(checkpoint, fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
 
@@ -292,10 +293,9 @@ def sweep(
         plan = plan.whole_chunks(backend)
     description = _describe(plan, optimizer, probe, surface, starts.dtype, backend)
     store = _open_store(checkpoint, description, probe, starts, hyperparams)
-    run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, plan.chunk_size,
-                                          plan.batches, plan.point_axis)
-    outputs, loaded = run_chunks(run_chunk, padded_size, starts, plan.chunk_size,
-                                 plan.point_axis, sharding, store, progress)
+    run_chunk = chunk_runner(kernel, placed_hyperparams, plan, sharding)
+    outputs, loaded = run_chunks(run_chunk, starts, plan.chunk_size, plan.point_axis, sharding,
+                                 store, progress)
     return SweepResult.from_outputs(
         outputs, hyperparams=hyperparams, loss_steps=_loss_steps(plan),
         trajectories=_trajectories(optimizer, surface, plan, starts, indices, hyperparams),
