@@ -182,6 +182,10 @@ def check_trajectories(trajectories: Any, num_points: int) -> np.ndarray | None:
     except (TypeError, ValueError, OverflowError):  # ragged, or ints beyond int64
         raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
                          f"{num_points}), got {_short(trajectories)}") from None
+    if indices.dtype == object and all(isinstance(i, int) and not isinstance(i, bool)
+                                       for i in indices.ravel()):  # Python ints beyond int64
+        raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
+                         f"{num_points}), got {_short(trajectories)}")
     if indices.dtype.kind not in "iu" and indices.size:
         raise TypeError(f"trajectories must be integer point indices in [0, {num_points}), got "
                         f"{_kind(indices)}")
