@@ -10,7 +10,6 @@ promised shapes). An error from inside JAX or NumPy, or any other exception, fai
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 import traceback
@@ -22,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -42,7 +42,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import jaxlib
 import numpy as np
 import optax
@@ -57,7 +56,7 @@ from jaxopt_lab.engine._inspect import (check_optimizer, optimizer_facts, optimi
 from jaxopt_lab.engine._memory import check_outputs_fit
 from jaxopt_lab.engine._options import Engine
 from jaxopt_lab.engine._paths import trajectories as record_paths
-from jaxopt_lab.engine._plan import Criteria, SweepPlan, make_plan, point_sharding, replicated
+from jaxopt_lab.engine._plan import SweepPlan, make_plan, point_sharding, replicated
 from jaxopt_lab.engine._result import ChunkStore, SweepResult, fingerprint
 from jaxopt_lab.engine._scan import compiled, get_kernel
 from jaxopt_lab.surfaces import Surface
@@ -224,8 +223,9 @@ def sweep(
         ``basin_radius`` is not a finite number >= 0, the ``hyperparams`` arrays are not 1-D of
         one common length, a ``trajectories`` index is not a point of ``starts``, or a
         ``metadata`` key is one of the engine's own entries.
-      jaxopt_lab.EngineOptionError: if the result (loss history and trajectories included)
-        would not fit the memory budget (``Engine.memory_budget``); raised before any work.
+      jaxopt_lab.engine.EngineOptionError: if the result (loss history and trajectories
+        included) would not fit the memory budget (``Engine.memory_budget``); raised before
+        any work.
     """
     (starts, num_steps, hyperparams, criteria, record_loss_every, indices,
      metadata) = check_sweep_arguments(

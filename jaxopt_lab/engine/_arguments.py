@@ -105,8 +105,9 @@ def check_starts(starts: Any, dim: int) -> jax.Array:
         beyond = (np.abs(np.where(finite, floats, 0.0)) > limit) | (~finite & (kind != "f"))
         if np.any(beyond):
             shown = floats[beyond].ravel()[0]
+            shown = f"{shown:g}" if np.isfinite(shown) else "an integer beyond float64"
             raise ValueError(f"starts must be numbers within {np.dtype(dtype).name}'s range "
-                             f"(|x| <= {limit:.4g}; NaN and inf starts are data), got {shown:g}")
+                             f"(|x| <= {limit:.4g}; NaN and inf starts are data), got {shown}")
         array = jnp.asarray(floats.astype(dtype))
     if array.ndim != 2 or array.shape[1] != dim or array.shape[0] < 1:
         raise ValueError(f"starts must be a (P, {dim}) array with P >= 1 (surface dim {dim}), "
