@@ -122,11 +122,13 @@ def check_num_steps(num_steps: Any) -> int:
 
 def _hyperparam(name: str, value: Any) -> np.ndarray:
     label = f"hyperparams[{name!r}]"
-    array = np.asarray(value) if isinstance(value, jax.Array) else value
-    if isinstance(array, np.ndarray) and array.dtype.kind in "iu":
-        pass  # integers stay integers (a count a factory takes), as given
-    else:
-        array = real_array(label, array, finite=False)
+    floats = real_array(label, value, finite=False)
+    try:
+        array = np.asarray(value)
+    except (OverflowError, ValueError):  # Python ints beyond int64: as floats
+        array = floats
+    # Numbers keep their dtype (a float32 grid stays float32, integers stay integers).
+    array = array if array.dtype.kind in "iuf" or array.dtype == jnp.bfloat16 else floats
     if array.ndim != 1 or array.shape[0] < 1:
         raise ValueError(f"{label} must be a 1-D array of C >= 1 values (one per configuration "
                          f"of the grid), got shape {array.shape}")
