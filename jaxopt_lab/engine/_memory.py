@@ -8,8 +8,8 @@ to change; `path_piece_size` cuts the recording of paths into calls that fit it.
 
 >>> sizes = output_bytes(num_points=2**24, num_configs=1, dim=2, itemsize=8, num_steps=300,
 ...                      record_loss_every=1, num_paths=0)
->>> sizes["loss_history"], sum(sizes.values()) > 40 * 2**30
-(40399536128, True)
+>>> sizes["loss_history"], sum(sizes.values()) // 2**30  # GiB
+(40399536128, 38)
 >>> path_piece_size(num_paths=1000, num_configs=1, num_steps=99, dim=2, itemsize=8,
 ...                 budget=2**20)
 218
