@@ -79,7 +79,7 @@ def check_outputs_fit(engine: Engine | None, *, num_points: int, num_configs: in
     ...                   dtype=np.float64, num_steps=100, record_loss_every=1, num_paths=0)
     Traceback (most recent call last):
     ...
-    jaxopt_lab.engine._errors.EngineOptionError: this sweep's result needs 3,473,408 bytes (loss_history 3,309,568, params 65,536, loss 32,768, steps 16,384, basin 16,384, status 4,096), more than the memory budget of 1,048,576 bytes: record the loss less often (a larger record_loss_every) or not at all, sweep fewer starts (or fewer hyperparams configurations) per call, or raise Engine(memory_budget=...)
+    jaxopt_lab.engine.EngineOptionError: this sweep's result needs 3,444,736 bytes (loss_history 3,309,568, params 65,536, loss 32,768, steps 16,384, basin 16,384, status 4,096), more than the memory budget of 1,048,576 bytes: record the loss less often (a larger record_loss_every) or not at all, sweep fewer starts (or fewer hyperparams configurations) per call, or raise Engine(memory_budget=...)
     """
     budget = memory_budget(engine)
     sizes = output_bytes(num_points=num_points, num_configs=num_configs, dim=dim,
