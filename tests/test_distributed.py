@@ -211,18 +211,18 @@ def test_a_killed_process_ends_the_others_in_bounded_time(tmp_path):
     ({"JAX_COORDINATOR_ADDRESS": "127.0.0.1:1", "JAX_NUM_PROCESSES": "two"},
      "JAX_NUM_PROCESSES must be a whole number"),
 ])
-def test_map_distributed_without_a_cluster_says_what_is_missing(monkeypatch, capsys, tmp_path,
-                                                                environment, message):
-    from jaxopt_lab import cli
-
-    for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    code = cli.main(["map", "--distributed", "--optimizer", "sgd", "--surface", SURFACE,
-                     "-o", str(tmp_path / "map.png")])
-    error = capsys.readouterr().err
-    assert code == 2 and "argument --distributed" in error and message in error, error
+def test_map_distributed_without_a_cluster_says_what_is_missing(tmp_path, environment,
+                                                                message):
+    env = {name: value for name, value in os.environ.items()
+           if name not in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")}
+    env.update(environment, JAX_PLATFORMS="cpu", PYTHONPATH=REPO)
+    completed = subprocess.run(  # a fresh process: jax.distributed must start before any JAX work
+        [sys.executable, "-m", "jaxopt_lab.cli", "map", "--distributed", "--optimizer", "sgd",
+         "--surface", SURFACE, "-o", str(tmp_path / "map.png")],
+        check=False, env=env, capture_output=True, text=True, timeout=GROUP_TIMEOUT_SECONDS)
+    error = completed.stderr
+    assert completed.returncode == 2, error
+    assert "argument --distributed" in error and message in error, error
     assert "JAX_PROCESS_ID" in error and os.listdir(tmp_path) == []
 
 
