@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=16384,
                         help="points per chunk: the unit of work a process takes (default 16,384)")
     parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--output", default=os.path.join(HERE, "results",
                                                          "distributed_processes.json"))
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
