@@ -180,3 +180,35 @@ def test_bad_batches_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         jl.sweep(optax.sgd(0.01), surface, _starts(surface), 5, progress=False,
                  engine=jl.Engine(**kwargs))
+
+
+#: Points per catalogue sweep: two 2-D blocks and part of a third.
+CATALOGUE_POINTS = 2100
+#: Steps per catalogue sweep: enough for chaotic surfaces to amplify any last-bit difference.
+CATALOGUE_STEPS = 30
+
+
+def _catalogue_pairs() -> list[tuple[str, str]]:
+    """Every surface with Adam, and every optimizer of the CLI on Ackley (chaotic)."""
+    from jaxopt_lab.cli import OPTIMIZERS
+
+    return ([("adam", name) for name in jl.surfaces.names()]
+            + [(name, "ackley") for name in OPTIMIZERS if name != "adam"])
+
+
+@pytest.mark.parametrize("optimizer_name,surface_name", _catalogue_pairs())
+def test_every_catalogue_surface_and_optimizer_keeps_its_bits_in_any_chunking(
+        optimizer_name, surface_name):
+    from jaxopt_lab.cli import OPTIMIZERS
+
+    factory, defaults = OPTIMIZERS[optimizer_name]
+    surface = jl.surfaces.get(surface_name)
+    settings = jl.surfaces.map_settings(surface, optimizer_name)
+    optimizer = factory(**{**defaults, **settings.hyperparams})
+    starts = _starts(surface, CATALOGUE_POINTS if surface.dim <= 2 else 200)
+    default = jl.sweep(optimizer, surface, starts, CATALOGUE_STEPS, progress=False)
+    other = jl.sweep(optimizer, surface, starts, CATALOGUE_STEPS, progress=False,
+                     engine=jl.Engine(chunk_size=700, batches=3))
+    for field in ("params", "loss", "status", "steps", "basin"):
+        np.testing.assert_array_equal(getattr(other, field), getattr(default, field),
+                                      err_msg=field)

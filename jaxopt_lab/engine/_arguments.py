@@ -40,8 +40,8 @@ MAX_NUM_STEPS = 2**30 - 1
 #: caller's ``metadata`` adds entries beside them and may not replace one.
 ENGINE_METADATA_KEYS = frozenset({
     "optimizer", "hyperparams", "surface", "num_points", "num_steps", *Criteria._fields,
-    "record_loss_every", "layout", "unroll", "check_every", "chunk_size", "batches",
-    "batch_axis", "dtype", "backend", "jax", "jaxlib", "optax", "device", "num_devices",
+    "record_loss_every", "layout", "unroll", "check_every", "chunk_size", "block_points",
+    "block_configs", "batches", "dtype", "backend", "jax", "jaxlib", "optax", "device", "num_devices",
     "chunks_loaded", "backend_reason",
 })
 

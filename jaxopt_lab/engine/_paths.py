@@ -1,7 +1,8 @@
 """Whole paths of a few points of a sweep (``trajectories=``), recorded in pieces that fit.
 
 The paths are run again by the scan with the sweep's own checks, so each path ends where its
-point was frozen. A piece of `jaxopt_lab.engine._memory.path_piece_size` paths runs per call;
+point was frozen. A piece of at most a block's points (fewer where
+`jaxopt_lab.engine._memory.path_piece_size` says the budget needs it) runs per call;
 the last piece is padded with its first point (one shape, one compile) and the padding cut off.
 """
 from __future__ import annotations
@@ -25,9 +26,11 @@ def trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.
     if indices is None:
         return None
     kernel = get_kernel(optimizer, surface, plan.kernel_config(record_trajectory=True))
-    size = path_piece_size(num_paths=len(indices), num_configs=plan.num_configs,
-                           num_steps=plan.num_steps, dim=surface.dim,
-                           itemsize=starts.dtype.itemsize, budget=budget)
+    # At most a block of the sweep: the piece's shape then follows from the sweep, not from
+    # the budget (a budget small enough to need smaller pieces is the exception).
+    size = min(plan.block.points, path_piece_size(
+        num_paths=len(indices), num_configs=plan.num_configs, num_steps=plan.num_steps,
+        dim=surface.dim, itemsize=starts.dtype.itemsize, budget=budget))
     axis = plan.point_axis
     pieces = []
     for begin in range(0, len(indices), size):
