@@ -227,7 +227,7 @@ def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: 
     and the others'; the outputs are None on a process other than ``to`` (``"all"`` or ``0``).
 
     Round r gathers the r-th chunk of every share (a share one shorter sends a dummy), so a
-    process holds at most one round more than its own share while the rounds run.
+    process other than ``to`` holds, beside its own share, one round at a time.
     """
     if to not in ("all", 0):
         raise ValueError(f"to must be 'all' or 0 (the process that receives the result), "
