@@ -49,13 +49,13 @@ import optax
 
 from jaxopt_lab._validation import check_int, check_tolerance
 from jaxopt_lab.engine import _fused
+from jaxopt_lab.engine._checkpoint import open_store
 from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
 from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
-from jaxopt_lab.engine._inspect import (check_optimizer, optimizer_facts, optimizer_name,
-                                        update_jaxpr)
+from jaxopt_lab.engine._inspect import check_optimizer, optimizer_facts, optimizer_name
 from jaxopt_lab.engine._options import Engine
 from jaxopt_lab.engine._plan import Criteria, SweepPlan, make_plan, point_sharding, replicated
-from jaxopt_lab.engine._result import ChunkStore, SweepResult, fingerprint
+from jaxopt_lab.engine._result import SweepResult
 from jaxopt_lab.engine._scan import compiled, get_kernel
 from jaxopt_lab.surfaces import Surface
 
@@ -164,18 +164,6 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
         "batches": plan.batches.batches, "batch_axis": plan.batches.axis, "dtype": str(dtype),
         "backend": backend,
     }
-
-
-def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Array,
-                hyperparams: dict) -> ChunkStore | None:
-    if checkpoint is None:
-        return None
-    # Not the batches: they change no status (at most the last bits of a float32 grid's
-    # points), and their default follows the cores, so another machine resumes the run.
-    parts = {**{key: value for key, value in description.items()
-                if key not in ("batches", "batch_axis")},
-             "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
-    return ChunkStore(checkpoint, fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
 
 
 def _trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.Array,
@@ -291,7 +279,8 @@ def sweep(
     if backend == "fused":
         plan = plan.whole_chunks(backend)
     description = _describe(plan, optimizer, probe, surface, starts.dtype, backend)
-    store = _open_store(checkpoint, description, probe, starts, hyperparams)
+    store = open_store(checkpoint, probe=probe, surface=surface, starts=starts,
+                       hyperparams=hyperparams, description=description)
     run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, plan.chunk_size,
                                           plan.batches, plan.point_axis)
     outputs, loaded = run_chunks(run_chunk, padded_size, starts, plan.chunk_size,

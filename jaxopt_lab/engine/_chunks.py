@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from jaxopt_lab.engine import _plan
+from jaxopt_lab.engine._checkpoint import ChunkStore
 from jaxopt_lab.engine._scan import compiled
-from jaxopt_lab.engine._result import ChunkStore
 
 _POOL: concurrent.futures.ThreadPoolExecutor | None = None
 
