@@ -236,8 +236,9 @@ class ChunkStore:
             points = array.shape[len(grid)] if array.ndim > len(grid) else -1
             # Only the last chunk may hold padding points beyond its own.
             if array.shape[:len(grid)] != grid or points < count or (not last and points != count):
-                return (f"has {name} of shape {array.shape}, not {grid} + ({count} points, …) "
-                        "as this sweep's chunks")
+                expected = "".join(f"{n}, " for n in grid) + f"{count} points, …"
+                return (f"has {name} of shape {array.shape}, where chunk {index} of this sweep "
+                        f"has ({expected})")
         if arrays["params"].shape[len(grid) + 1:] != (layout.dim,) \
                 or arrays["params"].dtype.name != layout.dtype:
             return (f"has params {arrays['params'].dtype.name} {arrays['params'].shape}, not "
