@@ -36,6 +36,7 @@ from jaxopt_lab._cli_args import (RANGE_HELP, Axis, Parser, UsageError, check_ou
                                   parse_point)
 from jaxopt_lab._liveness import alive
 from jaxopt_lab.bench import BACKENDS, benchmark
+from jaxopt_lab.engine._checkpoint import CheckpointError, finished_chunks
 from jaxopt_lab.engine._result import atomic_output
 
 __all__ = ["OPTIMIZERS", "UsageError", "build_optimizer", "main", "make_parser", "parse_params"]
@@ -154,6 +155,8 @@ def _as_usage_errors(flag: str) -> Iterator[None]:
         yield
     except jl.engine.NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
+    except CheckpointError as error:
+        raise UsageError(f"argument --checkpoint: {error}") from None
     except (ValueError, TypeError) as error:
         raise UsageError(f"argument {flag}: {error}") from None
 
@@ -163,7 +166,9 @@ def _sweep(args: argparse.Namespace, optimizer, surface, starts, num_steps: int,
     """jl.sweep with a spinner until its progress bar (or the result) takes over."""
     with alive(f"{what}: compiling and sweeping"), _as_usage_errors("--param"):
         return jl.sweep(optimizer, surface, starts, num_steps, progress=args.progress,
-                        engine=jl.Engine(backend=args.backend), **options)
+                        engine=jl.Engine(backend=args.backend,
+                                         chunk_size=getattr(args, "chunk_size", None)),
+                        **options)
 
 
 def _human(args: argparse.Namespace, text: str) -> None:
@@ -224,7 +229,7 @@ def command_map(args: argparse.Namespace) -> int:
                 "hyperparams": hyperparams,
                 "grid": {"shape": list(starts.shape), "extent": list(starts.extent)}}
     result = _sweep(args, optimizer, surface, starts, num_steps, "map", xtol=xtol,
-                    metadata=metadata)
+                    metadata=metadata, checkpoint=args.checkpoint)
     result_path = os.path.splitext(args.output)[0] + ".npz"
     # The picture is renamed into place only once the result is saved too: Ctrl-C leaves no
     # truncated map.png, and no picture without its result.
@@ -612,6 +617,12 @@ def make_parser() -> argparse.ArgumentParser:
                             help="colour cells by basin reached, status, or steps to converge")
     map_parser.add_argument("-o", "--output", required=True, metavar="PATH",
                             help="the picture (.png or .svg); the result goes beside it as .npz")
+    map_parser.add_argument("--checkpoint", metavar="DIR", default=None,
+                            help="save each finished chunk of the sweep in DIR; the same command "
+                                 "run again (after Ctrl-C, a crash) resumes from them")
+    map_parser.add_argument("--chunk-size", type=int_at_least("--chunk-size", 1), default=None,
+                            help="starts per chunk (default: as many as fit the memory budget); "
+                                 "smaller chunks lose less work to an interruption")
     map_parser.set_defaults(run=command_map)
 
     bench_parser.add_argument("--surface", required=True, metavar="NAME",
@@ -716,7 +727,12 @@ def _attach_point_values(argv: Sequence[str]) -> list[str]:
 
 def _interrupted_message(args: argparse.Namespace | None) -> str:
     command = f" {args.command}" if getattr(args, "command", None) else ""
-    return f"jaxopt-lab{command}: interrupted; no partial output was kept"
+    message = f"jaxopt-lab{command}: interrupted; no partial output was kept"
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint:
+        message += (f"; {finished_chunks(checkpoint)} finished chunks are kept in {checkpoint}: "
+                    "run the same command with the same --checkpoint again to resume")
+    return message
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -44,6 +44,10 @@ RECORD_KEY = "checkpoint"
 FORMAT = 1
 
 
+class CheckpointError(ValueError):
+    """A checkpoint directory that cannot be used for this sweep (it holds another's chunks)."""
+
+
 class ChunkLayout(NamedTuple):
     """What every chunk of a sweep must look like, to check a loaded one's shapes."""
 
@@ -116,7 +120,8 @@ def open_store(checkpoint: str | os.PathLike | None, *, probe: optax.GradientTra
     """The `ChunkStore` of ``checkpoint`` for this sweep (None without a checkpoint).
 
     Raises:
-      ValueError: if the directory holds another sweep, or chunk files without a manifest.
+      CheckpointError: (a ``ValueError``) if the directory holds another sweep, chunk files
+        without a manifest, or an unreadable manifest.
     """
     if checkpoint is None:
         return None
@@ -144,7 +149,7 @@ class ChunkStore:
             self._check_manifest(manifest, parts)
             return
         if any(_is_chunk_file(name) for name in os.listdir(self.directory)):
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint directory {self.directory!r} holds chunk files but no {MANIFEST}, "
                 "so nothing says which sweep they belong to: delete the directory (or its chunk "
                 "files) or pass a new one")
@@ -158,12 +163,12 @@ class ChunkStore:
                 found = json.load(handle)
             found_fingerprint, found_parts = found["fingerprint"], found.get("parts", {})
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"checkpoint directory {self.directory!r}: {MANIFEST} is "
+            raise CheckpointError(f"checkpoint directory {self.directory!r}: {MANIFEST} is "
                              f"unreadable ({type(error).__name__}: {error}); delete the "
                              "directory or pass a new one") from None
         if found_fingerprint != self.fingerprint:
             ours = json.loads(json.dumps(parts, sort_keys=True, default=str))
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint directory {self.directory!r} holds a different sweep (it differs "
                 f"in {_differences(found_parts, ours)}): pass a new directory, or delete this "
                 "one to start over")
@@ -267,3 +272,11 @@ def _differences(found: Any, ours: dict[str, Any]) -> str:
     labels = {"surface_fn": "the surface's function", "update": "the optimizer's update",
               "starts": "the starts", "hyperparams": "the hyperparameters"}
     return ", ".join(labels.get(name, name) for name in names) or "its fingerprint"
+
+
+def finished_chunks(directory: str | os.PathLike) -> int:
+    """How many chunk files ``directory`` holds (0 if it does not exist)."""
+    try:
+        return sum(_is_chunk_file(name) for name in os.listdir(directory))
+    except OSError:
+        return 0
