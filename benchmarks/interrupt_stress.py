@@ -1,14 +1,15 @@
 """Ctrl-C at many moments of `jaxopt-lab map`: every run must exit cleanly, none may crash.
 
 One uninterrupted map is the reference (and gives the command's duration); then ``--runs`` maps
-of the same command are sent SIGINT at moments spread evenly from the interpreter's start to
-just past the reference's end: while importing, building the optimizer, compiling, sweeping,
-drawing and saving. Every other run has ``--checkpoint``, all of them one directory, so each
+of the same command are sent SIGINT at moments spread evenly from a quarter second after the
+interpreter's start (before that, Python is still starting up and no line of the package has
+run) to just past the reference's end: while importing JAX, building the optimizer, compiling,
+sweeping, drawing and saving. Every other run has ``--checkpoint``, all of them one directory, so each
 resumes from the chunks the previous ones finished; a last uninterrupted run with that
 directory must then equal the reference bit for bit, and no chunk may be found damaged.
 
 A run passes if it exits 130 with the one-line message (naming how to resume when it had a
-checkpoint) and leaves no output or only complete outputs (picture and result both), or exits 0
+checkpoint and had read its arguments) and leaves no output or only complete outputs (picture and result both), or exits 0
 because the signal came after it finished. Anything else (a signal's death, another exit code,
 a partial file, a second line on stderr) is counted as a failure. Results go to
 ``benchmarks/results/interrupt_stress.json``.
@@ -37,6 +38,8 @@ COMMAND = ["map", "--optimizer", "lbfgs", "--surface", "himmelblau", "--resoluti
            "--no-progress"]
 #: Starts per chunk with a checkpoint: 8 chunks, so an interruption finds some finished.
 CHUNK_SIZE = 2048
+#: Seconds after launch of the first signal: Python's own start-up comes before (~0.1 s).
+FIRST_MOMENT_S = 0.25
 #: The last moment, as a share of the reference run's duration: past its end, to catch a
 #: signal that arrives while the outputs are renamed into place or after the process exited.
 LAST_MOMENT = 1.1
@@ -71,7 +74,10 @@ def judge(code: int, stderr: str, left: list[str], checkpoint: bool) -> str:
         return f"exit {code}: {stderr.strip()[-300:]}"
     if len(lines) != 1 or "interrupted" not in lines[0]:
         return f"exit 130 but stderr was {lines}"
-    if checkpoint and "interrupted once" not in lines[0] and "--checkpoint again" not in lines[0]:
+    # Stopped before it read its arguments (while importing), nothing had begun to resume.
+    began = lines[0].startswith("jaxopt-lab map:")
+    if checkpoint and began and "interrupted once" not in lines[0] \
+            and "--checkpoint again" not in lines[0]:
         return f"no resume hint: {lines[0]}"
     return f"left {left}" if left else ""
 
@@ -82,6 +88,9 @@ def same_result(path: str, reference: str) -> bool:
 
 
 def main() -> None:
+    # A job started in the background by a script has SIGINT ignored, and its children inherit
+    # that: give them Python's handler, as a command typed at a terminal has.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=24)
     parser.add_argument("--output", default=os.path.join(RESULTS, "interrupt_stress.json"))
@@ -96,14 +105,14 @@ def main() -> None:
         assert completed.returncode == 0, "the reference run failed"
         checkpoint = os.path.join(scratch, "checkpoint")
         runs = []
-        for index, moment in enumerate(np.linspace(0.0, LAST_MOMENT, args.runs)):
+        moments = np.linspace(FIRST_MOMENT_S, LAST_MOMENT * duration, args.runs)
+        for index, delay in enumerate(moments.tolist()):
             with_checkpoint = index % 2 == 1
             directory = os.path.join(scratch, f"run{index}")
             os.makedirs(directory)
             extra = ["--checkpoint", checkpoint, "--chunk-size", str(CHUNK_SIZE)] \
                 if with_checkpoint else []
             process = launch(extra, os.path.join(directory, "map.png"))
-            delay = float(moment * duration)
             time.sleep(delay)
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=HANG_TIMEOUT_S)

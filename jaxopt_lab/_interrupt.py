@@ -6,6 +6,13 @@ before any output is put in place. From `hold` on, the outputs are being renamed
 a Ctrl-C only waits for that to finish (the command then exits 130 with everything written).
 `exit_now` leaves through ``os._exit``: the interpreter's normal shutdown, with XLA's worker
 threads still inside a computation, is what could crash after a Ctrl-C.
+
+Before `install` can run, the package imports JAX (seconds). Python's own handler would raise
+the `KeyboardInterrupt` wherever the main thread is, and during that import it is often one of
+JAX's garbage-collection callbacks, which swallows it: the command then ran to the end as if no
+key was pressed. So ``import jaxopt_lab`` calls `watch_import` first and `import_done` last:
+in between, a Ctrl-C is only recorded, then raised at the end of the import in a program that
+imports the package, or kept for `install` in the ``jaxopt-lab`` command.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ EXIT_CODE = 130
 
 _requested = threading.Event()
 _holding = threading.Event()
+_during_import = threading.Event()
 
 
 def _on_sigint(signum, frame) -> None:
@@ -36,6 +44,9 @@ def install() -> Any:
     """
     _requested.clear()
     _holding.clear()
+    if _during_import.is_set():  # pressed while the command was importing: honour it now
+        _during_import.clear()
+        _requested.set()
     if threading.current_thread() is not threading.main_thread():
         return None
     return signal.signal(signal.SIGINT, _on_sigint)
@@ -50,6 +61,12 @@ def uninstall(previous: Any) -> None:
 def requested() -> bool:
     """Whether Ctrl-C was pressed since `install`."""
     return _requested.is_set()
+
+
+def stop_if_requested() -> None:
+    """Raise `KeyboardInterrupt` if Ctrl-C was pressed (also while the command was importing)."""
+    if _requested.is_set():
+        raise KeyboardInterrupt
 
 
 def hold() -> None:
@@ -68,3 +85,44 @@ def exit_now(message: str, code: int = EXIT_CODE) -> NoReturn:
             pass
     os.write(sys.stderr.fileno(), (message.rstrip("\n") + "\n").encode())
     os._exit(code)
+
+
+def _on_sigint_while_importing(signum, frame) -> None:
+    _during_import.set()
+
+
+def _is_main_thread_with(handler: Any) -> bool:
+    return (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is handler)
+
+
+def watch_import() -> None:
+    """Record Ctrl-C instead of raising it, until `import_done`.
+
+    Only where Python's default handler is in place, in the main thread: a handler of the
+    program's own is left alone.
+    """
+    if _is_main_thread_with(signal.default_int_handler):
+        signal.signal(signal.SIGINT, _on_sigint_while_importing)
+
+
+def import_done() -> None:
+    """End of ``import jaxopt_lab``: in the ``jaxopt-lab`` command, keep recording until
+    `install`; elsewhere put Python's handler back and raise a Ctrl-C pressed meanwhile."""
+    if not _is_main_thread_with(_on_sigint_while_importing) or _running_as_command():
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _during_import.is_set():
+        _during_import.clear()
+        raise KeyboardInterrupt
+
+
+def _running_as_command() -> bool:
+    """Whether this process is the command line: its script, or ``python -m jaxopt_lab.…``
+    (Python names the program "-m" while it imports the module's package)."""
+    program = sys.argv[0] if sys.argv else ""
+    return program == "-m" or os.path.basename(program) == COMMAND
+
+
+#: The console script's name (pyproject.toml).
+COMMAND = "jaxopt-lab"

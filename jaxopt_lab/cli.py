@@ -741,6 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     previous_handler = _interrupt.install()
     try:
+        _interrupt.stop_if_requested()  # pressed while the command was starting
         args = parser.parse_args(_attach_point_values(sys.argv[1:] if argv is None else argv))
         if hasattr(args, "surface") and args.surface not in jl.surfaces.names():
             raise UsageError(

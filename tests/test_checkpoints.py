@@ -64,6 +64,13 @@ def _same_name_other_function():
                       escape_radius=bowl.escape_radius)
 
 
+def _sgd_of_power(power):
+    def sgd_of_a_power(learning_rate):  # one name and qualname, whatever the power
+        return optax.sgd(learning_rate**power)
+
+    return sgd_of_a_power
+
+
 #: (what, first sweep's options, second sweep's options, words the refusal must contain).
 OTHER_SWEEPS = [
     ("another matrix in the quadratic's closure", {}, {"surface": STRETCHED_BOWL},
@@ -77,6 +84,10 @@ OTHER_SWEEPS = [
      {"optimizer": optax.sgd, "hyperparams": {"learning_rate": [0.1, 0.2]}},
      {"optimizer": optax.sgd, "hyperparams": {"learning_rate": [0.1, 0.3]}},
      "the hyperparameters"),
+    ("a same-name factory that agrees with the first only at the first setting",
+     {"optimizer": _sgd_of_power(1), "hyperparams": {"learning_rate": [1.0, 0.5]}},
+     {"optimizer": _sgd_of_power(2), "hyperparams": {"learning_rate": [1.0, 0.5]}},
+     "the optimizer's update"),
     ("another gradient tolerance", {}, {"gtol": 1e-4}, "settings.gtol"),
     ("another chunk size", {}, {"engine": jl.Engine(chunk_size=CHUNK_SIZE // 2)},
      "settings.chunk_size"),
@@ -227,6 +238,6 @@ def test_a_resumed_sweep_equals_an_uninterrupted_one(tmp_path, options):
 def test_a_function_that_does_not_trace_is_fingerprinted_by_name_with_a_warning():
     surface = jl.Surface("opaque", lambda x: float(x[0]) ** 2, 1, ((-1.0, 1.0),))
     with pytest.warns(RuntimeWarning, match="'opaque'.*does not trace.*only by its name"):
-        parts = _checkpoint.sweep_parts(optax.sgd(0.1), surface, jnp.zeros((2, 1)), {},
+        parts = _checkpoint.sweep_parts(optax.sgd(0.1), optax.sgd(0.1), surface, jnp.zeros((2, 1)), {},
                                         {"chunk_size": 2})
     assert parts["surface_fn"].startswith("untraced ")

@@ -279,8 +279,8 @@ def sweep(
     if backend == "fused":
         plan = plan.whole_chunks(backend)
     description = _describe(plan, optimizer, probe, surface, starts.dtype, backend)
-    store = open_store(checkpoint, probe=probe, surface=surface, starts=starts,
-                       hyperparams=hyperparams, description=description)
+    store = open_store(checkpoint, optimizer=optimizer, probe=probe, surface=surface,
+                       starts=starts, hyperparams=hyperparams, description=description)
     run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, plan.chunk_size,
                                           plan.batches, plan.point_axis)
     outputs, loaded = run_chunks(run_chunk, padded_size, starts, plan.chunk_size,

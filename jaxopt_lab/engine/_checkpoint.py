@@ -85,9 +85,9 @@ def _describe_fn(what: str, digest: str | None, fallback: Any) -> str:
     return f"untraced {name}"
 
 
-def sweep_parts(probe: optax.GradientTransformation, surface: Any, starts: jax.Array,
-                hyperparams: dict[str, np.ndarray], description: dict[str, Any]
-                ) -> dict[str, Any]:
+def sweep_parts(optimizer: Any, probe: optax.GradientTransformation, surface: Any,
+                starts: jax.Array, hyperparams: dict[str, np.ndarray],
+                description: dict[str, Any]) -> dict[str, Any]:
     """What a sweep is made of, as JSON: settings, the surface, digests of functions and arrays."""
     dtype = starts.dtype
     fields = {field.name: getattr(surface, field.name)
@@ -100,7 +100,8 @@ def sweep_parts(probe: optax.GradientTransformation, surface: Any, starts: jax.A
         "surface_fn": _describe_fn(f"the function of surface {surface.name!r},",
                                    function_digest(surface.fn, surface.dim, dtype), surface.fn),
         "update": _describe_fn("the optimizer's update",
-                               update_digest(probe, surface.dim, dtype), probe.update),
+                               update_digest(optimizer, probe, hyperparams, surface.dim, dtype),
+                               probe.update),
         "starts": array_digest({"starts": np.asarray(starts)}),
         "hyperparams": array_digest({name: np.asarray(value)
                                      for name, value in hyperparams.items()}),
@@ -114,8 +115,8 @@ def fingerprint(parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def open_store(checkpoint: str | os.PathLike | None, *, probe: optax.GradientTransformation,
-               surface: Any, starts: jax.Array, hyperparams: dict[str, np.ndarray],
+def open_store(checkpoint: str | os.PathLike | None, *, optimizer: Any,
+               probe: optax.GradientTransformation, surface: Any, starts: jax.Array, hyperparams: dict[str, np.ndarray],
                description: dict[str, Any]) -> ChunkStore | None:
     """The `ChunkStore` of ``checkpoint`` for this sweep (None without a checkpoint).
 
@@ -125,7 +126,7 @@ def open_store(checkpoint: str | os.PathLike | None, *, probe: optax.GradientTra
     """
     if checkpoint is None:
         return None
-    parts = sweep_parts(probe, surface, starts, hyperparams, description)
+    parts = sweep_parts(optimizer, probe, surface, starts, hyperparams, description)
     layout = ChunkLayout(int(starts.shape[0]), int(description["chunk_size"]),
                          len(next(iter(hyperparams.values()))) if hyperparams else None,
                          int(starts.shape[1]), np.dtype(starts.dtype).name)

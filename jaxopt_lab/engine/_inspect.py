@@ -113,14 +113,24 @@ def optimizer_name(optimizer: Any, probe: optax.GradientTransformation) -> str:
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
 
 
-def update_digest(probe: optax.GradientTransformation, dim: int, dtype) -> str | None:
+def update_digest(optimizer: Any, probe: optax.GradientTransformation,
+                  hyperparams: Mapping[str, np.ndarray], dim: int, dtype) -> str | None:
     """SHA-256 of one update's jaxpr and its constants' values (a closure's learning-rate array
-    is a constant: its text shows only its shape), or None if the update does not trace alone."""
+    is a constant: its text shows only its shape), or None if the update does not trace alone.
+
+    A factory is traced as the kernel calls it, with its ``hyperparams`` as inputs: its jaxpr
+    then says what it does with any value, not only with the first.
+    """
+    point = jax.ShapeDtypeStruct((dim,), dtype)
     try:
-        traced = jax.make_jaxpr(_update_call(probe, jnp.sum))(jax.ShapeDtypeStruct((dim,), dtype))
+        if not hyperparams:
+            return jaxpr_digest(jax.make_jaxpr(_update_call(probe, jnp.sum))(point))
+        settings = {name: jax.ShapeDtypeStruct((), np.asarray(values).dtype)
+                    for name, values in hyperparams.items()}
+        built = lambda params, setting: _update_call(optimizer(**setting), jnp.sum)(params)
+        return jaxpr_digest(jax.make_jaxpr(built)(point, settings))
     except Exception:  # an optimizer that needs more than a sum to trace: the caller says so
         return None
-    return jaxpr_digest(traced)
 
 
 def function_digest(fn: Callable, dim: int, dtype) -> str | None:
