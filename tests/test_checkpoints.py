@@ -241,3 +241,9 @@ def test_a_function_that_does_not_trace_is_fingerprinted_by_name_with_a_warning(
         parts = _checkpoint.sweep_parts(optax.sgd(0.1), optax.sgd(0.1), surface, jnp.zeros((2, 1)), {},
                                         {"chunk_size": 2})
     assert parts["surface_fn"].startswith("untraced ")
+
+
+def test_a_directory_of_an_older_layout_is_refused(tmp_path):
+    (tmp_path / _checkpoint.MANIFEST).write_text(json.dumps({"fingerprint": "0" * 64}))
+    with pytest.raises(ValueError, match="written by another version of jaxopt_lab"):
+        _run(checkpoint=tmp_path)

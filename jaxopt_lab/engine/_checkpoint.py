@@ -258,8 +258,8 @@ def _is_chunk_file(name: str) -> bool:
 
 def _differences(found: Any, ours: dict[str, Any]) -> str:
     """The parts of a sweep in which a manifest's ``found`` differs from ``ours``, readably."""
-    if not isinstance(found, dict):
-        return "everything: its manifest is of another layout"
+    if not isinstance(found, dict) or found.get("format") != FORMAT:
+        return "everything: its manifest was written by another version of jaxopt_lab"
     names = []
     for key in sorted(set(found) | set(ours)):
         mine, theirs = ours.get(key), found.get(key)
