@@ -71,7 +71,7 @@ def judge(code: int, stderr: str, left: list[str], checkpoint: bool) -> str:
     if code == 0:
         return "" if not left else f"exit 0 but left {left}"
     if code != 130:
-        return f"exit {code}: {stderr.strip()[-300:]}"
+        return f"exit {code}, left {left}: {stderr.strip()[-300:]}"
     if len(lines) != 1 or "interrupted" not in lines[0]:
         return f"exit 130 but stderr was {lines}"
     # Stopped before it read its arguments (while importing), nothing had begun to resume.

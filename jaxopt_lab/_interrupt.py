@@ -77,14 +77,26 @@ def hold() -> None:
 
 
 def exit_now(message: str, code: int = EXIT_CODE) -> NoReturn:
-    """Write ``message`` to stderr and end the process without the interpreter's shutdown."""
+    """Write ``message`` (if any) to stderr and end the process without the interpreter's
+    shutdown."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os.write(sys.stderr.fileno(), (message.rstrip("\n") + "\n").encode())
+    if message:
+        os.write(sys.stderr.fileno(), (message.rstrip("\n") + "\n").encode())
     os._exit(code)
+
+
+def finish(code: int) -> int:
+    """End a finished command: in the ``jaxopt-lab`` process, at once through `exit_now` (the
+    interpreter's shutdown takes a while with JAX loaded, and Python puts back the default
+    SIGINT action for it, so a Ctrl-C then killed the finished command without a word);
+    called from another program, return ``code``."""
+    if _running_as_command():
+        exit_now("", code)
+    return code
 
 
 def _on_sigint_while_importing(signum, frame) -> None:
@@ -118,10 +130,12 @@ def import_done() -> None:
 
 
 def _running_as_command() -> bool:
-    """Whether this process is the command line: its script, or ``python -m jaxopt_lab.…``
+    """Whether this process is the command line: its script, or ``python -m jaxopt_lab.cli``
     (Python names the program "-m" while it imports the module's package)."""
     program = sys.argv[0] if sys.argv else ""
-    return program == "-m" or os.path.basename(program) == COMMAND
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return (program == "-m" or os.path.basename(program) == COMMAND
+            or getattr(spec, "name", None) == "jaxopt_lab.cli")
 
 
 #: The console script's name (pyproject.toml).

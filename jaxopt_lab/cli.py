@@ -753,7 +753,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _interrupt.requested():  # pressed while the outputs were being put in place
             _interrupt.exit_now(f"jaxopt-lab {args.command}: interrupted once its outputs were "
                                 "complete; they were kept")
-        return code
+        return _interrupt.finish(code)
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
     except UsageError as error:
