@@ -14,7 +14,7 @@ from jaxopt_lab import _interrupt
 # Importing jax takes seconds: a Ctrl-C meanwhile must not be lost in one of its callbacks.
 _interrupt.watch_import()
 
-from jaxopt_lab import schedules as schedules  # noqa: E402
+from jaxopt_lab import schedules as schedules
 from jaxopt_lab import surfaces as surfaces
 from jaxopt_lab import starts as starts
 from jaxopt_lab import problems as problems
