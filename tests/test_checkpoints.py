@@ -247,3 +247,9 @@ def test_a_directory_of_an_older_layout_is_refused(tmp_path):
     (tmp_path / _checkpoint.MANIFEST).write_text(json.dumps({"fingerprint": "0" * 64}))
     with pytest.raises(ValueError, match="written by another version of jaxopt_lab"):
         _run(checkpoint=tmp_path)
+
+
+def test_a_file_is_refused_as_a_checkpoint_directory(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ValueError, match="checkpoint must be a directory, got the file"):
+        _run(checkpoint=tmp_path / "file")

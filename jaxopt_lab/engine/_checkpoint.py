@@ -144,6 +144,9 @@ class ChunkStore:
         self.directory = os.fspath(directory)
         self.fingerprint = fingerprint(parts)
         self.layout = layout
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise CheckpointError(f"checkpoint must be a directory, got the file "
+                                  f"{self.directory!r}")
         os.makedirs(self.directory, exist_ok=True)
         manifest = os.path.join(self.directory, MANIFEST)
         if os.path.exists(manifest):
