@@ -5,8 +5,9 @@ of) and one ``chunk_NNNNNN.npz`` per finished chunk. The fingerprint is a SHA-25
 everything that determines the result: the surface's function (the jaxpr of its value and
 gradient, with the values of the arrays its closure holds) and its other fields, the
 optimizer's update (jaxpr and constants, so ``jl.sgd(jnp.array([.1, .1]))`` and
-``jl.sgd(jnp.array([.01, .02]))`` differ), the starts, the hyperparameters, the tolerances,
-dtype, steps, check interval, layout, chunk size and block, and the JAX version.
+``jl.sgd(jnp.array([.01, .02]))`` differ), the starts, the hyperparameters, the JAX version,
+and every entry of the sweep's description (tolerances, dtype, steps, check interval, layout,
+chunk size, backend, …) but those in `RESULT_NEUTRAL_KEYS`.
 
 Each chunk file carries, as a JSON entry, its index, first point, number of points, the sweep's
 fingerprint and the SHA-256 of its arrays. A chunk that is unreadable, of another sweep, of
