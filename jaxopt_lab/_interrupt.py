@@ -112,9 +112,11 @@ def watch_import() -> None:
     """Record Ctrl-C instead of raising it, until `import_done`.
 
     Only where Python's default handler is in place, in the main thread: a handler of the
-    program's own is left alone.
+    program's own is left alone. In the ``jaxopt-lab`` command also where SIGINT came ignored
+    (a job started in the background by a script), as `install` takes it over then too.
     """
-    if _is_main_thread_with(signal.default_int_handler):
+    if _is_main_thread_with(signal.default_int_handler) or (
+            _is_main_thread_with(signal.SIG_IGN) and _running_as_command()):
         signal.signal(signal.SIGINT, _on_sigint_while_importing)
 
 

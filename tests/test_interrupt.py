@@ -59,6 +59,17 @@ def test_ctrl_c_during_the_import_of_the_command_is_kept_for_its_handler(default
         _interrupt.uninstall(previous)
 
 
+@pytest.mark.parametrize("program, watched", [("a_program.py", False), ("-m", True)])
+def test_an_ignored_ctrl_c_stays_ignored_but_in_the_command(monkeypatch, program, watched):
+    monkeypatch.setattr(sys, "argv", [program])
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _interrupt.watch_import()
+        assert (signal.getsignal(signal.SIGINT) is not signal.SIG_IGN) == watched
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_a_handler_of_the_program_is_left_alone(monkeypatch):
     own = lambda signum, frame: None
     previous = signal.signal(signal.SIGINT, own)
