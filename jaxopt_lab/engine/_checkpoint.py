@@ -36,8 +36,9 @@ from jaxopt_lab.engine._inspect import function_digest, update_digest
 from jaxopt_lab.engine._result import POINT_FIELDS, atomic_output, write_npz_atomically
 
 #: Keys of the sweep's description that say how the work was spread over the machine, not what
-#: was computed: a checkpoint made on one machine resumes on another with other cores.
-RESULT_NEUTRAL_KEYS = ("batches", "batch_axis")
+#: was computed (blocks side by side change no bit): a checkpoint made on one machine resumes on
+#: another with other cores.
+RESULT_NEUTRAL_KEYS = ("batches",)
 MANIFEST = "manifest.json"
 #: The entry of a chunk file that holds its JSON record (index, points, fingerprint, hash).
 RECORD_KEY = "checkpoint"
