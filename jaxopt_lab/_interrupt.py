@@ -16,6 +16,7 @@ imports the package, or kept for `install` in the ``jaxopt-lab`` command.
 """
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import sys
@@ -25,9 +26,14 @@ from typing import Any, NoReturn
 #: The exit code of a command stopped by SIGINT, as shells report it (128 + 2).
 EXIT_CODE = 130
 
+#: Seconds after a Ctrl-C swallowed by a garbage-collection callback to raise it again: a
+#: collection takes milliseconds.
+_RETRY_S = 0.05
+
 _requested = threading.Event()
 _holding = threading.Event()
 _during_import = threading.Event()
+_unraisable_before: Any = None
 
 
 def _on_sigint(signum, frame) -> None:
@@ -49,13 +55,32 @@ def install() -> Any:
         _requested.set()
     if threading.current_thread() is not threading.main_thread():
         return None
+    global _unraisable_before
+    _unraisable_before, sys.unraisablehook = sys.unraisablehook, _on_unraisable
     return signal.signal(signal.SIGINT, _on_sigint)
 
 
 def uninstall(previous: Any) -> None:
     """Put back the handler that `install` replaced."""
+    global _unraisable_before
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, previous)
+        if _unraisable_before is not None:
+            sys.unraisablehook, _unraisable_before = _unraisable_before, None
+
+
+def _on_unraisable(unraisable: Any) -> None:
+    # The KeyboardInterrupt of `_on_sigint` cannot leave a garbage-collection callback (JAX has
+    # one): Python would print it as "Exception ignored" and go on. Mark SIGINT as arrived again
+    # a moment later from another thread instead (marked from here, its handler would run at
+    # once, inside this hook), so that it is raised once the collection is over.
+    if issubclass(unraisable.exc_type, KeyboardInterrupt) and _requested.is_set():
+        if not _holding.is_set():
+            retry = threading.Timer(_RETRY_S, _thread.interrupt_main, (signal.SIGINT,))
+            retry.daemon = True
+            retry.start()
+        return
+    (_unraisable_before or sys.__unraisablehook__)(unraisable)
 
 
 def requested() -> bool:

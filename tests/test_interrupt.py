@@ -80,3 +80,25 @@ def test_a_handler_of_the_program_is_left_alone(monkeypatch):
         assert signal.getsignal(signal.SIGINT) is own
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_swallowed_by_a_gc_callback_is_raised_again_outside_it(capfd):
+    import gc
+
+    def raise_in_callback(phase, info):  # as Python's handler does when the signal lands here
+        if phase == "start":
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(DELIVERY_S)  # the handler runs, and its exception is swallowed here
+
+    hook = sys.unraisablehook
+    previous = _interrupt.install()
+    gc.callbacks.append(raise_in_callback)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            gc.collect()
+            time.sleep(DELIVERY_S)  # the signal sent again is raised here, outside the callback
+    finally:
+        gc.callbacks.remove(raise_in_callback)
+        _interrupt.uninstall(previous)
+    assert sys.unraisablehook is hook
+    assert "Exception ignored" not in capfd.readouterr().err  # no report of the swallowed one
