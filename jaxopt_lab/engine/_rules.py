@@ -10,7 +10,10 @@ At a check, a point at ``params`` with value ``f(params)`` and gradient ``∇f(p
 vector (``"array"``) or a tuple of scalars (``"coordinates"``). A point that fails or converges
 stops (DIVERGED wins over CONVERGED): `judged_stop` applies that, `stop_code` packs how and when
 into one integer, `decode_stop` turns it back into status and steps, and `nearest_basin` names
-the minimum a final point lies in.
+the minimum a final point lies in. The ``xtol`` test and `nearest_basin` compare a point with
+every listed minimum at once, as one ``(K, dim)`` array, so a program does not grow with K (Levi N.13 lists 1,179 minima); the
+fused backend, which splits every array into its elements anyway, uses the ``_unrolled`` twins,
+one expression per minimum.
 
 >>> import jax.numpy as jnp, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
@@ -50,8 +53,35 @@ def sum_squares(tree) -> jax.Array:
     return total
 
 
+def distances_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
+    """Squared distances from ``params`` to each of ``minima`` (K, dim): a ``(K,)`` array.
+
+    One broadcast over the minima as a constant array, so a program's size does not grow with
+    K (a surface may list a thousand minima). The sum runs over the coordinates in order, as
+    `sum_squares` does for one minimum. (Where XLA fuses a square into the sum as one
+    multiply-add differs between programs, so a distance may differ in its last bit from the
+    one-at-a-time twin's; results of sweeps stay the same, see benchmarks/minima_check.py.)
+    """
+    if layout == "coordinates":
+        # NumPy float64 minima promote the coordinates to float64, as one scalar minimum does.
+        return sum(jnp.square(p - minima[:, i]) for i, p in enumerate(params))
+    squares = jnp.square(params - minima.astype(params.dtype))
+    if squares.shape[-1] <= UNROLLED_SUM_MAX_DIM:
+        return sum(squares[:, i] for i in range(squares.shape[-1]))
+    return jnp.sum(squares, axis=-1)
+
+
 def min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     """Squared distance from ``params`` to the nearest of ``minima`` (K, dim), K >= 1."""
+    return jnp.min(distances_squared(params, minima, layout))
+
+
+def min_distance_squared_unrolled(params, minima: np.ndarray, layout: str) -> jax.Array:
+    """`min_distance_squared` with one elementwise expression per minimum.
+
+    For the fused backend, whose lane evaluator splits every array into its elements anyway
+    and whose GPU kernels have no reduction over a short axis.
+    """
     if layout == "coordinates":
         distances = [sum(jnp.square(p - m) for p, m in zip(params, minimum)) for minimum in minima]
     else:
@@ -59,9 +89,15 @@ def min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     return functools.reduce(jnp.minimum, distances)
 
 
-def make_judge(surface: Surface, gtol: float, xtol: float, layout: str) -> Callable:
-    """``judge(params, value, grad) -> (ok, converged, params finite)`` for one point."""
+def make_judge(surface: Surface, gtol: float, xtol: float, layout: str, *,
+               unrolled_minima: bool = False) -> Callable:
+    """``judge(params, value, grad) -> (ok, converged, params finite)`` for one point.
+
+    ``unrolled_minima`` compares with the minima one by one (`min_distance_squared_unrolled`)
+    instead of as one array.
+    """
     minima = surface.minima_array
+    nearest = min_distance_squared_unrolled if unrolled_minima else min_distance_squared
     escape_squared = float(surface.escape_radius) ** 2
     gtol_squared, xtol_squared = gtol**2, xtol**2
 
@@ -74,7 +110,7 @@ def make_judge(surface: Surface, gtol: float, xtol: float, layout: str) -> Calla
             ok &= params_squared <= escape_squared
         converged = grad_squared <= gtol_squared
         if len(minima) and xtol_squared > 0:
-            converged |= min_distance_squared(params, minima, layout) <= xtol_squared
+            converged |= nearest(params, minima, layout) <= xtol_squared
         return ok, converged, finite
 
     return judge
@@ -120,16 +156,31 @@ def nearest_basin(vector: jax.Array, status: jax.Array, minima: np.ndarray,
     """Index of the listed minimum nearest to a point's final ``vector`` if within
     ``basin_radius`` and the point did not diverge, else -1 (int32).
 
-    The argmin is written out (the first nearest minimum, as ``jnp.argmin`` picks it) so that
-    the fused backend's kernels, which have no argmin over a short axis, compute it the same way.
+    Of equally near minima the first listed wins (``jnp.argmin``'s rule).
 
     >>> int(nearest_basin(jnp.array([0.9, 1.0]), jnp.int32(1), np.array([[0.0, 0.0], [1.0, 1.0]]),
     ...                   0.5))
     1
     """
-    basin = jnp.array(-1, jnp.int32)
     if not len(minima):
-        return basin
+        return jnp.array(-1, jnp.int32)
+    distances = distances_squared(vector, minima, "array")
+    index = jnp.argmin(distances).astype(jnp.int32)
+    return _basin_within(index, jnp.min(distances), status, basin_radius)
+
+
+def nearest_basin_unrolled(vector: jax.Array, status: jax.Array, minima: np.ndarray,
+                           basin_radius: float) -> jax.Array:
+    """`nearest_basin` with the argmin written out, one comparison per minimum.
+
+    For the fused backend, whose kernels have no argmin over a short axis.
+
+    >>> int(nearest_basin_unrolled(jnp.array([0.9, 1.0]), jnp.int32(1),
+    ...                            np.array([[0.0, 0.0], [1.0, 1.0]]), 0.5))
+    1
+    """
+    if not len(minima):
+        return jnp.array(-1, jnp.int32)
     best = sum_squares(vector - minima[0].astype(vector.dtype))
     index = jnp.array(0, jnp.int32)
     for k, minimum in enumerate(minima[1:], start=1):
@@ -137,5 +188,10 @@ def nearest_basin(vector: jax.Array, status: jax.Array, minima: np.ndarray,
         closer = distance < best
         index = jnp.where(closer, k, index)
         best = jnp.where(closer, distance, best)
+    return _basin_within(index, best, status, basin_radius)
+
+
+def _basin_within(index: jax.Array, best: jax.Array, status: jax.Array,
+                  basin_radius: float) -> jax.Array:
     near = (best <= basin_radius**2) & (status != Status.DIVERGED)
-    return jnp.where(near, index, basin)
+    return jnp.where(near, index, jnp.array(-1, jnp.int32))
