@@ -112,7 +112,9 @@ LEARNING_RATE_RULES: dict[str, tuple[str, float]] = {
     "rmsprop": ("width", 0.0003),
     "rprop": ("width", 0.01),
     "adagrad": ("width", 0.1),
-    "adadelta": ("width", 0.1),
+    # At 0.1, 99 % of Rosenbrock's map stays unfinished in its curved valley; 0.03 brings it
+    # under the line (85 %) and no other surface's map over it.
+    "adadelta": ("width", 0.03),
 }
 FALLBACK_WIDTH_FACTOR = 1e-3
 
