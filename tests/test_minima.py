@@ -1,14 +1,17 @@
 """Minima as data and as checks: Levi N.13's 1,179 minima found again independently, and the
 engine's one-array comparison with the minima equal, bit for bit, to the one-at-a-time one."""
+import dataclasses
+import functools
 import math
+from unittest import mock
 
 import jax
-import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxopt_lab as jl
-from jaxopt_lab.engine import _rules
+from jaxopt_lab.engine import _program, _rules
 
 # ------------------------------------------------------------------- Levi N.13's every minimum
 
@@ -138,3 +141,29 @@ def test_one_array_of_minima_finds_what_one_minimum_at_a_time_finds(name, dtype)
     for point in np.flatnonzero(tied & (mine >= 0)):
         assert exact[point, mine[point]] - nearest_two[point, 0] <= \
             TIE_RTOL_EPS * np.finfo(dtype).eps * nearest_two[point, 0]
+
+
+#: Sweeps compared: a few minima and Rastrigin's 121; Adam's step is a share of the box so that
+#: most starts end in some basin, at a check interval of 1 and of several steps.
+SWEEP_CASES = [("six_hump_camel", "array", 1), ("six_hump_camel", "coordinates", None),
+               ("rastrigin", "array", None)]
+
+
+@pytest.mark.parametrize("name, layout, check_every", SWEEP_CASES)
+def test_sweeps_judge_alike_with_either_comparison(name, layout, check_every):
+    surface = jl.surfaces.get(name)
+    # Its own name: a kernel of its own in the sweep's cache, built one minimum at a time.
+    unrolled = dataclasses.replace(surface, name=name + " (one minimum at a time)")
+    starts = jl.starts.grid(surface, 12).points
+    width = float(np.mean(surface.upper - surface.lower))
+    run = functools.partial(jl.sweep, optax.adam(0.01 * width), starts=starts, num_steps=150,
+                            xtol=1e-3 * width, progress=False,
+                            engine=jl.Engine(backend="scan", layout=layout,
+                                             check_every=check_every))
+    mine = run(surface=surface)
+    with mock.patch.dict(_program.PointProgram.__init__.__kwdefaults__, unrolled_minima=True):
+        theirs = run(surface=unrolled)
+    for field in ("params", "loss", "status", "steps", "basin"):
+        np.testing.assert_array_equal(np.asarray(getattr(mine, field)),
+                                      np.asarray(getattr(theirs, field)), strict=True)
+    assert np.any(np.asarray(mine.basin) > 0)  # several basins reached, not only the first

@@ -11,9 +11,9 @@ vector (``"array"``) or a tuple of scalars (``"coordinates"``). A point that fai
 stops (DIVERGED wins over CONVERGED): `judged_stop` applies that, `stop_code` packs how and when
 into one integer, `decode_stop` turns it back into status and steps, and `nearest_basin` names
 the minimum a final point lies in. The ``xtol`` test and `nearest_basin` compare a point with
-every listed minimum at once, as one ``(K, dim)`` array, so a program does not grow with K (Levi N.13 lists 1,179 minima); the
-fused backend, which splits every array into its elements anyway, uses the ``_unrolled`` twins,
-one expression per minimum.
+every listed minimum at once, as one ``(K, dim)`` array, so a program does not grow with K
+(Levi N.13 lists 1,179 minima); the fused backend, which splits every array into its elements
+anyway, uses the ``_unrolled`` twins, one expression per minimum.
 
 >>> import jax.numpy as jnp, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
@@ -32,6 +32,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_batching import custom_vmap
 
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.engine._status import Status
@@ -53,27 +54,65 @@ def sum_squares(tree) -> jax.Array:
     return total
 
 
-def distances_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
-    """Squared distances from ``params`` to each of ``minima`` (K, dim): a ``(K,)`` array.
+def _distances_squared(points, minima: np.ndarray, layout: str) -> jax.Array:
+    """Squared distances ``(K, N)`` from each of N ``points`` to each of ``minima`` (K, dim).
 
-    One broadcast over the minima as a constant array, so a program's size does not grow with
-    K (a surface may list a thousand minima). The sum runs over the coordinates in order, as
-    `sum_squares` does for one minimum. (Where XLA fuses a square into the sum as one
-    multiply-add differs between programs, so a distance may differ in its last bit from the
-    one-at-a-time twin's; results of sweeps stay the same, see benchmarks/minima_check.py.)
+    ``points`` is an ``(N, dim)`` array (``"array"`` layout) or a tuple of ``dim`` ``(N,)``
+    coordinates. The minima are one constant array, so a program's size does not grow with K
+    (a surface may list a thousand minima), and the points are the minor axis, so a reduction
+    over the minima is elementwise over the points, which XLA's CPU backend vectorizes (a
+    reduction over a minor axis of K it does not). The sum runs over the coordinates in order,
+    as `sum_squares` does for one minimum.
     """
     if layout == "coordinates":
         # NumPy float64 minima promote the coordinates to float64, as one scalar minimum does.
-        return sum(jnp.square(p - minima[:, i]) for i, p in enumerate(params))
-    squares = jnp.square(params - minima.astype(params.dtype))
-    if squares.shape[-1] <= UNROLLED_SUM_MAX_DIM:
-        return sum(squares[:, i] for i in range(squares.shape[-1]))
-    return jnp.sum(squares, axis=-1)
+        return sum(jnp.square(p[None, :] - minima[:, i:i + 1]) for i, p in enumerate(points))
+    minima = minima.astype(points.dtype)
+    if points.shape[-1] <= UNROLLED_SUM_MAX_DIM:
+        return sum(jnp.square(points[None, :, i] - minima[:, i:i + 1])
+                   for i in range(points.shape[-1]))
+    return jnp.sum(jnp.square(points[None] - minima[:, None]), axis=-1)
+
+
+def _nearest(distances: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(smallest distance, index of the first minimum at it) per point of ``(K, N)`` distances.
+
+    The index is the smallest ``k`` whose distance equals the smallest (``jnp.argmin``'s rule)
+    found by a second min-reduction, which XLA's CPU backend vectorizes (an argmin's variadic
+    reduction it does not). A point with no such ``k`` (a NaN distance) gets K.
+    """
+    best = jnp.min(distances, axis=0)
+    order = jnp.arange(distances.shape[0], dtype=jnp.int32)[:, None]
+    index = jnp.min(jnp.where(distances == best, order, distances.shape[0]), axis=0)
+    return best, index
+
+
+def _per_point(batched: Callable) -> Callable:
+    """A function of one point's params from ``batched``, written for points on a leading axis.
+
+    Under ``vmap`` (how both drivers' programs run) ``batched`` gets the whole batch at once:
+    vmapping a per-point reduction over the minima would reduce over the minor axis instead.
+    """
+    @custom_vmap
+    def one(params):
+        out = batched(jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], params))
+        return jax.tree.map(lambda leaf: leaf[0], out)
+
+    @one.def_vmap
+    def rule(axis_size: int, in_batched: list, params):
+        params = jax.tree.map(
+            lambda leaf, batched_leaf: leaf if batched_leaf
+            else jnp.broadcast_to(leaf, (axis_size,) + jnp.shape(leaf)), params, in_batched[0])
+        out = batched(params)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return one
 
 
 def min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     """Squared distance from ``params`` to the nearest of ``minima`` (K, dim), K >= 1."""
-    return jnp.min(distances_squared(params, minima, layout))
+    return _per_point(lambda points: _nearest(_distances_squared(points, minima, layout))[0])(
+        params)
 
 
 def min_distance_squared_unrolled(params, minima: np.ndarray, layout: str) -> jax.Array:
@@ -164,9 +203,9 @@ def nearest_basin(vector: jax.Array, status: jax.Array, minima: np.ndarray,
     """
     if not len(minima):
         return jnp.array(-1, jnp.int32)
-    distances = distances_squared(vector, minima, "array")
-    index = jnp.argmin(distances).astype(jnp.int32)
-    return _basin_within(index, jnp.min(distances), status, basin_radius)
+    best, index = _per_point(lambda points: _nearest(_distances_squared(points, minima, "array")))(
+        vector)
+    return _basin_within(index, best, status, basin_radius)
 
 
 def nearest_basin_unrolled(vector: jax.Array, status: jax.Array, minima: np.ndarray,
