@@ -1,5 +1,6 @@
 """Minima as data and as checks: Levi N.13's 1,179 minima found again independently, and the
-engine's one-array comparison with the minima equal, bit for bit, to the one-at-a-time one."""
+engine's one-array comparison with the minima against the one-at-a-time one: the same nearest
+minima, and sweeps that judge alike bit for bit."""
 import dataclasses
 import functools
 import math
