@@ -249,10 +249,11 @@ def check_int(name: str, value: Any, low: int, high: float = math.inf) -> int:
 
 
 def check_tolerance(name: str, value: Any, default: float) -> float:
-    """``value`` (``default`` if ``None``) as a ``float`` if it is a number in ``[0, inf)``.
+    """``value`` (``default`` if ``None``) as a ``float`` if it is a finite number >= 0.
 
-    For stopping tolerances and radii: zero is allowed (never stop on this test), NaN and bools
-    are refused, and the result is a plain float so it can be a static argument.
+    For stopping tolerances and radii: zero is allowed (never stop on this test); NaN, ±inf
+    (an infinite tolerance would stop every point at step 0) and bools are refused, and the
+    result is a plain float so it can be a static argument.
 
     >>> check_tolerance("gtol", None, 1e-8)
     1e-08
@@ -260,12 +261,17 @@ def check_tolerance(name: str, value: Any, default: float) -> float:
     Traceback (most recent call last):
     ...
     ValueError: xtol must be a number in [0, inf), got -1.0
+    >>> check_tolerance("gtol", float("inf"), 1e-8)
+    Traceback (most recent call last):
+    ...
+    ValueError: gtol must be a number in [0, inf), got inf
     """
     value = default if value is None else value
     is_number = isinstance(value, (int, float, np.integer, np.floating)) \
         and not isinstance(value, bool)
-    if not is_number or not value >= 0:  # `not >=` also refuses NaN
-        raise ValueError(f"{name} must be a number in [0, inf), got {value!r}")
+    # `not >=` also refuses NaN; a Python int too large for a float is refused as infinite.
+    if not is_number or not value >= 0 or not math.isfinite(_as_float(value)):
+        raise ValueError(f"{name} must be a number in [0, inf), got {_short(value)}")
     return float(value)
 
 

@@ -181,7 +181,7 @@ def benchmark(
 
     ``backend`` and ``batches`` are passed to `jl.sweep`; the report's ``backend_used``,
     ``backend_reason`` and ``batches`` say how it ran (``"auto"`` picks the fused kernel only
-    on a GPU; batches side by side run only on a CPU).
+    on a GPU; blocks side by side run only on a CPU).
 
     Args:
       optimizer: an optax transformation, as `jl.sweep` takes it.
@@ -191,7 +191,7 @@ def benchmark(
       repeats: >= 1 timed calls of each after the first (compiling) one.
       backend: ``"auto"``, ``"scan"`` or ``"fused"``.
       seed: seeds the starts.
-      batches: CPU batches side by side, or None for the sweep's choice.
+      batches: blocks run side by side on a CPU, or None for one per core.
 
     Returns:
       A JSON-serializable dict: the run's settings (``surface``, ``num_points``, ``num_steps``,

@@ -220,8 +220,9 @@ def command_map(args: argparse.Namespace) -> int:
     optimizer, hyperparams = build_optimizer(args.optimizer, parse_params(args.param), defaults)
     starts = jl.starts.grid(surface, args.resolution)
     name = readable_name(args.optimizer, hyperparams)
-    metadata = {"command": "map", "optimizer": name, "optimizer_name": args.optimizer,
-                "hyperparams": hyperparams,
+    # "label" and "settings": the engine's own "optimizer" and "hyperparams" entries stay its.
+    metadata = {"command": "map", "label": name, "optimizer_name": args.optimizer,
+                "settings": hyperparams,
                 "grid": {"shape": list(starts.shape), "extent": list(starts.extent)}}
     result = _sweep(args, optimizer, surface, starts, num_steps, "map", xtol=xtol,
                     metadata=metadata)
@@ -253,7 +254,8 @@ def _draw_saved(result: jl.SweepResult, colour: str):
     surface = jl.surfaces.get(surface_name) if surface_name in jl.surfaces.names() else None
     counts = result.summary_dict()["status"]
     share = {name: count / max(sum(counts.values()), 1) for name, count in counts.items()}
-    title = (f"{metadata.get('optimizer', 'sweep')}\non {surface_name}, "
+    label = metadata.get("label", metadata.get("optimizer", "sweep"))  # older files: optimizer
+    title = (f"{label}\non {surface_name}, "
              f"{metadata.get('num_steps')} steps: {share['converged']:.0%} converged, "
              f"{share['diverged']:.0%} diverged")
     if "hyperparam_axes" in metadata:
@@ -346,7 +348,7 @@ def command_grid(args: argparse.Namespace) -> int:
     curvature = jl.surfaces.stiffest_curvature(surface)
     name = readable_name(args.optimizer, {**{a.name: f"{a.start:g}…{a.stop:g}" for a in axes},
                                           **fixed}).replace("'", "")
-    metadata = {"command": "grid", "optimizer": name, "optimizer_name": args.optimizer,
+    metadata = {"command": "grid", "label": name, "optimizer_name": args.optimizer,
                 "fixed_hyperparams": fixed, "seed": args.seed,
                 "hyperparam_axes": {axis.name: axis.as_json() for axis in axes},
                 "boundary": boundary, "curvature": curvature}
@@ -419,9 +421,9 @@ def _engine(backend: str, batches: int) -> str:
     """How a sweep ran, for a report.
 
     >>> _engine("scan", 8), _engine("fused", 1)
-    ('scan backend, 8 batches side by side', 'fused backend')
+    ('scan backend, 8 blocks side by side', 'fused backend')
     """
-    return f"{backend} backend" + (f", {batches} batches side by side" if batches > 1 else "")
+    return f"{backend} backend" + (f", {batches} blocks side by side" if batches > 1 else "")
 
 
 def command_bench(args: argparse.Namespace) -> int:
@@ -623,8 +625,8 @@ def make_parser() -> argparse.ArgumentParser:
     bench_parser.add_argument("--repeats", type=int_at_least("--repeats", 1), default=3)
     bench_parser.add_argument("--seed", type=int, default=0)
     bench_parser.add_argument("--batches", type=int_at_least("--batches", 1), default=None,
-                              help="run each chunk as this many batches side by side (CPU; "
-                                   "default: the sweep's choice, see jl.sweep; 1: one call)")
+                              help="run this many of a chunk's blocks side by side (CPU threads; "
+                                   "default: one per core; changes no result)")
     bench_parser.set_defaults(run=command_bench)
 
     grid_parser = commands.add_parser(

@@ -38,15 +38,15 @@ def test_check_int_rejects_non_integers_and_values_out_of_range(value, low, high
     (None, 1e-8, 1e-8),
     (0, 1e-8, 0.0),            # zero: never stop on this test
     (np.float32(0.5), 1e-8, 0.5),
-    (math.inf, 1e-8, math.inf),
 ])
 def test_check_tolerance_accepts_nonnegative_numbers(value, default, expected):
     result = check_tolerance("tol", value, default)
     assert result == expected and type(result) is float
 
 
-@pytest.mark.parametrize("value", [-1.0, math.nan, True, "0.1", np.array([0.1, 0.2])])
-def test_check_tolerance_rejects_negative_nan_and_non_numbers(value):
+@pytest.mark.parametrize("value", [-1.0, math.nan, math.inf, 10**400, True, "0.1",
+                                   np.array([0.1, 0.2])])
+def test_check_tolerance_rejects_negative_nan_inf_and_non_numbers(value):
     with pytest.raises(ValueError, match=r"tol must be a number in \[0, inf\), got"):
         check_tolerance("tol", value, 1e-8)
 

@@ -188,17 +188,17 @@ BENCH_SCHEMA = {
 def test_bench_reports_and_writes_json_in_its_schema(tmp_path):
     json_path = tmp_path / "bench.json"
     completed = run_cli("bench", "--optimizer", "adam", "--surface", "rosenbrock", "--points",
-                        "256", "--steps", "20", "--repeats", "2", "--batches", "2",
+                        "2100", "--steps", "20", "--repeats", "2", "--batches", "2",
                         "--json", str(json_path))
     assert completed.returncode == 0, completed.stderr
     assert "point-steps/s" in completed.stdout and "ratio" in completed.stdout
     report = json.loads(json_path.read_text())
     for key, kind in BENCH_SCHEMA.items():
         assert isinstance(report[key], kind), (key, report.get(key))
-    assert report["num_points"] == 256 and report["num_steps"] == 20 and report["batches"] == 2
-    assert "2 batches side by side" in completed.stdout
+    assert report["num_points"] == 2100 and report["num_steps"] == 20 and report["batches"] == 2
+    assert "2 blocks side by side" in completed.stdout  # 3 blocks of 1,024 points
     assert report["min_seconds"] <= report["median_seconds"] <= report["max_seconds"]
-    expected_rate = 256 * 20 / report["median_seconds"]
+    expected_rate = 2100 * 20 / report["median_seconds"]
     assert report["point_steps_per_second"] == pytest.approx(expected_rate)
     assert report["ratio"] == pytest.approx(
         report["baseline_median_seconds"] / report["median_seconds"])

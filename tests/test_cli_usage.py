@@ -103,9 +103,9 @@ def test_map_remembers_its_settings_and_plot_redraws_it(capsys, tmp_path):
     assert "wrote map.png" in err
     metadata = jl.SweepResult.load(tmp_path / "map.npz").metadata
     settings = jl.surfaces.map_settings(jl.surfaces.get("himmelblau"), "momentum")
-    assert metadata["hyperparams"] == {"learning_rate": settings.hyperparams["learning_rate"],
-                                       "momentum": 0.9}
-    assert metadata["optimizer"] == (f"momentum(learning_rate="
+    assert metadata["settings"] == {"learning_rate": settings.hyperparams["learning_rate"],
+                                    "momentum": 0.9}
+    assert metadata["label"] == (f"momentum(learning_rate="
                                      f"{settings.hyperparams['learning_rate']:.4g}, momentum=0.9)")
     assert metadata["grid"] == {"shape": [12, 12], "extent": [-5.0, 5.0, -5.0, 5.0]}
     assert report["summary"]["points"] == 144

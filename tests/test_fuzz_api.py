@@ -10,7 +10,6 @@ promised shapes). An error from inside JAX or NumPy, or any other exception, fai
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 import traceback
@@ -22,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -254,3 +252,74 @@ def test_surface_and_start_constructors(name, data):
     build, use, strategies = SURFACES_AND_STARTS[name]
     arguments = draw_arguments(data, strategies)
     outcome(lambda: build(**arguments), use, arguments)
+
+
+#: Examples of jl.sweep's arguments: each valid draw compiles a small sweep (a second or so).
+SWEEP_EXAMPLES = 100
+SWEEP_SETTINGS = settings(max_examples=SWEEP_EXAMPLES, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+SWEEP_SURFACE = jl.surfaces.get("himmelblau")
+#: At most 8 points, as arrays of every kind and dtype and as things that are no points.
+SWEEP_STARTS = st.one_of(
+    hnp.arrays(np.float64, st.tuples(st.integers(0, 8), st.sampled_from([2, 2, 2, 1, 3])),
+               elements=st.floats(allow_nan=True, allow_infinity=True, width=32)),
+    hnp.arrays(st.sampled_from([np.float32, np.int64, np.int32, np.bool_, np.complex64]),
+               st.tuples(st.integers(1, 8), st.just(2))),
+    st.lists(st.lists(st.one_of(st.floats(-5, 5), st.integers(-(2**70), 2**70)),
+                      min_size=2, max_size=2), min_size=1, max_size=8),
+    st.sampled_from([[[2**62, 0]], "0,0", None, [[1.0, 2.0], [1.0]], [[1 + 1j, 0.0]]]),
+    ARRAYS,
+)
+INDICES = st.one_of(
+    st.lists(st.integers(-2, 9), max_size=4),
+    st.lists(st.one_of(st.booleans(), st.floats(0, 3), st.integers(0, 2**70)), max_size=3),
+    hnp.arrays(np.int64, st.sampled_from([(), (2,), (1, 2)]), elements=st.integers(-1, 8)),
+    st.sampled_from([None, "0", 0, range(3)]),
+)
+METADATA = st.one_of(
+    st.none(),
+    st.dictionaries(st.one_of(st.text(max_size=8), st.integers(0, 3),
+                              st.sampled_from(["num_steps", "optimizer", "backend", "device"])),
+                    st.one_of(st.integers(), st.floats(), st.text(max_size=3), st.none(),
+                              st.sampled_from([object(), {1, 2}, b"x", np.float32(1.0)])),
+                    max_size=2),
+    st.sampled_from([[("a", 1)], "note", 3]),
+)
+SWEEP_FIELDS = {
+    "starts": SWEEP_STARTS,
+    "num_steps": st.one_of(st.integers(-1, 5), st.sampled_from([2**30, 2**63, 2.0, True, "3"])),
+    "learning_rate": NUMBERS,  # swept as hyperparams={"learning_rate": value} of jl.sgd
+    "gtol": NUMBERS, "xtol": NUMBERS, "basin_radius": NUMBERS,
+    "record_loss_every": COUNTS,
+    "trajectories": INDICES,
+    "metadata": METADATA,
+}
+SWEEP_DEFAULTS = {"starts": np.array([[1.0, 1.0], [-2.0, 3.0]]), "num_steps": 3}
+
+
+def use_sweep_result(result: jl.SweepResult, arguments: dict[str, Any]) -> None:
+    configs = () if "learning_rate" not in arguments else (np.shape(result.status)[0],)
+    points = np.shape(result.status)[-1]
+    assert np.shape(result.params) == configs + (points, 2)
+    assert np.shape(result.steps) == np.shape(result.basin) == configs + (points,)
+    if result.trajectories is not None:
+        assert np.shape(result.trajectories)[-2:] == (result.metadata["num_steps"] + 1, 2)
+
+
+@SWEEP_SETTINGS
+@given(data=st.data())
+def test_sweep_arguments(data):
+    # One or two arguments off their defaults, so that each one's refusals are reached.
+    names = data.draw(st.lists(st.sampled_from(sorted(SWEEP_FIELDS)), min_size=1, max_size=2,
+                               unique=True))
+    arguments = {name: data.draw(SWEEP_FIELDS[name], label=name) for name in names}
+    call = {**SWEEP_DEFAULTS, **arguments}
+    learning_rate = call.pop("learning_rate", None)
+    if "learning_rate" in arguments:
+        optimizer, call["hyperparams"] = jl.sgd, {"learning_rate": learning_rate}
+        arguments["hyperparams"] = learning_rate  # a message may name either
+    else:
+        optimizer = jl.sgd(0.01)
+    starts, num_steps = call.pop("starts"), call.pop("num_steps")
+    outcome(lambda: jl.sweep(optimizer, SWEEP_SURFACE, starts, num_steps, progress=False, **call),
+            lambda result: use_sweep_result(result, arguments), arguments)

@@ -258,7 +258,7 @@ def test_accepts_a_grid_object_with_points():
     (dict(starts=np.zeros((4, 3))), ValueError, r"starts must be a \(P, 2\) array"),
     (dict(starts=np.zeros(4)), ValueError, r"starts must be a \(P, 2\) array"),
     (dict(starts="abc"), TypeError, "starts must be"),
-    (dict(num_steps=0), ValueError, r"num_steps must be an integer in \[1, inf\], got 0"),
+    (dict(num_steps=0), ValueError, r"num_steps must be an integer in \[1, 1073741823\], got 0"),
     (dict(num_steps=2.5), ValueError, "num_steps must be an integer"),
     (dict(optimizer=optax.sgd, hyperparams={"learning_rate": [0.1, 0.2], "momentum": [0.9]}),
      ValueError, "hyperparams must be 1-D arrays of one common length"),

@@ -1,7 +1,7 @@
 """`jl.sweep`: check the arguments, plan, choose a backend, run the chunks, assemble the result.
 
 `sweep` checks its arguments, plans the run (`jaxopt_lab.engine._plan`: chunks sized from a
-memory budget, batches, layout, check interval), picks the backend that runs the per-point
+memory budget, blocks, layout, check interval), picks the backend that runs the per-point
 program (the ``jit(vmap(scan))`` of `jaxopt_lab.engine._scan`, or, on a GPU by default, one
 Pallas kernel per block of points, `jaxopt_lab.engine._fused`), runs the chunks sharded over the
 devices (`jaxopt_lab.engine._chunks`), optionally checkpointing each, and returns a `SweepResult`.
@@ -42,66 +42,29 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import jaxlib
 import numpy as np
 import optax
 
-from jaxopt_lab._validation import check_int, check_tolerance
 from jaxopt_lab.engine import _fused
+from jaxopt_lab.engine._arguments import BASIN_FRACTION as BASIN_FRACTION
+from jaxopt_lab.engine._arguments import check_sweep_arguments
 from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
 from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
 from jaxopt_lab.engine._inspect import (check_optimizer, optimizer_facts, optimizer_name,
                                         update_jaxpr)
+from jaxopt_lab.engine._memory import check_outputs_fit
 from jaxopt_lab.engine._options import Engine
-from jaxopt_lab.engine._plan import Criteria, SweepPlan, make_plan, point_sharding, replicated
+from jaxopt_lab.engine._paths import trajectories as record_paths
+from jaxopt_lab.engine._plan import SweepPlan, make_plan, point_sharding, replicated
 from jaxopt_lab.engine._result import ChunkStore, SweepResult, fingerprint
 from jaxopt_lab.engine._scan import compiled, get_kernel
 from jaxopt_lab.surfaces import Surface
 
 __all__ = ["SweepResult", "sweep"]
 
-#: Share of the bounds' diagonal within which a final point counts as in a minimum's basin.
-BASIN_FRACTION = 0.01
 #: Platforms whose Pallas kernels compile (Triton); elsewhere a fused kernel is interpreted.
 FUSED_PLATFORMS = ("gpu", "cuda", "rocm")
-
-
-def _check_starts(starts: Any, dim: int) -> jax.Array:
-    points = getattr(starts, "points", starts)
-    try:
-        points = points if isinstance(points, jax.Array) else jnp.asarray(points)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"starts must be a (P, {dim}) array of points, got {type(starts)}") from error
-    if points.ndim != 2 or points.shape[1] != dim or points.shape[0] < 1:
-        raise ValueError(f"starts must be a (P, {dim}) array with P >= 1 (surface dim {dim}), "
-                         f"got shape {points.shape}")
-    if not jnp.issubdtype(points.dtype, jnp.floating):
-        points = points.astype(jnp.result_type(float))
-    return points
-
-
-def _check_criteria(surface: Surface, dtype, gtol: float | None, xtol: float | None,
-                    basin_radius: float | None) -> Criteria:
-    sqrt_eps = float(np.sqrt(np.finfo(dtype).eps))
-    diagonal = float(np.linalg.norm(surface.upper - surface.lower))
-    return Criteria(check_tolerance("gtol", gtol, sqrt_eps), check_tolerance("xtol", xtol, sqrt_eps),
-                    check_tolerance("basin_radius", basin_radius, BASIN_FRACTION * diagonal))
-
-
-def _check_records(num_steps: int, num_points: int, record_loss_every: int | None,
-                   trajectories: Sequence[int] | None) -> tuple[int | None, np.ndarray | None]:
-    """(loss recording interval, indices of the points whose paths to keep), checked."""
-    if record_loss_every is not None:
-        record_loss_every = check_int("record_loss_every", record_loss_every, 1, num_steps)
-    if trajectories is None:
-        return record_loss_every, None
-    indices = np.asarray(trajectories)
-    if indices.ndim != 1 or indices.size < 1 or not np.issubdtype(indices.dtype, np.integer) \
-            or indices.min() < 0 or indices.max() >= num_points:
-        raise ValueError(f"trajectories must be a 1-D sequence of point indices in [0, "
-                         f"{num_points}), got {trajectories!r}")
-    return record_loss_every, indices
 
 
 def _fused_kernel(optimizer: Any, surface: Surface, plan: SweepPlan, mesh, interpret: bool):
@@ -113,7 +76,8 @@ def _select_kernel(plan: SweepPlan, optimizer: Any, surface: Surface, sharding,
                    chunk: jax.ShapeDtypeStruct, hyperparams: dict) -> tuple[Callable, str, str]:
     """(kernel, backend that runs, why) for the backend ``plan`` asks for on its devices."""
     platform, mesh = plan.platform, sharding.mesh
-    scan = lambda: get_kernel(optimizer, surface, plan.kernel_config())
+    scan = lambda: get_kernel(optimizer, surface, plan.kernel_config(),
+                              None if plan.blocks_per_device else mesh)
     if plan.backend == "scan":
         return scan(), "scan", "backend='scan' was asked for"
     if plan.backend == "fused":
@@ -161,7 +125,8 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
         "num_points": plan.num_points, "num_steps": plan.num_steps, **plan.criteria._asdict(),
         "record_loss_every": plan.record_loss_every, "layout": plan.layout,
         "unroll": plan.unroll, "check_every": plan.check_every, "chunk_size": plan.chunk_size,
-        "batches": plan.batches.batches, "batch_axis": plan.batches.axis, "dtype": str(dtype),
+        "block_points": plan.block.points, "block_configs": plan.block.configs,
+        "batches": plan.batches, "dtype": str(dtype),
         "backend": backend,
     }
 
@@ -170,22 +135,11 @@ def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Ar
                 hyperparams: dict) -> ChunkStore | None:
     if checkpoint is None:
         return None
-    # Not the batches: they change no status (at most the last bits of a float32 grid's
-    # points), and their default follows the cores, so another machine resumes the run.
-    parts = {**{key: value for key, value in description.items()
-                if key not in ("batches", "batch_axis")},
+    # Not the batches: they change no bit, and their default follows the cores, so another
+    # machine resumes the run.
+    parts = {**{key: value for key, value in description.items() if key != "batches"},
              "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
     return ChunkStore(checkpoint, fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
-
-
-def _trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.Array,
-                  indices: np.ndarray | None, hyperparams: dict) -> jax.Array | None:
-    """Whole paths of the points ``indices``, by the scan with the same checks as the main run
-    (so each path ends where its point was frozen)."""
-    if indices is None:
-        return None
-    kernel = get_kernel(optimizer, surface, plan.kernel_config(record_trajectory=True))
-    return kernel(starts[indices], hyperparams)["trajectory"]
 
 
 def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_reason: str,
@@ -258,24 +212,28 @@ def sweep(
       ``trajectories`` (or None) and ``metadata``; ``…`` is the C axis of ``hyperparams``.
 
     Raises:
-      TypeError: if ``surface`` is not a ``Surface``, ``engine`` not an ``Engine``, ``starts``
-        not an array of points, or ``optimizer`` and ``hyperparams`` do not fit together (a
-        transformation with ``hyperparams``, a factory without them or with other names).
-      ValueError: if ``starts`` is not ``(P, dim)`` with P >= 1, ``num_steps`` or
-        ``record_loss_every`` is not an integer in range, ``gtol``, ``xtol`` or
-        ``basin_radius`` is negative, the ``hyperparams`` arrays are not 1-D of one common
-        length, or a ``trajectories`` index is not a point of ``starts``.
+      TypeError: if ``surface`` is not a ``Surface``, ``engine`` not an ``Engine`` (or its
+        ``devices`` not devices), ``starts`` not real numbers (strings, objects, bools, complex),
+        a ``hyperparams`` value not real numbers, a ``trajectories`` index not an integer,
+        ``metadata`` not a mapping of str keys to JSON values, or ``optimizer`` and
+        ``hyperparams`` do not fit together (a transformation with ``hyperparams``, a factory
+        without them or with other names).
+      ValueError: if ``starts`` is not ``(P, dim)`` with P >= 1 or holds an integer beyond its
+        float dtype's range, ``num_steps`` is not an integer in [1, 2**30 - 1] (the stop code's
+        range) or ``record_loss_every`` in [1, num_steps], ``gtol``, ``xtol`` or
+        ``basin_radius`` is not a finite number >= 0, the ``hyperparams`` arrays are not 1-D of
+        one common length, a ``trajectories`` index is not a point of ``starts``, or a
+        ``metadata`` key is one of the engine's own entries.
+      jaxopt_lab.engine.EngineOptionError: if the result (loss history and trajectories
+        included) would not fit the memory budget (``Engine.memory_budget``); raised before
+        any work.
     """
-    if not isinstance(surface, Surface):
-        raise TypeError(f"surface must be a jaxopt_lab.surfaces.Surface, got {type(surface).__name__}")
-    if not isinstance(engine, (Engine, type(None))):
-        raise TypeError(f"engine must be a jaxopt_lab.Engine, got {type(engine).__name__}")
-    starts = _check_starts(starts, surface.dim)
-    num_steps = check_int("num_steps", num_steps, 1)
+    (starts, num_steps, hyperparams, criteria, record_loss_every, indices,
+     metadata) = check_sweep_arguments(
+        surface, starts, num_steps, hyperparams=hyperparams, gtol=gtol, xtol=xtol,
+        basin_radius=basin_radius, record_loss_every=record_loss_every, trajectories=trajectories,
+        checkpoint=checkpoint, progress=progress, metadata=metadata, engine=engine)
     probe, hyperparams = check_optimizer(optimizer, hyperparams)
-    criteria = _check_criteria(surface, starts.dtype, gtol, xtol, basin_radius)
-    record_loss_every, indices = _check_records(num_steps, starts.shape[0], record_loss_every,
-                                                trajectories)
     names = tuple(hyperparams)
     facts = optimizer_facts(optimizer, probe, names, surface.dim, starts.dtype)
     plan = make_plan(engine or Engine(), num_points=starts.shape[0], dim=surface.dim,
@@ -283,6 +241,10 @@ def sweep(
                      num_configs=len(next(iter(hyperparams.values()))) if names else 1,
                      criteria=criteria, record_loss_every=record_loss_every,
                      takes_coordinates=facts.takes_coordinates, state_size=facts.state_size)
+    budget = check_outputs_fit(engine, num_points=plan.num_points, num_configs=plan.num_configs,
+                               dim=surface.dim, dtype=starts.dtype, num_steps=num_steps,
+                               record_loss_every=record_loss_every,
+                               num_paths=0 if indices is None else len(indices))
     sharding = point_sharding(plan.devices)
     chunk = jax.ShapeDtypeStruct((plan.chunk_size, surface.dim), starts.dtype, sharding=sharding)
     placed_hyperparams = jax.device_put(hyperparams, replicated(sharding))
@@ -292,12 +254,12 @@ def sweep(
         plan = plan.whole_chunks(backend)
     description = _describe(plan, optimizer, probe, surface, starts.dtype, backend)
     store = _open_store(checkpoint, description, probe, starts, hyperparams)
-    run_chunk, padded_size = chunk_runner(kernel, placed_hyperparams, plan.chunk_size,
-                                          plan.batches, plan.point_axis)
-    outputs, loaded = run_chunks(run_chunk, padded_size, starts, plan.chunk_size,
-                                 plan.point_axis, sharding, store, progress)
+    run_chunk = chunk_runner(kernel, placed_hyperparams, plan, sharding)
+    outputs, loaded = run_chunks(run_chunk, starts, plan.chunk_size, plan.point_axis, sharding,
+                                 store, progress)
     return SweepResult.from_outputs(
         outputs, hyperparams=hyperparams, loss_steps=_loss_steps(plan),
-        trajectories=_trajectories(optimizer, surface, plan, starts, indices, hyperparams),
+        trajectories=record_paths(optimizer, surface, plan, starts, indices, hyperparams,
+                                  budget),
         trajectory_indices=indices,
         metadata=_finish_metadata(description, plan, loaded, backend_reason, metadata))

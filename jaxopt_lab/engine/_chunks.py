@@ -1,13 +1,13 @@
-"""Running a sweep's chunks: one after another, each as one call or as batches side by side.
+"""Running a sweep's chunks: one after another, each as fixed blocks run side by side.
 
-`run_chunks` walks the starts chunk by chunk (padding the last to the chunk's shape, so one
-compile serves all), waits for each (so the tqdm bar moves and Ctrl-C is honoured between
-chunks), saves each finished chunk to the checkpoint and loads those already there.
-`chunk_runner` decides how a chunk runs: one kernel call, or, on a CPU
-(`jaxopt_lab.engine._plan.choose_batches`), batches of points or of a grid's settings run side
-by side on a thread per core. XLA's CPU backend splits a large fused loop over its threads with
-a fork and a join in every kernel of every step; a small batch's loop runs on one thread, so
-batches side by side keep the cores busy without that cost (benchmarks/README.md).
+`run_chunks` walks the starts chunk by chunk (padding the last to the chunk's shape), waits for
+each (so the tqdm bar moves and Ctrl-C is honoured between chunks), saves each finished chunk to
+the checkpoint and loads those already there. `chunk_runner` runs a chunk as calls of one
+executable on one fixed block of points and settings (`jaxopt_lab.engine._plan.choose_block`),
+side by side on a thread per core: XLA's code for a loop depends on the array's shape, so one
+block shape for every call is what makes a point's bits independent of the chunk size, the
+threads and the devices; and a small block's loop runs on one thread without the fork and join
+XLA's CPU backend puts in every kernel of a large loop (benchmarks/README.md).
 """
 from __future__ import annotations
 
@@ -20,55 +20,68 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import NamedSharding, SingleDeviceSharding
 
 from jaxopt_lab.engine import _plan
 from jaxopt_lab.engine._scan import compiled
 from jaxopt_lab.engine._result import ChunkStore
 
-_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+_POOLS: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
 
 
-def _pool() -> concurrent.futures.ThreadPoolExecutor:
-    """Threads that run a chunk's batches side by side on a CPU, one per core, made once."""
-    global _POOL
-    if _POOL is None:
-        _POOL = concurrent.futures.ThreadPoolExecutor(_plan.cpu_workers(),
-                                                      thread_name_prefix="jaxopt_lab-sweep")
-    return _POOL
+def _pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:
+    """``threads`` threads that run a chunk's blocks side by side, made once per count."""
+    if threads not in _POOLS:
+        _POOLS[threads] = concurrent.futures.ThreadPoolExecutor(
+            threads, thread_name_prefix="jaxopt_lab-sweep")
+    return _POOLS[threads]
 
 
-def _forget_pool() -> None:
-    """A forked child has none of its parent's threads: it must not wait on the old pool."""
-    global _POOL
-    _POOL = None
+def _forget_pools() -> None:
+    """A forked child has none of its parent's threads: it must not wait on the old pools."""
+    _POOLS.clear()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
-
-
-@functools.partial(jax.jit, static_argnums=1)
-def _split(tree: Any, batches: int) -> list:
-    """Every leaf of ``tree`` cut along its first axis into ``batches`` equal parts, in one
-    dispatch rather than one per slice: a list of ``batches`` trees."""
-    leaves, structure = jax.tree.flatten(tree)
-    pieces = [jnp.split(leaf, batches) for leaf in leaves]
-    return [jax.tree.unflatten(structure, [piece[index] for piece in pieces])
-            for index in range(batches)]
+    os.register_at_fork(after_in_child=_forget_pools)
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def _join(parts: list[dict], axis: int, length: int) -> dict:
-    """The parts' outputs end to end along ``axis``, cut to ``length``: one dispatch."""
-    cut = (slice(None),) * axis + (slice(0, length),)
-    return {name: jnp.concatenate([part[name] for part in parts], axis=axis)[cut]
-            for name in parts[0]}
+def _split(tree: Any, parts: int, length: int) -> list:
+    """Every leaf of ``tree`` padded along its first axis to ``parts`` × ``length`` (with its
+    first entry) and cut into ``parts`` pieces, in one dispatch: a list of ``parts`` trees."""
+    def pieces(leaf):
+        padding = jnp.broadcast_to(leaf[:1], (parts * length - leaf.shape[0],) + leaf.shape[1:])
+        return jnp.split(jnp.concatenate([leaf, padding]), parts)
+
+    leaves, structure = jax.tree.flatten(tree)
+    split = [pieces(leaf) for leaf in leaves]
+    return [jax.tree.unflatten(structure, [piece[index] for piece in split])
+            for index in range(parts)]
 
 
-def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
-    """``call(*pair)`` for every pair, on `_pool`'s threads; on an error or an interrupt the
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _join(parts: list[list[dict]], point_axis: int, num_configs: int, num_points: int) -> dict:
+    """The outputs of a chunk's calls (``parts[i][j]``: points piece i, configurations piece j)
+    joined and cut to ``num_configs`` × ``num_points``: one dispatch."""
+    def join_configs(row: list[dict]) -> dict:
+        if point_axis == 0:
+            return row[0]
+        return {name: jnp.concatenate([part[name] for part in row])[:num_configs]
+                for name in row[0]}
+
+    rows = [join_configs(row) for row in parts]
+    cut = (slice(None),) * point_axis + (slice(0, num_points),)
+    return {name: jnp.concatenate([row[name] for row in rows], axis=point_axis)[cut]
+            for name in rows[0]}
+
+
+def _side_by_side(call: Callable[[Any, Any], dict], pairs: list, threads: int) -> list[dict]:
+    """``call(*pair)`` for every pair, ``threads`` at a time; on an error or an interrupt the
     calls not yet started are cancelled (those running finish first) and it is raised."""
-    futures = [_pool().submit(lambda pair: jax.block_until_ready(call(*pair)), pair)
+    if threads == 1:
+        return [jax.block_until_ready(call(*pair)) for pair in pairs]
+    futures = [_pool(threads).submit(lambda pair: jax.block_until_ready(call(*pair)), pair)
                for pair in pairs]
     try:
         return [future.result() for future in futures]
@@ -78,51 +91,63 @@ def _side_by_side(call: Callable[[Any, Any], dict], pairs: list) -> list[dict]:
         raise
 
 
-def chunk_runner(kernel: Callable, hyperparams: dict, chunk_size: int,
-                 plan: _plan.BatchPlan, point_axis: int
-                 ) -> tuple[Callable[[jax.Array], dict], int]:
-    """(``run(chunk) -> outputs`` for ``chunk_size`` points, points ``run`` takes: padded).
+def _targets(plan: _plan.SweepPlan, sharding: NamedSharding) -> tuple[list, int]:
+    """(where each call runs, points per call): each device on its own (`SweepPlan
+    .blocks_per_device`), or the whole mesh with a block per device."""
+    if plan.blocks_per_device:
+        return [SingleDeviceSharding(device) for device in plan.devices], plan.block.points
+    return [sharding], plan.block.points * sharding.mesh.size
 
-    With ``plan.batches > 1`` (on a CPU, `jaxopt_lab.engine._plan.choose_batches`) each chunk
-    runs as that many batches side by side on `_pool`'s threads, by one executable compiled
-    beforehand (threads never race to compile), and their outputs are joined: batches of
-    ``plan.size`` points, or, for a grid of many configurations over few points, of
-    ``plan.size`` configurations (padded with the first). Every point is computed as in one
-    call, up to the rounding described under ``batches`` in `jaxopt_lab.Engine`; only more
-    cores are busy.
+
+def _placed(tree: Any, target) -> Any:
+    """``tree`` on ``target``, every device of it holding all of it."""
+    where = _plan.replicated(target) if isinstance(target, NamedSharding) else target
+    return jax.device_put(tree, where)
+
+
+def chunk_runner(kernel: Callable, hyperparams: dict, plan: _plan.SweepPlan,
+                 sharding: NamedSharding) -> Callable[[jax.Array], dict]:
+    """``run(chunk) -> outputs`` for a chunk of ``plan.chunk_size`` points.
+
+    The chunk is cut into ``plan.block``'s pieces: points (``block.points`` per device) and,
+    for a grid, configurations (``block.configs``), the last of each padded with its first
+    entry; every piece runs through an executable compiled beforehand (threads never race to
+    compile), ``plan.batches`` side by side, and the outputs are joined. Each point therefore
+    runs the same code whatever the chunk size, the batches or the devices.
     """
-    if plan.batches == 1:
-        return lambda chunk: jax.block_until_ready(kernel(chunk, hyperparams)), chunk_size
-    if plan.axis == "points":
-        def run(chunk: jax.Array) -> dict:
-            executable = compiled(
-                kernel, jax.ShapeDtypeStruct((plan.size, chunk.shape[1]), chunk.dtype),
-                hyperparams)
-            parts = _side_by_side(executable, [(part, hyperparams)
-                                               for part in _split(chunk, plan.batches)])
-            return _join(parts, point_axis, chunk_size)
+    targets, width = _targets(plan, sharding)
+    point_parts = -(-plan.chunk_size // width)
+    config_parts = -(-plan.num_configs // plan.block.configs) if plan.hyperparam_names else 1
+    settings = (_split(hyperparams, config_parts, plan.block.configs) if plan.hyperparam_names
+                else [hyperparams])
+    settings = [[_placed(part, target) for part in settings] for target in targets]
+    if (len(targets), point_parts, config_parts) == (1, 1, 1) and plan.chunk_size == width:
+        return lambda chunk: jax.block_until_ready(kernel(chunk, settings[0][0]))
+    home = plan.devices[0]
 
-        return run, plan.batches * plan.size
-    num_configs = len(next(iter(hyperparams.values())))
-    padded = {name: jnp.concatenate([value, jnp.repeat(
-                  value[:1], plan.batches * plan.size - num_configs)])
-              for name, value in hyperparams.items()}
-    settings = _split(padded, plan.batches)
+    def call(piece: jax.Array, index: int, config_part: int) -> dict:
+        target = index % len(targets)
+        executable = compiled(kernel, jax.ShapeDtypeStruct(
+            (width, piece.shape[1]), piece.dtype, sharding=targets[target]), settings[target][0])
+        outputs = executable(jax.device_put(piece, targets[target]),
+                             settings[target][config_part])
+        return outputs if len(targets) == 1 else jax.device_put(outputs, home)
 
-    def run_configs(chunk: jax.Array) -> dict:
-        executable = compiled(kernel, jax.ShapeDtypeStruct(chunk.shape, chunk.dtype),
-                              settings[0])
-        parts = _side_by_side(executable, [(chunk, part) for part in settings])
-        return _join(parts, 0, num_configs)
+    def run(chunk: jax.Array) -> dict:
+        pieces = _split(chunk, point_parts, width)
+        outputs = _side_by_side(call, [(piece, index, part) for index, piece in enumerate(pieces)
+                                       for part in range(config_parts)], plan.batches)
+        rows = [outputs[i * config_parts:(i + 1) * config_parts] for i in range(point_parts)]
+        return _join(rows, plan.point_axis, plan.num_configs, plan.chunk_size)
 
-    return run_configs, chunk_size
+    return run
 
 
-def run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts: jax.Array,
-               chunk_size: int, point_axis: int, sharding, store: ChunkStore | None,
+def run_chunks(run_chunk: Callable[[jax.Array], dict], starts: jax.Array, chunk_size: int,
+               point_axis: int, sharding, store: ChunkStore | None,
                progress: bool | None) -> tuple[dict, int]:
     """(outputs of every start, chunks loaded from ``store``): ``run_chunk`` on each chunk of
-    ``chunk_size`` starts (the last padded to ``padded_size`` with its first point), placed on
+    ``chunk_size`` starts (the last padded to ``chunk_size`` with its first point), placed on
     ``sharding``, each saved to ``store`` when it finishes and loaded from it where it already
     did, with a tqdm bar over the chunks (``progress``; default on a terminal, several chunks).
     """
@@ -143,8 +168,8 @@ def run_chunks(run_chunk: Callable[[jax.Array], dict], padded_size: int, starts:
             continue
         # One whole chunk: no slice (a copy of every start).
         chunk = starts if num_chunks == 1 else starts[index * chunk_size:(index + 1) * chunk_size]
-        if chunk.shape[0] < padded_size:  # pad with the first point: one shape, one compile
-            padding = jnp.broadcast_to(chunk[:1], (padded_size - chunk.shape[0], chunk.shape[1]))
+        if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
+            padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
             chunk = jnp.concatenate([chunk, padding])
         if not chunk.sharding.is_equivalent_to(sharding, chunk.ndim):  # else no copy needed
             chunk = jax.device_put(chunk, sharding)

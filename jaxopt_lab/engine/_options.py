@@ -19,7 +19,8 @@ class Engine:
     """Tuning of `jl.sweep`: every field's default (``None``) is chosen per device and sweep.
 
     ``jl.sweep(..., engine=jl.Engine(backend="scan", chunk_size=4096))``. What was chosen is in
-    ``result.metadata`` under the same names (and ``backend_reason``, ``batch_axis``).
+    ``result.metadata`` under the same names (and ``backend_reason``, ``block_points``,
+    ``block_configs``).
 
     Attributes:
       backend: ``"scan"`` (``jit(vmap(scan))``), ``"fused"`` (each block of points runs every
@@ -40,15 +41,13 @@ class Engine:
         ``num_steps``.
       chunk_size: points per chunk, rounded up to a multiple of the device count and at most
         ``P`` (so rounded); default from ``memory_budget`` and, on a CPU, about a second of work
-        per chunk, so the progress bar moves and Ctrl-C is honoured between chunks.
-      batches: on a CPU, run each chunk as this many batches side by side, one thread per core.
-        Batches of points give one call's results bit for bit on surfaces of up to 8
-        coordinates; beyond, and for batches of a grid's settings in float32, XLA may round a
-        few numbers differently in the last bits, as a call on part of the points or of the
-        grid already does. Default: batches of about 8,192 2-D points (or, for a large
-        hyperparameter grid over few starts, of its configurations), at least one per core.
-        ``1`` runs each chunk as one call, as on accelerators, on several devices and with the
-        fused backend, where it is the only choice.
+        per chunk, so the progress bar moves and Ctrl-C is honoured between chunks. A chunk
+        runs as calls of one fixed block of points and settings, chosen from the sweep alone
+        (``block_points`` and ``block_configs`` in the metadata), so the chunk size, the
+        batches and the number of devices change no bit of the result on a CPU.
+      batches: on a CPU, how many of a chunk's blocks run side by side, one thread each.
+        Default: one per core (at most the chunk's blocks); ``1`` runs them one after another,
+        as on accelerators, which run a whole chunk per call. Changes only the speed.
       memory_budget: bytes a chunk may plan to use; default a quarter of the device memory, or
         1 GiB where the device does not say.
       devices: devices to shard the point axis over (default all local devices).

@@ -1,8 +1,8 @@
 """The plan of a sweep, decided before anything compiles: `SweepPlan` from `make_plan`.
 
 `make_plan` turns a sweep's checked arguments and its `jaxopt_lab.Engine` options into one frozen
-`SweepPlan`: check interval, point layout and unroll, chunk size, how a chunk runs (one call or
-batches side by side) and the devices. Every choice the options leave open has its default here,
+`SweepPlan`: check interval, point layout and unroll, chunk size, the block one kernel call
+runs, how many run side by side, and the devices. Every choice the options leave open has its default here,
 per platform (benchmarks/README.md records the measurements behind them):
 
 - layout: one ``(P,)`` array per coordinate lets XLA fuse a GPU's unrolled steps into one
@@ -10,11 +10,11 @@ per platform (benchmarks/README.md records the measurements behind them):
   judged only every ``check_every`` steps, between which the engine runs exactly the bare loop,
   so the fastest bare layout is also the engine's; checking every step costs far less in the
   coordinates layout (no sum over coordinates broadcast back as the freeze mask).
-- batches: XLA's CPU backend spreads one large fused loop over its thread pool, a fork and a join
-  per kernel, several per step, while a loop over a small array runs on one thread. So on a CPU
-  `choose_batches` cuts each chunk into batches of about `CPU_BATCH_NUMBERS` numbers, at least one
-  per core, run side by side, each on one thread: batches of points, or, for a large
-  hyperparameter grid over a few starts, of its settings.
+- blocks: each call of the scan kernel runs one fixed block of points (and of a grid's
+  settings), `choose_block`: the same shape whatever the machine, chunk size or device count,
+  so every point runs the same compiled code and the results are the same bit for bit. A chunk
+  is cut into blocks, run side by side on a thread per core (``Engine.batches``) and, with
+  several devices, one block per device per call.
 - chunks: as many points as fit the memory budget and, on a CPU, about a second of work, so the
   progress bar moves and Ctrl-C is honoured between chunks.
 
@@ -97,16 +97,17 @@ def choose_unroll(backend: str) -> int:
     return 8 if backend in ACCELERATORS else 1
 
 
-#: Numbers (points × configurations × coordinates) per batch on a CPU. XLA's CPU backend splits a
-#: fused loop over its thread pool only above about this size, and then every kernel of every
-#: step forks and joins its threads. Below it each batch's loop runs on one thread, so batches
-#: run side by side (one per core) keep every core busy without that per-kernel cost
-#: (benchmarks/cpu_batches.py times this against one call).
-CPU_BATCH_NUMBERS = 16384
-#: Batch sizes are multiples of this many points: XLA's CPU code walks a (points, dim) array in
-#: blocks of rows, and a 100-D sweep cut into batches of 64 · k points matches one call to the
-#: bit except at the call's own ragged end (other sizes move the last bits of some points).
-CPU_BATCH_ALIGN = 64
+#: Numbers (points × configurations × coordinates) one call of the scan kernel holds on a CPU.
+#: XLA compiles a loop over an array into code that depends on the array's shape (how it tiles
+#: and splits the loop), and the same point in a call of another shape can round differently in
+#: the last bits, which a chaotic surface amplifies into another status. So every call runs one
+#: *block* of this fixed size, decided by the sweep's own arguments alone, never by the machine,
+#: the chunk size or the device count; blocks of this size also run fastest
+#: (benchmarks/README.md).
+BLOCK_NUMBERS = 2048
+#: Block sizes are multiples of this many points: every point of a block then runs in the same
+#: vector lanes as in any other block of its shape, none in a scalar tail loop.
+BLOCK_ALIGN = 64
 
 
 def cpu_workers() -> int:
@@ -117,71 +118,29 @@ def cpu_workers() -> int:
         return os.cpu_count() or 1
 
 
-#: Below this much work per chunk (numbers × steps: points × configurations × coordinates ×
-#: steps: a few milliseconds) batches do not pay for their dispatch: one call runs it.
-MIN_BATCHED_WORK = 2**24
+class Block(NamedTuple):
+    """What one call of the scan kernel runs on each device: ``points`` points (padded) of
+    ``configs`` of a grid's configurations (1 without a grid)."""
+
+    points: int
+    configs: int
 
 
-class BatchPlan(NamedTuple):
-    """How a chunk runs: as ``batches`` calls side by side, each over ``size`` of its points
-    (``axis="points"``) or of a grid's configurations (``axis="configs"``), padded to that."""
+def choose_block(num_points: int, num_configs: int, dim: int) -> Block:
+    """The fixed block of a sweep on a CPU: about `BLOCK_NUMBERS` numbers, whole multiples of
+    `BLOCK_ALIGN` points (padded), then as many configurations of a grid as fit beside them.
 
-    batches: int
-    axis: str
-    size: int
+    A function of the sweep alone, so that every machine runs every point in the same code.
 
-
-def plan_batches(chunk_points: int, num_configs: int, batches: int) -> BatchPlan:
-    """``batches`` batches of a chunk: points, in whole blocks of `CPU_BATCH_ALIGN`, where the
-    chunk has a block per batch; else the configurations of a grid (a few starts × a large
-    grid of hyperparameters). Lowered where a batch would hold padding only.
-
-    >>> plan_batches(65536, 1, 8), plan_batches(4096, 1, 25)  # 22 × 192 points: 3 % padding
-    (BatchPlan(batches=8, axis='points', size=8192), BatchPlan(batches=22, axis='points', size=192))
-    >>> plan_batches(200, 1, 3)  # 3 × 128 points would leave the third batch padding only
-    BatchPlan(batches=2, axis='points', size=128)
-    >>> plan_batches(16, 4096, 8), plan_batches(16, 1, 8)
-    (BatchPlan(batches=8, axis='configs', size=512), BatchPlan(batches=1, axis='points', size=16))
+    >>> choose_block(65536, 1, 2), choose_block(300, 1, 2), choose_block(10, 1, 100)
+    (Block(points=1024, configs=1), Block(points=320, configs=1), Block(points=64, configs=1))
+    >>> choose_block(16, 4096, 2)  # a 64 × 64 grid of settings over 16 starts
+    Block(points=64, configs=16)
     """
-    if batches > 1 and chunk_points // CPU_BATCH_ALIGN < batches and num_configs > 1:
-        size = -(-num_configs // min(batches, num_configs))
-        return BatchPlan(-(-num_configs // size), "configs", size)
-    if batches == 1 or chunk_points <= CPU_BATCH_ALIGN:
-        return BatchPlan(1, "points", chunk_points)
-    size = -(-chunk_points // batches)
-    size = -(-size // CPU_BATCH_ALIGN) * CPU_BATCH_ALIGN
-    return BatchPlan(-(-chunk_points // size), "points", size)
-
-
-def choose_batches(backend: str, num_devices: int, chunk_points: int, dim: int,
-                   num_configs: int, num_steps: int, workers: int | None = None) -> BatchPlan:
-    """How a chunk runs by default: one call, or batches side by side (`plan_batches`).
-
-    On a CPU with one device and several cores, for a chunk of at least `MIN_BATCHED_WORK`:
-    enough batches that each holds about `CPU_BATCH_NUMBERS` numbers (points × coordinates ×
-    configurations), and at least one per core (a chunk XLA would run on one thread otherwise
-    uses them all). Accelerators and sharded sweeps run whole chunks.
-
-    >>> [choose_batches("cpu", 1, points, 2, 1, 1000, workers=2).batches
-    ...  for points in (65536, 16384, 4096)]  # 4,096 × 1,000 steps: too little work
-    [8, 2, 1]
-    >>> choose_batches("cpu", 1, 1000, 2, 1, 10**5, workers=4).batches  # one per core
-    4
-    >>> choose_batches("cpu", 1, 4096, 100, 1, 500, workers=2)  # 100-D: 25 wanted, 22 do
-    BatchPlan(batches=22, axis='points', size=192)
-    >>> choose_batches("cpu", 1, 16, 2, 4096, 300, workers=2)  # 64 × 64 hyperparameters
-    BatchPlan(batches=8, axis='configs', size=512)
-    >>> [choose_batches(backend, 1, points, 2, 1, steps, workers=2).batches
-    ...  for backend, points, steps in (("cpu", 4096, 100), ("gpu", 65536, 1000))]
-    [1, 1]
-    """
-    workers = cpu_workers() if workers is None else workers
-    numbers = chunk_points * dim * num_configs
-    if backend in ACCELERATORS or num_devices > 1 or workers < 2 \
-            or numbers * num_steps < MIN_BATCHED_WORK:
-        return plan_batches(chunk_points, num_configs, 1)
-    return plan_batches(chunk_points, num_configs,
-                        max(-(-numbers // CPU_BATCH_NUMBERS), workers))
+    whole = -(-num_points // BLOCK_ALIGN) * BLOCK_ALIGN
+    fitting = max(BLOCK_NUMBERS // dim // BLOCK_ALIGN, 1) * BLOCK_ALIGN
+    points = min(whole, fitting)
+    return Block(points, min(num_configs, max(BLOCK_NUMBERS // (dim * points), 1)))
 
 
 def default_memory_budget(device: jax.Device) -> int:
@@ -279,10 +238,16 @@ class SweepPlan:
     unroll: int
     check_every: int
     chunk_size: int
-    #: How the scan backend runs a chunk; the fused backend always runs it whole.
-    batches: BatchPlan
+    #: What one call of the scan backend runs per device (the fused backend runs whole chunks).
+    block: Block
+    #: Calls of a chunk run side by side (threads): ``Engine.batches`` or the cores.
+    batches: int
     #: ``Engine.batches`` as asked for (more than 1 is an error with the fused backend).
     requested_batches: int | None
+    #: Each device runs the one-device kernel on its own blocks (several CPU devices: XLA
+    #: partitions a program for several devices into other code than for one, which rounds
+    #: otherwise) rather than one call split over a mesh (accelerators, the fused backend).
+    blocks_per_device: bool
     devices: tuple
     backend: str  # as asked for: "auto", "scan" or "fused"
 
@@ -305,10 +270,12 @@ class SweepPlan:
         """This plan with one call per chunk, for ``backend`` (the fused one takes no batches)."""
         if (self.requested_batches or 1) > 1:
             raise EngineOptionError(
-                "batches", f"batches={self.requested_batches} splits chunks for the scan backend "
-                f"on one device; this sweep runs the {backend} backend on {len(self.devices)} "
-                "device(s): use batches=1 or the default")
-        return dataclasses.replace(self, batches=plan_batches(self.chunk_size, self.num_configs, 1))
+                "batches", f"batches={self.requested_batches} runs a chunk's blocks side by side "
+                f"for the scan backend; this sweep runs the {backend} backend, one call per "
+                "chunk: use batches=1 or the default")
+        return dataclasses.replace(
+            self, block=Block(self.chunk_size // len(self.devices), self.num_configs), batches=1,
+            blocks_per_device=False)
 
 
 def _layout(engine: Engine, platform: str, check_every: int, dim: int,
@@ -325,16 +292,27 @@ def _layout(engine: Engine, platform: str, check_every: int, dim: int,
 
 
 def _chunk_size(engine: Engine, devices: tuple, num_points: int, per_point: int,
-                point_steps: int) -> int:
+                point_steps: int, block_points: int) -> int:
     if engine.chunk_size is None:
         budget = (default_memory_budget(devices[0]) if engine.memory_budget is None
                   else engine.memory_budget)
-        return chunk_size_for(num_points, per_point, budget, len(devices),
+        size = chunk_size_for(num_points, per_point, budget, len(devices),
                               max_points=responsive_points(devices[0].platform, point_steps))
+        # Whole blocks on every device: a smaller chunk would pad its last block.
+        row = block_points * len(devices)
+        whole = -(-num_points // row) * row
+        return whole if size >= num_points else min(max(size // row, 1) * row, whole)
     # A multiple of the device count, and no more than the points need: the rest would be
     # padding, computed and thrown away.
     whole = -(-num_points // len(devices)) * len(devices)
     return min(-(-engine.chunk_size // len(devices)) * len(devices), whole)
+
+
+def _block(platform: str, num_points: int, num_configs: int, dim: int) -> Block:
+    """`choose_block` on a CPU; on accelerators a block is a whole chunk (filled in below)."""
+    if platform in ACCELERATORS:
+        return Block(0, num_configs)
+    return choose_block(num_points, num_configs, dim)
 
 
 def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_steps: int,
@@ -350,18 +328,17 @@ def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_s
     records = num_steps // record_loss_every + 1 if record_loss_every else 0
     per_point = bytes_per_point(dim, state_size, itemsize, num_configs=num_configs,
                                 loss_records=records)
-    chunk_size = _chunk_size(engine, devices, num_points, per_point, num_steps * num_configs)
-    if engine.batches is not None:
-        if engine.batches > 1 and len(devices) > 1:
-            raise EngineOptionError(
-                "batches", f"batches={engine.batches} splits chunks for the scan backend on one "
-                f"device; this sweep runs on {len(devices)} devices: use batches=1 or the default")
-        batches = plan_batches(chunk_size, num_configs, engine.batches)
-    else:
-        batches = choose_batches(platform, len(devices), chunk_size, dim, num_configs, num_steps)
+    block = _block(platform, num_points, num_configs, dim)
+    chunk_size = _chunk_size(engine, devices, num_points, per_point, num_steps * num_configs,
+                             max(block.points, 1))
+    if platform in ACCELERATORS:  # accelerators fill their memory with one call per chunk
+        block = Block(chunk_size // len(devices), num_configs)
+    calls = -(-chunk_size // (block.points * len(devices))) * -(-num_configs // block.configs)
+    batches = min(engine.batches or (1 if platform in ACCELERATORS else cpu_workers()), calls)
     return SweepPlan(
         num_points=num_points, num_steps=num_steps, hyperparam_names=hyperparam_names,
         num_configs=num_configs, criteria=criteria, record_loss_every=record_loss_every,
         layout=layout, unroll=engine.unroll or choose_unroll(platform), check_every=check_every,
-        chunk_size=chunk_size, batches=batches, requested_batches=engine.batches,
-        devices=devices, backend=engine.backend)
+        chunk_size=chunk_size, block=block, batches=batches, requested_batches=engine.batches,
+        blocks_per_device=platform not in ACCELERATORS and len(devices) > 1, devices=devices,
+        backend=engine.backend)

@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.sharding import Mesh, PartitionSpec
 
 from jaxopt_lab.engine._cache import KERNELS
 from jaxopt_lab.engine._program import (STOP, KernelConfig, PointProgram, checked_block,
@@ -46,7 +47,8 @@ def _outputs(program: PointProgram, carry, history, paths) -> dict:
     return outputs
 
 
-def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
+def _build(optimizer: Any, surface: Surface, config: KernelConfig,
+           mesh: Mesh | None) -> Callable:
     program = PointProgram(optimizer, surface, config)
     unroll = lambda length: max(min(config.unroll, length), 1)
 
@@ -108,12 +110,23 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
 
     if config.hyperparam_names:
         run_points = jax.vmap(run_points, in_axes=(None, 0))
+    if mesh is not None and mesh.size > 1:
+        # Each device runs the one-device program on its share (the vmap's psum stays within it).
+        axis = mesh.axis_names[0]
+        run_points = jax.shard_map(
+            run_points, mesh=mesh, in_specs=(PartitionSpec(axis), PartitionSpec()),
+            out_specs=PartitionSpec(None, axis) if config.hyperparam_names
+            else PartitionSpec(axis), check_vma=False)
     return jax.jit(run_points)
 
 
-def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig) -> Callable:
-    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached."""
-    return KERNELS.get((optimizer, surface, config), lambda: _build(optimizer, surface, config))
+def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig,
+               mesh: Mesh | None = None) -> Callable:
+    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached;
+    with a ``mesh`` of several devices the points are split over them (N a multiple of its
+    size)."""
+    return KERNELS.get((optimizer, surface, config, mesh),
+                       lambda: _build(optimizer, surface, config, mesh))
 
 
 def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) -> Callable:

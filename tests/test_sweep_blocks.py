@@ -1,6 +1,7 @@
-"""jl.sweep's batches on a CPU: a chunk cut into batches run side by side (of points, or of a
-grid's settings) gives the results of one call (bit for bit up to 8 coordinates, in float64),
-compiles once, and reports failures instead of hanging."""
+"""jl.sweep runs every call on one fixed block of points (and of a grid's settings), so a
+sweep's results are the same bit for bit whatever the chunk size, the batches run side by side
+(the machine's cores) or the devices; blocks compile once and report failures instead of hanging.
+"""
 import concurrent.futures
 
 import jax
@@ -12,14 +13,8 @@ import jaxopt_lab as jl
 from jaxopt_lab.engine import _chunks, _plan
 
 FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
-#: A 100-D quadratic's value is a reduction over the coordinates; XLA's CPU loop computes the
-#: last few points of a call in its scalar tail and the others in vector lanes, which round the
-#: sum differently in the last bits (points 296-299 of 300 moved by 1e-13 relative). Surfaces of
-#: up to 8 coordinates have their sums written out term by term: bit-identical.
-REDUCTION_RTOL = 1e-12
-#: Not a multiple of the batch alignment (64): the last batch is padded and cut (2 batches of
-#: 192 points, or 3 of 128).
-NUM_POINTS = 300
+#: More than one 2-D block (1,024 points) and not a multiple of it: the last block is padded.
+NUM_POINTS = 2500
 
 CASES = {
     "sgd-himmelblau": (optax.sgd(0.01), "himmelblau", {}),
@@ -27,12 +22,21 @@ CASES = {
                                      dict(record_loss_every=7)),
     "adam-grid-himmelblau": (optax.adam, "himmelblau",
                              dict(hyperparams={"learning_rate": [0.01, 0.1, 1.0]})),
-    # 8 starts × 40 settings: too few points for a batch each, so the settings are split.
+    # 8 starts × 40 settings: blocks of 64 points (8 and padding) × 16 settings, 3 of them.
     "momentum-settings-long-canyon": (jl.momentum, "long_canyon", dict(hyperparams={
         "learning_rate": np.linspace(0.001, 0.05, 40), "momentum": np.linspace(0.0, 0.99, 40)})),
     "rprop-every-step-rastrigin": (jl.rprop(), "rastrigin", dict(engine=dict(check_every=1))),
+    "adam-every-step-ackley": (jl.adam(0.05), "ackley", dict(engine=dict(check_every=1))),
+    # 100-D: blocks of 64 points, and a value that sums 100 coordinates.
     "adam-100d-reduction": (optax.adam(0.01), "deep_learning_spectrum", {}),
     "newton-saddle": (jl.newton(), "saddle", {}),
+}
+#: Ways to run the same sweep: they may change speed, never a bit.
+ENGINES = {
+    "one-thread": dict(batches=1),
+    "three-threads": dict(batches=3),
+    "chunks-of-100": dict(chunk_size=100),
+    "chunks-of-700-two-threads": dict(chunk_size=700, batches=2),
 }
 
 
@@ -52,29 +56,29 @@ def counting_surface(traces: list) -> jl.Surface:
     return jl.Surface("counted", counted, 2, ((-2.0, 2.0), (-2.0, 2.0)))
 
 
-@pytest.mark.parametrize("batches", [2, 3])
+def _num_points(case: str, surface: jl.Surface) -> int:
+    if case.startswith("momentum-settings"):
+        return 8
+    return 300 if surface.dim > 2 else NUM_POINTS
+
+
+@pytest.mark.parametrize("variant", ENGINES)
 @pytest.mark.parametrize("case", CASES)
-def test_batches_give_the_results_of_one_call(case, batches):
+def test_chunks_and_batches_change_no_bit(case, variant):
     optimizer, name, kwargs = CASES[case]
     surface = jl.surfaces.get(name)
-    settings = case.startswith("momentum-settings")
-    starts = _starts(surface, 8 if settings else NUM_POINTS)
+    starts = _starts(surface, _num_points(case, surface))
     kwargs = dict(kwargs)
     tuning = kwargs.pop("engine", {})
-    one = jl.sweep(optimizer, surface, starts, 40, progress=False, **kwargs,
-                   engine=jl.Engine(batches=1, **tuning))
-    split = jl.sweep(optimizer, surface, starts, 40, progress=False, **kwargs,
-                     engine=jl.Engine(batches=batches, **tuning))
-    assert split.metadata["batches"] == batches and one.metadata["batches"] == 1
-    assert split.metadata["batch_axis"] == ("configs" if settings else "points")
+    default = jl.sweep(optimizer, surface, starts, 40, progress=False, **kwargs,
+                       engine=jl.Engine(**tuning))
+    other = jl.sweep(optimizer, surface, starts, 40, progress=False, **kwargs,
+                     engine=jl.Engine(**tuning, **ENGINES[variant]))
+    assert (other.metadata["block_points"], other.metadata["block_configs"]) == \
+        (default.metadata["block_points"], default.metadata["block_configs"])
     for field in FIELDS:
-        if getattr(one, field) is None:
-            continue
-        if case.endswith("reduction"):
-            np.testing.assert_allclose(getattr(split, field), getattr(one, field),
-                                       rtol=REDUCTION_RTOL, atol=0, err_msg=field)
-        else:
-            np.testing.assert_array_equal(getattr(split, field), getattr(one, field),
+        if getattr(default, field) is not None:
+            np.testing.assert_array_equal(getattr(other, field), getattr(default, field),
                                           err_msg=field)
 
 
@@ -84,13 +88,13 @@ def test_batches_work_within_chunks_and_with_checkpoints(tmp_path):
     one = jl.sweep(optax.adam(0.05), surface, starts, 30, progress=False, engine=jl.Engine(batches=1))
     for _ in range(2):  # the second run loads every chunk from the checkpoint
         split = jl.sweep(optax.adam(0.05), surface, starts, 30,
-                         checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=128, batches=2))
+                         checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=1024, batches=2))
         for field in ("params", "loss", "status", "steps", "basin"):
             np.testing.assert_array_equal(getattr(split, field), getattr(one, field))
     assert split.metadata["chunks_loaded"] == 3
     # Another count of batches (another machine's cores) resumes the same checkpoint.
     resumed = jl.sweep(optax.adam(0.05), surface, starts, 30,
-                       checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=128, batches=1))
+                       checkpoint=str(tmp_path), progress=False, engine=jl.Engine(chunk_size=1024, batches=1))
     assert resumed.metadata["chunks_loaded"] == 3
 
 
@@ -138,39 +142,73 @@ def test_a_failing_batch_raises_and_the_next_sweep_runs(monkeypatch):
     assert result.params.shape == (NUM_POINTS, 2)
 
 
-def test_default_batches_follow_the_cores_and_the_work(monkeypatch):
+def test_default_batches_follow_the_cores_and_the_calls(monkeypatch):
     surface = jl.surfaces.get("himmelblau")
-    starts = _starts(surface)
+    starts = _starts(surface)  # 3 blocks of 1,024 points
 
-    def batches(num_steps: int) -> int:
-        return jl.sweep(optax.sgd(0.01), surface, starts, num_steps,
-                        progress=False).metadata["batches"]
+    def batches() -> int:
+        return jl.sweep(optax.sgd(0.01), surface, starts, 5, progress=False).metadata["batches"]
 
-    monkeypatch.setattr(_plan, "cpu_workers", lambda: 3)
-    assert batches(5) == 1  # 1,500 point-steps: not worth a dispatch per batch
-    monkeypatch.setattr(_plan, "MIN_BATCHED_WORK", NUM_POINTS * 2 * 5)
-    assert batches(5) == 3  # one batch per core
-    monkeypatch.setattr(_plan, "cpu_workers", lambda: 1)
-    assert batches(5) == 1
-
-
-def test_a_large_grid_over_few_starts_is_split_by_settings(monkeypatch):
-    surface = jl.surfaces.get("himmelblau")
     monkeypatch.setattr(_plan, "cpu_workers", lambda: 2)
-    rates = np.geomspace(1e-4, 0.05, 4096)  # 8 × 4,096 × 2 numbers: 4 batches of 16,384
-    result = jl.sweep(optax.sgd, surface, _starts(surface, 8), 400,
+    assert batches() == 2  # one per core
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 8)
+    assert batches() == 3  # no more than the chunk's calls
+    monkeypatch.setattr(_plan, "cpu_workers", lambda: 1)
+    assert batches() == 1
+
+
+def test_a_large_grid_over_few_starts_is_cut_into_blocks_of_settings():
+    surface = jl.surfaces.get("himmelblau")
+    rates = np.geomspace(1e-4, 0.05, 4096)
+    result = jl.sweep(optax.sgd, surface, _starts(surface, 8), 40,
                       hyperparams={"learning_rate": rates}, progress=False)
-    assert (result.metadata["batches"], result.metadata["batch_axis"]) == (4, "configs")
+    # 2,048 numbers a block: 64 points (8 and padding) × 2 coordinates × 16 settings.
+    assert (result.metadata["block_points"], result.metadata["block_configs"]) == (64, 16)
     assert result.params.shape == (4096, 8, 2)
+    alone = jl.sweep(optax.sgd(float(rates[1000])), surface, _starts(surface, 8), 40,
+                     progress=False)
+    np.testing.assert_array_equal(result.status[1000], alone.status)
 
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(batches=0), r"batches must be an integer in \[1, inf\], got 0"),
     (dict(batches=2.0), "batches must be an integer"),
-    (dict(batches=2, backend="fused"), "batches=2 splits chunks for the scan backend"),
+    (dict(batches=2, backend="fused"), "batches=2 runs a chunk's blocks side by side"),
 ])
 def test_bad_batches_name_the_argument(kwargs, match):
     surface = jl.surfaces.get("himmelblau")
     with pytest.raises(ValueError, match=match):
         jl.sweep(optax.sgd(0.01), surface, _starts(surface), 5, progress=False,
                  engine=jl.Engine(**kwargs))
+
+
+#: Points per catalogue sweep: two 2-D blocks and part of a third.
+CATALOGUE_POINTS = 2100
+#: Steps per catalogue sweep: enough for chaotic surfaces to amplify any last-bit difference.
+CATALOGUE_STEPS = 30
+
+
+def _catalogue_pairs() -> list[tuple[str, str]]:
+    """Every surface with Adam, and every optimizer of the CLI on Ackley (chaotic)."""
+    from jaxopt_lab.cli import OPTIMIZERS
+
+    return ([("adam", name) for name in jl.surfaces.names()]
+            + [(name, "ackley") for name in OPTIMIZERS if name != "adam"])
+
+
+@pytest.mark.parametrize("optimizer_name,surface_name", _catalogue_pairs())
+def test_every_catalogue_surface_and_optimizer_keeps_its_bits_in_any_chunking(
+        optimizer_name, surface_name):
+    from jaxopt_lab.cli import OPTIMIZERS
+
+    factory, defaults = OPTIMIZERS[optimizer_name]
+    surface = jl.surfaces.get(surface_name)
+    settings = jl.surfaces.map_settings(surface, optimizer_name)
+    optimizer = factory(**{**defaults, **settings.hyperparams})
+    starts = _starts(surface, CATALOGUE_POINTS if surface.dim <= 2 else 200)
+    default = jl.sweep(optimizer, surface, starts, CATALOGUE_STEPS, progress=False)
+    other = jl.sweep(optimizer, surface, starts, CATALOGUE_STEPS, progress=False,
+                     engine=jl.Engine(chunk_size=700, batches=3))
+    for field in ("params", "loss", "status", "steps", "basin"):
+        np.testing.assert_array_equal(getattr(other, field), getattr(default, field),
+                                      err_msg=field)
