@@ -18,6 +18,9 @@ OUT = pathlib.Path(__file__).resolve().parent / "_static" / "surfaces.png"
 #: Grid points per axis of each panel: enough for the contours of the wiggliest surface shown.
 RESOLUTION = 160
 COLUMNS = 6
+#: Above this many minima (Levi N.13 lists 1,179) only the global ones are stars, the others
+#: dots, so the surface still shows.
+MANY_MINIMA = 200
 
 
 def _panel(ax, surface) -> None:
@@ -28,7 +31,11 @@ def _panel(ax, surface) -> None:
     # Log-spaced levels above the minimum show the valleys that linear levels flatten.
     shifted = np.log1p(values - np.nanmin(values))
     ax.contourf(xs, ys, shifted, levels=20, cmap="viridis")
-    for minimum in surface.minima:
+    minima = surface.minima_array
+    if len(minima) > MANY_MINIMA:  # local minima as dots, the global ones as stars
+        ax.plot(*minima.T, "w.", markersize=0.8)
+        minima = minima[surface.minima_values_array == surface.f_min]
+    for minimum in minima:
         ax.plot(*minimum, "w*", markersize=6)
     for saddle in surface.saddles:
         ax.plot(*saddle, "rx", markersize=5)

@@ -9,6 +9,11 @@
 >>> updates
 Array([-0.2,  0.4], dtype=float64)
 """
+from jaxopt_lab import _interrupt
+
+# Importing jax takes seconds: a Ctrl-C meanwhile must not be lost in one of its callbacks.
+_interrupt.watch_import()
+
 from jaxopt_lab import schedules as schedules
 from jaxopt_lab import surfaces as surfaces
 from jaxopt_lab import starts as starts
@@ -92,6 +97,8 @@ __all__ = [
     "SweepResult",
     "sweep",
 ]
+
+_interrupt.import_done()
 
 
 def __getattr__(name: str):

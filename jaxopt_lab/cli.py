@@ -37,6 +37,7 @@ from jaxopt_lab._cli_args import (RANGE_HELP, Axis, Parser, UsageError, check_ou
 from jaxopt_lab._liveness import alive
 from jaxopt_lab.bench import BACKENDS, benchmark
 from jaxopt_lab.engine import _distributed
+from jaxopt_lab.engine._checkpoint import CheckpointError, finished_chunks
 from jaxopt_lab.engine._result import atomic_output
 
 __all__ = ["OPTIMIZERS", "UsageError", "build_optimizer", "main", "make_parser", "parse_params"]
@@ -155,6 +156,8 @@ def _as_usage_errors(flag: str) -> Iterator[None]:
         yield
     except jl.engine.NotElementwise as error:
         raise UsageError(f"argument --backend: {error}") from None
+    except CheckpointError as error:
+        raise UsageError(f"argument --checkpoint: {error}") from None
     except (ValueError, TypeError) as error:
         raise UsageError(f"argument {flag}: {error}") from None
 
@@ -166,7 +169,9 @@ def _sweep(args: argparse.Namespace, optimizer, surface, starts, num_steps: int,
                else contextlib.nullcontext())
     with spinner, _as_usage_errors("--param"):
         return jl.sweep(optimizer, surface, starts, num_steps, progress=args.progress,
-                        engine=jl.Engine(backend=args.backend), **options)
+                        engine=jl.Engine(backend=args.backend,
+                                         chunk_size=getattr(args, "chunk_size", None)),
+                        **options)
 
 
 def _human(args: argparse.Namespace, text: str) -> None:
@@ -228,7 +233,7 @@ def command_map(args: argparse.Namespace) -> int:
                 "settings": hyperparams,
                 "grid": {"shape": list(starts.shape), "extent": list(starts.extent)}}
     result = _sweep(args, optimizer, surface, starts, num_steps, "map", xtol=xtol,
-                    metadata=metadata)
+                    metadata=metadata, checkpoint=args.checkpoint)
     if not _distributed.is_first_process():  # --distributed: every process has the result
         return 0
     result_path = os.path.splitext(args.output)[0] + ".npz"
@@ -619,6 +624,12 @@ def make_parser() -> argparse.ArgumentParser:
                             help="colour cells by basin reached, status, or steps to converge")
     map_parser.add_argument("-o", "--output", required=True, metavar="PATH",
                             help="the picture (.png or .svg); the result goes beside it as .npz")
+    map_parser.add_argument("--checkpoint", metavar="DIR", default=None,
+                            help="save each finished chunk of the sweep in DIR; the same command "
+                                 "run again (after Ctrl-C, a crash) resumes from them")
+    map_parser.add_argument("--chunk-size", type=int_at_least("--chunk-size", 1), default=None,
+                            help="starts per chunk (default: as many as fit the memory budget); "
+                                 "smaller chunks lose less work to an interruption")
     map_parser.add_argument(
         "--distributed", action="store_true",
         help="one of several processes (jax.distributed): each sweeps its share of the starts; "
@@ -739,7 +750,12 @@ def _attach_point_values(argv: Sequence[str]) -> list[str]:
 
 def _interrupted_message(args: argparse.Namespace | None) -> str:
     command = f" {args.command}" if getattr(args, "command", None) else ""
-    return f"jaxopt-lab{command}: interrupted; no partial output was kept"
+    message = f"jaxopt-lab{command}: interrupted; no partial output was kept"
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint:
+        message += (f"; {finished_chunks(checkpoint)} finished chunks are kept in {checkpoint}: "
+                    "run the same command with the same --checkpoint again to resume")
+    return message
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -748,6 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = None
     previous_handler = _interrupt.install()
     try:
+        _interrupt.stop_if_requested()  # pressed while the command was starting
         args = parser.parse_args(_attach_point_values(sys.argv[1:] if argv is None else argv))
         if hasattr(args, "surface") and args.surface not in jl.surfaces.names():
             raise UsageError(
@@ -761,7 +778,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _interrupt.requested():  # pressed while the outputs were being put in place
             _interrupt.exit_now(f"jaxopt-lab {args.command}: interrupted once its outputs were "
                                 "complete; they were kept")
-        return code
+        return _interrupt.finish(code)
     except SystemExit as done:  # --help and --version
         return int(done.code or 0)
     except UsageError as error:

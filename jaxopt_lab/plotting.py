@@ -130,17 +130,25 @@ def _greyed(colour) -> np.ndarray:
         UNFINISHED_COLOUR)
 
 
+#: Above this many minima the local ones are marked by dots, not stars.
+CROWDED_MINIMA = 200
+
+
 def _mark_points(ax, surface) -> list:
-    """Stars at the minima (gold and large: global; white and small: local), crosses at saddles."""
+    """Stars at the minima (gold and large: global; white and small, or dots when there are
+    more than `CROWDED_MINIMA`: local), crosses at saddles."""
     handles = []
     if surface is None or surface.dim != 2:
         return handles
     minima, values = surface.minima_array, surface.minima_values_array
     is_global = (np.isclose(values, surface.f_min, rtol=GLOBAL_VALUE_TOL, atol=GLOBAL_VALUE_TOL)
                  if surface.f_min is not None else np.ones(len(minima), bool))
+    # Hundreds of local minima (Levi N.13 lists 1,179) as stars would hide the map: dots.
+    crowded = len(minima) > CROWDED_MINIMA
     small = 40 if len(minima) > 20 else 90
     groups = ((minima[is_global], "*", 160, "gold", "global minimum"),
-              (minima[~is_global], "*", small, "white", "local minimum"),
+              (minima[~is_global], "." if crowded else "*", 6 if crowded else small, "white",
+               "local minimum"),
               (surface.saddles_array, "X", 110, "white", "saddle"))
     for points, marker, size, colour, label in groups:
         if len(points):

@@ -256,6 +256,60 @@ def test_ctrl_c_exits_130_and_keeps_no_partial_output(tmp_path, delay):
     assert list(tmp_path.iterdir()) == []
 
 
+#: Seconds after launch at which Ctrl-C is pressed while the command still imports JAX (its
+#: import takes seconds): Python's own handler used to raise it inside one of JAX's
+#: garbage-collection callbacks, which swallowed it, and the map was drawn anyway.
+IMPORT_INTERRUPT_DELAYS_S = (0.5, 1.0)
+#: Never finishes before its Ctrl-C: nothing converges at this rate in so many steps.
+NEVER_DONE_MAP = ["map", "--optimizer", "sgd", "--param", "learning_rate=1e-6", "--surface",
+                  "rosenbrock", "--steps", "500000", "--no-progress"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("delay", IMPORT_INTERRUPT_DELAYS_S)
+def test_ctrl_c_while_the_command_starts_is_honoured(tmp_path, delay):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jaxopt_lab.cli", *NEVER_DONE_MAP, "--resolution", "64", "-o",
+         str(tmp_path / "map.png")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "MPLBACKEND": "Agg"})
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=START_TIMEOUT_S)
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == ["jaxopt-lab: interrupted; no partial output was kept"]
+    assert list(tmp_path.iterdir()) == []
+
+
+#: Points per chunk of the checkpointed map: its 32 x 32 starts run as 4 chunks of seconds each.
+CHECKPOINT_CHUNK_SIZE = 256
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_a_checkpoint_keeps_the_finished_chunks_and_says_how_to_resume(tmp_path):
+    checkpoint = tmp_path / "checkpoint"
+    command = [*NEVER_DONE_MAP, "--resolution", "32", "--chunk-size",
+               str(CHECKPOINT_CHUNK_SIZE), "--checkpoint", str(checkpoint), "-o",
+               str(tmp_path / "map.png")]
+    process = subprocess.Popen([sys.executable, "-m", "jaxopt_lab.cli", *command],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "MPLBACKEND": "Agg"})
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not (checkpoint / "chunk_000000.npz").exists():  # pressed once a chunk is finished
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=START_TIMEOUT_S)
+    kept = sorted(path.name for path in checkpoint.glob("chunk_*.npz"))
+    assert process.returncode == 130, stderr
+    assert stderr.splitlines() == [(
+        f"jaxopt-lab map: interrupted; no partial output was kept; {len(kept)} finished chunks "
+        f"are kept in {checkpoint}: run the same command with the same --checkpoint again to "
+        "resume")]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoint"]
+    resumed = run_cli(*command)
+    assert resumed.returncode == 0, resumed.stderr
+    assert SweepResult.load(tmp_path / "map.npz").metadata["chunks_loaded"] == len(kept)
+
 def test_a_surface_without_minima_gets_the_suggested_learning_rate():
     # A bowl whose minimum is not listed: no curvature to read the rule from, so the CLI asks
     # jl.analysis.suggest_learning_rate, whose pick on a quadratic is stable: η < 2/λ_max = 0.25.

@@ -49,8 +49,8 @@ engine = jl.Engine(chunk_size={CHUNK_SIZE}, batches=1)
 checkpoint = None if checkpoint == "-" else checkpoint
 if scenario == "die" and index == "1":  # killed outright as it saves its first chunk
     import signal
-    from jaxopt_lab.engine import _result
-    _result.ChunkStore.save_chunk = lambda *_: os.kill(os.getpid(), signal.SIGKILL)
+    from jaxopt_lab.engine import _checkpoint
+    _checkpoint.ChunkStore.save_chunk = lambda *_: os.kill(os.getpid(), signal.SIGKILL)
 if scenario == "fail" and index == "1":  # a stale checkpoint on one host only
     checkpoint = os.path.join(out, "stale")
     os.makedirs(os.path.join(checkpoint, "plain", "process-1-of-2"))

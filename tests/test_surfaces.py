@@ -358,7 +358,7 @@ def test_noisy_gradient_rejects_bad_arguments(kwargs, match):
 
 #: Surfaces whose box holds more minima than their global one; each must list them all.
 MANY_MINIMA = ["himmelblau", "rastrigin", "ackley", "goldstein_price", "styblinski_tang",
-               "six_hump_camel", "three_hump_camel", "mccormick", "two_gaussian_bowl"]
+               "six_hump_camel", "three_hump_camel", "mccormick", "two_gaussian_bowl", "levi_n13"]
 #: Two minima closer than this (a share of the box's diagonal) would be one found twice.
 DUPLICATE_FRACTION = 1e-6
 

@@ -36,7 +36,7 @@ SWEEP_SOURCE = textwrap.dedent("""
 """)
 CHILD = SWEEP_SOURCE + textwrap.dedent("""
     import os, signal, sys
-    import jaxopt_lab.engine._result as store
+    import jaxopt_lab.engine._checkpoint as store
     save = store.ChunkStore.save_chunk
     saved = []
 

@@ -45,15 +45,15 @@ import optax
 from jaxopt_lab.engine import _distributed, _fused
 from jaxopt_lab.engine._arguments import BASIN_FRACTION as BASIN_FRACTION
 from jaxopt_lab.engine._arguments import check_sweep_arguments
+from jaxopt_lab.engine._checkpoint import open_store
 from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
 from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
-from jaxopt_lab.engine._inspect import (check_optimizer, optimizer_facts, optimizer_name,
-                                        update_jaxpr)
+from jaxopt_lab.engine._inspect import check_optimizer, optimizer_facts, optimizer_name
 from jaxopt_lab.engine._memory import check_outputs_fit
 from jaxopt_lab.engine._options import Engine
 from jaxopt_lab.engine._paths import trajectories as record_paths
 from jaxopt_lab.engine._plan import SweepPlan, make_plan, point_sharding, replicated
-from jaxopt_lab.engine._result import ChunkStore, SweepResult, fingerprint
+from jaxopt_lab.engine._result import SweepResult
 from jaxopt_lab.engine._scan import compiled, get_kernel
 from jaxopt_lab.surfaces import Surface
 
@@ -128,18 +128,6 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
         "batches": plan.batches, "dtype": str(dtype),
         "backend": backend,
     }
-
-
-def _open_store(checkpoint: str | None, description: dict, probe, starts: jax.Array,
-                hyperparams: dict) -> ChunkStore | None:
-    if checkpoint is None:
-        return None
-    # Not the batches: they change no bit, and their default follows the cores, so another
-    # machine resumes the run.
-    parts = {**{key: value for key, value in description.items() if key != "batches"},
-             "update": update_jaxpr(probe, starts.shape[1], starts.dtype)}
-    return ChunkStore(_distributed.checkpoint_directory(checkpoint),
-                      fingerprint(parts, {"starts": np.asarray(starts), **hyperparams}))
 
 
 def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_reason: str,
@@ -226,7 +214,10 @@ def sweep(
         range) or ``record_loss_every`` in [1, num_steps], ``gtol``, ``xtol`` or
         ``basin_radius`` is not a finite number >= 0, the ``hyperparams`` arrays are not 1-D of
         one common length, a ``trajectories`` index is not a point of ``starts``, or a
-        ``metadata`` key is one of the engine's own entries.
+        ``metadata`` key is one of the engine's own entries; or ``checkpoint`` is a file, or
+        a directory that holds another sweep, chunks without a manifest, or a layout of
+        another version (a damaged or foreign chunk file in it is recomputed with a
+        ``RuntimeWarning`` naming the file, never used).
       jaxopt_lab.engine.EngineOptionError: if the result (loss history and trajectories
         included) would not fit the memory budget (``Engine.memory_budget``); raised before
         any work.
@@ -256,7 +247,10 @@ def sweep(
     if backend == "fused":
         plan = plan.whole_chunks(backend)
     description = _describe(plan, optimizer, probe, surface, starts.dtype, backend)
-    store = _open_store(checkpoint, description, probe, starts, hyperparams)
+    if checkpoint is not None:  # under jax.distributed: this process's own subdirectory
+        checkpoint = _distributed.checkpoint_directory(checkpoint)
+    store = open_store(checkpoint, optimizer=optimizer, probe=probe, surface=surface,
+                       starts=starts, hyperparams=hyperparams, description=description)
     run_chunk = chunk_runner(kernel, placed_hyperparams, plan, sharding)
     outputs, loaded = run_chunks(run_chunk, starts, plan.chunk_size, plan.point_axis, sharding,
                                  store, progress)

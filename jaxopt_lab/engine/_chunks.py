@@ -23,8 +23,8 @@ import jax.numpy as jnp
 from jax.sharding import NamedSharding, SingleDeviceSharding
 
 from jaxopt_lab.engine import _distributed, _plan
+from jaxopt_lab.engine._checkpoint import ChunkStore
 from jaxopt_lab.engine._scan import compiled
-from jaxopt_lab.engine._result import ChunkStore
 
 _POOLS: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
 

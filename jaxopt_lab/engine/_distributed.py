@@ -34,6 +34,8 @@ from collections.abc import Callable, Mapping
 import jax
 import numpy as np
 
+from jaxopt_lab.engine._checkpoint import CheckpointError
+
 __all__ = ["DistributedSweepError", "Peers", "checkpoint_directory", "current_peers", "gather",
            "initialize", "is_first_process", "reporting_failures", "share"]
 
@@ -108,7 +110,8 @@ def share(num_chunks: int, process_index: int | None = None,
 
 def checkpoint_directory(checkpoint: str | os.PathLike) -> str:
     """This process's checkpoint directory: ``checkpoint`` itself in one process, else its
-    ``process-K-of-N`` subdirectory; ``ValueError`` if ``checkpoint`` holds another count's."""
+    ``process-K-of-N`` subdirectory; `CheckpointError` (a ``ValueError``) if ``checkpoint``
+    holds another count's."""
     checkpoint = os.fspath(checkpoint)
     count = jax.process_count()
     found = _process_counts(checkpoint)
@@ -116,7 +119,7 @@ def checkpoint_directory(checkpoint: str | os.PathLike) -> str:
     if count > 1 and os.path.exists(os.path.join(checkpoint, "manifest.json")):
         theirs.add(1)
     if theirs:
-        raise ValueError(
+        raise CheckpointError(
             f"checkpoint {checkpoint!r} holds chunks of a run on {min(theirs)} process(es); "
             f"this run has {count}: resume it on {min(theirs)} processes, or use a new directory")
     if count == 1:

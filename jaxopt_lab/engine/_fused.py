@@ -107,7 +107,10 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
                          "backend for the chosen points)")
     names = config.hyperparam_names
     # Params are a (dim,) vector here: the lanes hold the coordinates.
-    program = PointProgram(optimizer, surface, config._replace(layout="array"))
+    # The lanes split every array into its elements and Triton has no argmin over a short axis:
+    # the minima are compared one by one.
+    program = PointProgram(optimizer, surface, config._replace(layout="array"),
+                           unrolled_minima=True)
     every = config.record_loss_every
     num_records = config.num_steps // every + 1 if every else 0
 

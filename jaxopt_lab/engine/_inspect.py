@@ -3,12 +3,14 @@
 `check_optimizer` turns ``jl.sweep``'s ``optimizer`` and ``hyperparams`` into a transformation
 to trace shapes with and ``{name: (C,) array}``; `optimizer_facts` traces it once (cached) to
 learn whether it may get a point as a tuple of coordinates and how many numbers its state holds;
-`optimizer_name` and `update_jaxpr` describe it for metadata and checkpoints.
+`optimizer_name`, `update_digest` and `function_digest` describe it for metadata and checkpoints.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -111,9 +113,58 @@ def optimizer_name(optimizer: Any, probe: optax.GradientTransformation) -> str:
     return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', repr(target))}"
 
 
-def update_jaxpr(probe: optax.GradientTransformation, dim: int, dtype) -> str:
-    """The jaxpr of one update: its constants are the hyperparameters a closure hides."""
+def update_digest(optimizer: Any, probe: optax.GradientTransformation,
+                  hyperparams: Mapping[str, np.ndarray], dim: int, dtype) -> str | None:
+    """SHA-256 of one update's jaxpr and its constants' values (a closure's learning-rate array
+    is a constant: its text shows only its shape), or None if the update does not trace alone.
+
+    A factory is traced as the kernel calls it, with its ``hyperparams`` as inputs: its jaxpr
+    then says what it does with any value, not only with the first.
+    """
+    point = jax.ShapeDtypeStruct((dim,), dtype)
     try:
-        return str(jax.make_jaxpr(_update_call(probe, jnp.sum))(jnp.zeros(dim, dtype)))
-    except Exception:  # an optimizer that needs more than a sum to trace; the name must do
-        return ""
+        if not hyperparams:
+            return jaxpr_digest(jax.make_jaxpr(_update_call(probe, jnp.sum))(point))
+        settings = {name: jax.ShapeDtypeStruct((), np.asarray(values).dtype)
+                    for name, values in hyperparams.items()}
+        built = lambda params, setting: _update_call(optimizer(**setting), jnp.sum)(params)
+        return jaxpr_digest(jax.make_jaxpr(built)(point, settings))
+    except Exception:  # an optimizer that needs more than a sum to trace: the caller says so
+        return None
+
+
+def function_digest(fn: Callable, dim: int, dtype) -> str | None:
+    """SHA-256 of the jaxpr of ``fn``'s value and gradient at a ``(dim,)`` point, with its
+    constants' values (so a custom derivative counts too), or None if ``fn`` does not trace."""
+    try:
+        traced = jax.make_jaxpr(jax.value_and_grad(fn))(jax.ShapeDtypeStruct((dim,), dtype))
+    except Exception:  # not traceable by itself (it needs more than one point): None says so
+        return None
+    return jaxpr_digest(traced)
+
+
+def jaxpr_digest(closed: Any) -> str:
+    """SHA-256 of a closed jaxpr's text and of the bytes of every constant, nested ones too."""
+    digest = hashlib.sha256(_ADDRESS.sub("", str(closed)).encode())
+    for const in _consts(closed):
+        array = np.ascontiguousarray(np.asarray(const))
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+#: Object addresses that a jaxpr's text may show (a Python callable in a parameter): they
+#: differ between processes, and a checkpoint must be resumable from another process.
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _consts(closed: Any) -> list:
+    """The constants of ``closed`` and of every jaxpr nested in its equations' parameters."""
+    found = list(getattr(closed, "consts", ()))
+    jaxpr = getattr(closed, "jaxpr", closed)
+    for equation in getattr(jaxpr, "eqns", ()):
+        for value in equation.params.values():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                if hasattr(item, "eqns") or hasattr(item, "consts"):
+                    found.extend(_consts(item))
+    return found

@@ -47,7 +47,8 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
-from jaxopt_lab.engine._rules import decode_stop, judged_stop, make_judge, nearest_basin
+from jaxopt_lab.engine._rules import (decode_stop, judged_stop, make_judge, nearest_basin,
+                                      nearest_basin_unrolled)
 from jaxopt_lab.surfaces import Surface
 
 #: A point's loop state between blocks: (params, optimizer state, value and gradient at
@@ -116,16 +117,21 @@ class PointProgram:
     """One point's program on ``surface`` under ``config``: start, step, check, finish.
 
     Every method is written for a single point; a driver maps it over its batch.
+    ``unrolled_minima`` compares a point with the surface's minima one by one instead of as
+    one array: for a driver that evaluates a program element by element anyway.
     """
 
-    def __init__(self, optimizer: Any, surface: Surface, config: KernelConfig):
+    def __init__(self, optimizer: Any, surface: Surface, config: KernelConfig, *,
+                 unrolled_minima: bool = False):
         self.config = config
         coordinates = config.layout == "coordinates"
         self.value_fn = (lambda p: surface.fn(jnp.stack(p))) if coordinates else surface.fn
         self.value_and_grad = jax.value_and_grad(self.value_fn)
         self.as_vector = (lambda p: jnp.stack(p)) if coordinates else (lambda p: p)
-        self.judge = make_judge(surface, config.gtol, config.xtol, config.layout)
+        self.judge = make_judge(surface, config.gtol, config.xtol, config.layout,
+                                unrolled_minima=unrolled_minima)
         self.minima = surface.minima_array
+        self.nearest_basin = nearest_basin_unrolled if unrolled_minima else nearest_basin
         self._optimizer = optimizer
 
     def optimizer(self, hyperparams: dict) -> optax.GradientTransformation:
@@ -171,7 +177,7 @@ class PointProgram:
         """(final point as a vector, loss, status (int32), steps, basin) of a point's run."""
         status, steps = decode_stop(stop)
         vector = self.as_vector(params)
-        basin = nearest_basin(vector, status, self.minima, self.config.basin_radius)
+        basin = self.nearest_basin(vector, status, self.minima, self.config.basin_radius)
         return vector, self.value_fn(params), status, steps, basin
 
 

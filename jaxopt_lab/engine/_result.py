@@ -1,4 +1,4 @@
-"""`SweepResult`: the per-point outcome of `jl.sweep`, its .npz persistence and chunk checkpoints.
+"""`SweepResult`: the per-point outcome of `jl.sweep` and its .npz persistence.
 
 A result file is one ``.npz`` archive holding the arrays and, under the key ``metadata``, a JSON
 document (optimizer, hyperparameter names, surface, steps, tolerances, layout, versions, device).
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import tempfile
@@ -361,48 +360,3 @@ def write_npz_atomically(path: str | os.PathLike, arrays: dict[str, np.ndarray])
         handle.flush()
         os.fsync(handle.fileno())
 
-
-def fingerprint(parts: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 of a sweep's description and input arrays: equal only for the same sweep."""
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}{array.dtype}{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()
-
-
-class ChunkStore:
-    """A checkpoint directory: ``manifest.json`` (the sweep's fingerprint) and one .npz per chunk.
-
-    Opening a directory that holds another sweep's chunks raises ``ValueError`` rather than mixing
-    results; a chunk file exists only once complete (atomic rename).
-    """
-
-    def __init__(self, directory: str | os.PathLike, sweep_fingerprint: str):
-        self.directory = os.fspath(directory)
-        os.makedirs(self.directory, exist_ok=True)
-        manifest = os.path.join(self.directory, "manifest.json")
-        if os.path.exists(manifest):
-            with open(manifest) as handle:
-                found = json.load(handle).get("fingerprint")
-            if found != sweep_fingerprint:
-                raise ValueError(
-                    f"checkpoint {self.directory!r} holds a different sweep (other optimizer, "
-                    "surface, starts, steps or settings); use a new directory or delete it")
-        else:
-            with atomic_output(manifest) as partial, open(partial, "w") as handle:
-                json.dump({"fingerprint": sweep_fingerprint}, handle)
-
-    def _path(self, index: int) -> str:
-        return os.path.join(self.directory, f"chunk_{index:06d}.npz")
-
-    def load_chunk(self, index: int) -> dict[str, np.ndarray] | None:
-        """The arrays of finished chunk ``index``, or None if it has not finished."""
-        if not os.path.exists(self._path(index)):
-            return None
-        with np.load(self._path(index), allow_pickle=False) as archive:
-            return {name: archive[name] for name in archive.files}
-
-    def save_chunk(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        write_npz_atomically(self._path(index), arrays)

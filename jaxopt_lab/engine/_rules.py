@@ -10,7 +10,10 @@ At a check, a point at ``params`` with value ``f(params)`` and gradient ``∇f(p
 vector (``"array"``) or a tuple of scalars (``"coordinates"``). A point that fails or converges
 stops (DIVERGED wins over CONVERGED): `judged_stop` applies that, `stop_code` packs how and when
 into one integer, `decode_stop` turns it back into status and steps, and `nearest_basin` names
-the minimum a final point lies in.
+the minimum a final point lies in. The ``xtol`` test and `nearest_basin` compare a point with
+every listed minimum at once, as one ``(K, dim)`` array, so a program does not grow with K
+(Levi N.13 lists 1,179 minima); the fused backend, which splits every array into its elements
+anyway, uses the ``_unrolled`` twins, one expression per minimum.
 
 >>> import jax.numpy as jnp, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
@@ -29,6 +32,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_batching import custom_vmap
 
 from jaxopt_lab.surfaces import Surface
 from jaxopt_lab.engine._status import Status
@@ -50,8 +54,73 @@ def sum_squares(tree) -> jax.Array:
     return total
 
 
+def _distances_squared(points, minima: np.ndarray, layout: str) -> jax.Array:
+    """Squared distances ``(K, N)`` from each of N ``points`` to each of ``minima`` (K, dim).
+
+    ``points`` is an ``(N, dim)`` array (``"array"`` layout) or a tuple of ``dim`` ``(N,)``
+    coordinates. The minima are one constant array, so a program's size does not grow with K
+    (a surface may list a thousand minima), and the points are the minor axis, so a reduction
+    over the minima is elementwise over the points, which XLA's CPU backend vectorizes (a
+    reduction over a minor axis of K it does not). The sum runs over the coordinates in order,
+    as `sum_squares` does for one minimum.
+    """
+    if layout == "coordinates":
+        # NumPy float64 minima promote the coordinates to float64, as one scalar minimum does.
+        return sum(jnp.square(p[None, :] - minima[:, i:i + 1]) for i, p in enumerate(points))
+    minima = minima.astype(points.dtype)
+    if points.shape[-1] <= UNROLLED_SUM_MAX_DIM:
+        return sum(jnp.square(points[None, :, i] - minima[:, i:i + 1])
+                   for i in range(points.shape[-1]))
+    return jnp.sum(jnp.square(points[None] - minima[:, None]), axis=-1)
+
+
+def _nearest(distances: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(smallest distance, index of the first minimum at it) per point of ``(K, N)`` distances.
+
+    The index is the smallest ``k`` whose distance equals the smallest (``jnp.argmin``'s rule)
+    found by a second min-reduction, which XLA's CPU backend vectorizes (an argmin's variadic
+    reduction it does not). A point with no such ``k`` (a NaN distance) gets K.
+    """
+    best = jnp.min(distances, axis=0)
+    order = jnp.arange(distances.shape[0], dtype=jnp.int32)[:, None]
+    index = jnp.min(jnp.where(distances == best, order, distances.shape[0]), axis=0)
+    return best, index
+
+
+def _per_point(batched: Callable) -> Callable:
+    """A function of one point's params from ``batched``, written for points on a leading axis.
+
+    Under ``vmap`` (how both drivers' programs run) ``batched`` gets the whole batch at once:
+    vmapping a per-point reduction over the minima would reduce over the minor axis instead.
+    """
+    @custom_vmap
+    def one(params):
+        out = batched(jax.tree.map(lambda leaf: jnp.asarray(leaf)[None], params))
+        return jax.tree.map(lambda leaf: leaf[0], out)
+
+    @one.def_vmap
+    def rule(axis_size: int, in_batched: list, params):
+        params = jax.tree.map(
+            lambda leaf, batched_leaf: leaf if batched_leaf
+            else jnp.broadcast_to(leaf, (axis_size,) + jnp.shape(leaf)), params, in_batched[0])
+        out = batched(params)
+        return out, jax.tree.map(lambda _: True, out)
+
+    return one
+
+
 def min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     """Squared distance from ``params`` to the nearest of ``minima`` (K, dim), K >= 1."""
+    return _per_point(lambda points: _nearest(_distances_squared(points, minima, layout))[0])(
+        params)
+
+
+def min_distance_squared_unrolled(params, minima: np.ndarray, layout: str) -> jax.Array:
+    """`min_distance_squared` with one elementwise expression per minimum.
+
+    For the fused backend, whose lane evaluator splits every array into its elements anyway
+    and whose GPU kernels have no reduction over a short axis.
+    """
     if layout == "coordinates":
         distances = [sum(jnp.square(p - m) for p, m in zip(params, minimum)) for minimum in minima]
     else:
@@ -59,9 +128,15 @@ def min_distance_squared(params, minima: np.ndarray, layout: str) -> jax.Array:
     return functools.reduce(jnp.minimum, distances)
 
 
-def make_judge(surface: Surface, gtol: float, xtol: float, layout: str) -> Callable:
-    """``judge(params, value, grad) -> (ok, converged, params finite)`` for one point."""
+def make_judge(surface: Surface, gtol: float, xtol: float, layout: str, *,
+               unrolled_minima: bool = False) -> Callable:
+    """``judge(params, value, grad) -> (ok, converged, params finite)`` for one point.
+
+    ``unrolled_minima`` compares with the minima one by one (`min_distance_squared_unrolled`)
+    instead of as one array.
+    """
     minima = surface.minima_array
+    nearest = min_distance_squared_unrolled if unrolled_minima else min_distance_squared
     escape_squared = float(surface.escape_radius) ** 2
     gtol_squared, xtol_squared = gtol**2, xtol**2
 
@@ -74,7 +149,7 @@ def make_judge(surface: Surface, gtol: float, xtol: float, layout: str) -> Calla
             ok &= params_squared <= escape_squared
         converged = grad_squared <= gtol_squared
         if len(minima) and xtol_squared > 0:
-            converged |= min_distance_squared(params, minima, layout) <= xtol_squared
+            converged |= nearest(params, minima, layout) <= xtol_squared
         return ok, converged, finite
 
     return judge
@@ -120,16 +195,31 @@ def nearest_basin(vector: jax.Array, status: jax.Array, minima: np.ndarray,
     """Index of the listed minimum nearest to a point's final ``vector`` if within
     ``basin_radius`` and the point did not diverge, else -1 (int32).
 
-    The argmin is written out (the first nearest minimum, as ``jnp.argmin`` picks it) so that
-    the fused backend's kernels, which have no argmin over a short axis, compute it the same way.
+    Of equally near minima the first listed wins (``jnp.argmin``'s rule).
 
     >>> int(nearest_basin(jnp.array([0.9, 1.0]), jnp.int32(1), np.array([[0.0, 0.0], [1.0, 1.0]]),
     ...                   0.5))
     1
     """
-    basin = jnp.array(-1, jnp.int32)
     if not len(minima):
-        return basin
+        return jnp.array(-1, jnp.int32)
+    best, index = _per_point(lambda points: _nearest(_distances_squared(points, minima, "array")))(
+        vector)
+    return _basin_within(index, best, status, basin_radius)
+
+
+def nearest_basin_unrolled(vector: jax.Array, status: jax.Array, minima: np.ndarray,
+                           basin_radius: float) -> jax.Array:
+    """`nearest_basin` with the argmin written out, one comparison per minimum.
+
+    For the fused backend, whose kernels have no argmin over a short axis.
+
+    >>> int(nearest_basin_unrolled(jnp.array([0.9, 1.0]), jnp.int32(1),
+    ...                            np.array([[0.0, 0.0], [1.0, 1.0]]), 0.5))
+    1
+    """
+    if not len(minima):
+        return jnp.array(-1, jnp.int32)
     best = sum_squares(vector - minima[0].astype(vector.dtype))
     index = jnp.array(0, jnp.int32)
     for k, minimum in enumerate(minima[1:], start=1):
@@ -137,5 +227,10 @@ def nearest_basin(vector: jax.Array, status: jax.Array, minima: np.ndarray,
         closer = distance < best
         index = jnp.where(closer, k, index)
         best = jnp.where(closer, distance, best)
+    return _basin_within(index, best, status, basin_radius)
+
+
+def _basin_within(index: jax.Array, best: jax.Array, status: jax.Array,
+                  basin_radius: float) -> jax.Array:
     near = (best <= basin_radius**2) & (status != Status.DIVERGED)
-    return jnp.where(near, index, basin)
+    return jnp.where(near, index, jnp.array(-1, jnp.int32))

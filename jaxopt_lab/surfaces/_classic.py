@@ -29,6 +29,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from jaxopt_lab.surfaces import _levi_minima as levi
 from jaxopt_lab.surfaces import _minima as found
 from jaxopt_lab.surfaces._surface import Surface, make_surface
 
@@ -225,6 +226,8 @@ def mccormick(w: jax.Array) -> jax.Array:
 def levi_n13(w: jax.Array) -> jax.Array:
     """sin²(3πx) + (x−1)²(1 + sin²(3πy)) + (y−1)²(1 + sin²(2πy)); [−10, 10]², min (1, 1), f = 0.
 
+    1,179 local minima in the box, every one listed (`jaxopt_lab.surfaces.get`).
+
     Args:
       w: the point (x, y), shape (2,).
 
@@ -364,8 +367,8 @@ def builders() -> dict[str, Callable[[], Surface]]:
             -math.sqrt(3.0) / 2.0 - math.pi / 3.0),
         # 1,179 local minima in its box (Newton from a 320 x 320 grid): listed is the global one
         # only, as a sweep checks the distance to each listed minimum at every check.
-        "levi_n13": lambda: make_surface("levi_n13", levi_n13, square(10.0),
-                                         minima=((1.0, 1.0),), f_min=0.0),
+        "levi_n13": lambda: _every_minimum("levi_n13", levi_n13, square(10.0),
+                                           levi.LEVI_N13_MINIMA, levi.LEVI_N13_VALUES, 0.0),
         "easom": lambda: make_surface("easom", easom, square(100.0),
                                       minima=((math.pi, math.pi),), f_min=-1.0),
         "bukin_n6": lambda: make_surface("bukin_n6", bukin_n6, ((-15.0, -5.0), (-3.0, 3.0)),

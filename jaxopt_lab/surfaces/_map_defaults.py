@@ -40,10 +40,12 @@ class MapSettings(NamedTuple):
 def _hessian_eigenvalues(surface: Surface) -> np.ndarray:
     """Eigenvalues of the Hessian at each listed minimum (at each saddle if none), ``(K, dim)``."""
     points = surface.minima or surface.saddles
-    hessian = jax.hessian(surface.fn)
+    if not points:
+        return np.zeros((0, surface.dim))
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    return np.asarray([np.linalg.eigvalsh(np.asarray(hessian(jnp.asarray(point, dtype=dtype))))
-                       for point in points]).reshape(len(points), surface.dim)
+    # All points in one compiled call: one by one, Levi N.13's 1,179 minima took minutes.
+    hessians = jax.jit(jax.vmap(jax.hessian(surface.fn)))(jnp.asarray(points, dtype=dtype))
+    return np.linalg.eigvalsh(np.asarray(hessians)).reshape(len(points), surface.dim)
 
 
 @functools.cache
@@ -110,7 +112,9 @@ LEARNING_RATE_RULES: dict[str, tuple[str, float]] = {
     "rmsprop": ("width", 0.0003),
     "rprop": ("width", 0.01),
     "adagrad": ("width", 0.1),
-    "adadelta": ("width", 0.1),
+    # At 0.1, 99 % of Rosenbrock's map stays unfinished in its curved valley; 0.03 brings it
+    # under the line (85 %) and no other surface's map over it.
+    "adadelta": ("width", 0.03),
 }
 FALLBACK_WIDTH_FACTOR = 1e-3
 
