@@ -43,7 +43,8 @@ def test_engine_is_a_package_with_only_its_public_names():
     import jaxopt_lab.engine as engine
 
     assert engine is jl.engine and jl.Engine is engine.Engine and jl.sweep is engine.sweep
-    assert set(engine.__all__) == {"Engine", "EngineOptionError", "NotElementwise", "Status",
+    assert set(engine.__all__) == {"CheckpointError", "DistributedSweepError", "Engine",
+                                   "EngineOptionError", "NotElementwise", "Status",
                                    "SweepResult", "sweep"}
     assert all(getattr(engine, name) is not None for name in engine.__all__)
 

@@ -4,13 +4,16 @@ Public: `sweep`, its tuning options `Engine`, its outcome `SweepResult` and `Sta
 a caller may want to tell apart. Everything else here is private (modules named ``_x``).
 """
 from jaxopt_lab.engine._api import sweep as sweep
+from jaxopt_lab.engine._checkpoint import CheckpointError as CheckpointError
+from jaxopt_lab.engine._distributed import DistributedSweepError as DistributedSweepError
 from jaxopt_lab.engine._errors import EngineOptionError as EngineOptionError
 from jaxopt_lab.engine._errors import NotElementwise as NotElementwise
 from jaxopt_lab.engine._options import Engine as Engine
 from jaxopt_lab.engine._result import SweepResult as SweepResult
 from jaxopt_lab.engine._status import Status as Status
 
-__all__ = ["Engine", "EngineOptionError", "NotElementwise", "Status", "SweepResult", "sweep"]
+__all__ = ["CheckpointError", "DistributedSweepError", "Engine", "EngineOptionError",
+           "NotElementwise", "Status", "SweepResult", "sweep"]
 
 # Documented (and pickled) as jaxopt_lab.engine.X, where users find them.
 for _name in __all__:

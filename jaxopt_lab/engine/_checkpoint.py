@@ -281,8 +281,12 @@ def _differences(found: Any, ours: dict[str, Any]) -> str:
 
 
 def finished_chunks(directory: str | os.PathLike) -> int:
-    """How many chunk files ``directory`` holds (0 if it does not exist)."""
+    """How many chunk files ``directory`` holds, with those of a distributed sweep's
+    ``process-K-of-N`` subdirectories (0 if it does not exist)."""
     try:
-        return sum(_is_chunk_file(name) for name in os.listdir(directory))
+        names = os.listdir(directory)
     except OSError:
         return 0
+    return sum(_is_chunk_file(name) for name in names) + sum(
+        finished_chunks(os.path.join(directory, name)) for name in names
+        if name.startswith("process-") and os.path.isdir(os.path.join(directory, name)))
