@@ -46,11 +46,11 @@ CASES = [
 FIELDS = ("params", "loss", "status", "steps", "basin")
 
 
-def _baseline(optimizer, surface, starts, num_steps, hyperparams, plan_of):
-    """The sweep's own scan kernel, compiled for every point at once: one call."""
+def _baseline(optimizer, surface, starts, hyperparams, config):
+    """The sweep's own scan kernel (``config``), compiled for every point at once: one call."""
     from jaxopt_lab.engine import _scan
 
-    kernel = _scan.get_kernel(optimizer, surface, plan_of.kernel_config())
+    kernel = _scan.get_kernel(optimizer, surface, config)
     settings = {name: np.asarray(value) for name, value in (hyperparams or {}).items()}
     return lambda: jax.block_until_ready(kernel(starts, settings))
 
@@ -68,8 +68,7 @@ def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, 
     engines = {"jl.sweep default": jl.Engine(), "blocks on one thread": jl.Engine(batches=1),
                "chunks of a quarter": jl.Engine(chunk_size=max(num_points // 4, 1))}
     default = run()
-    plan = _plan_of(default)
-    baseline = _baseline(optimizer, surface, starts, num_steps, hyperparams, plan)
+    baseline = _baseline(optimizer, surface, starts, hyperparams, _kernel_config(default))
     identical = {name: _same({field: getattr(run(engine=engine), field) for field in FIELDS},
                              default) for name, engine in engines.items()}
     identical["one call (baseline)"] = _same(baseline(), default)
@@ -96,15 +95,14 @@ def measure(label, optimizer, surface_name, num_points, num_steps, hyperparams, 
     return row
 
 
-def _plan_of(result):
-    """The kernel configuration `jl.sweep` used, from its metadata."""
+def _kernel_config(result):
+    """The kernel configuration `jl.sweep` compiled, read back from its metadata."""
     from jaxopt_lab.engine._program import KernelConfig
 
     meta = result.metadata
-    return type("Plan", (), {"kernel_config": lambda self: KernelConfig(
-        meta["num_steps"], meta["gtol"], meta["xtol"], meta["basin_radius"], meta["layout"],
-        meta["unroll"], meta["record_loss_every"], False, tuple(meta["hyperparams"]),
-        meta["check_every"])})()
+    return KernelConfig(meta["num_steps"], meta["gtol"], meta["xtol"], meta["basin_radius"],
+                        meta["layout"], meta["unroll"], meta["record_loss_every"], False,
+                        tuple(meta["hyperparams"]), meta["check_every"])
 
 
 def main() -> None:

@@ -133,7 +133,7 @@ def compiled(kernel: Callable, starts: jax.ShapeDtypeStruct, hyperparams: dict) 
     """``kernel`` compiled ahead of time for these shapes: raises where it does not lower.
 
     `jl.sweep` calls this on a GPU to decide between fused and scan (``backend="auto"``), and
-    before running batches side by side on a CPU (so threads never race to compile the same
+    before running blocks side by side on a CPU (so threads never race to compile the same
     shapes). The executable is cached: a second sweep of the same shapes compiles nothing.
     """
     shapes = {name: jax.ShapeDtypeStruct(np.shape(value), value.dtype,
