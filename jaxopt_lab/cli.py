@@ -203,12 +203,17 @@ def _check_json(args: argparse.Namespace) -> None:
 
 
 def _hint(result: jl.SweepResult, args: argparse.Namespace, learning_rate: Any,
-          suggested: Any) -> str | None:
-    """One line when a map is almost all one failure, with a range of learning rates to try."""
+          suggested: Any, caveat: str | None = None) -> str | None:
+    """One line when a map is almost all one failure: why, where theory says no setting helps
+    (``caveat``, `jaxopt_lab.surfaces.map_caveat`), else a range of learning rates to try."""
     status = np.asarray(result.status)
     for kind, advice in ((jl.Status.DIVERGED, "smaller"), (jl.Status.UNFINISHED, "larger")):
         share = float(np.mean(status == kind))
-        if share < jl.surfaces.UNINFORMATIVE_SHARE or not isinstance(learning_rate, (int, float)):
+        if share < jl.surfaces.UNINFORMATIVE_SHARE:
+            continue
+        if caveat:
+            return f"hint: {share:.0%} of starts {kind.name.lower()}: {caveat}"
+        if not isinstance(learning_rate, (int, float)):
             continue
         low, high = ((learning_rate / 100, learning_rate / 3) if advice == "smaller"
                      else (learning_rate * 3, learning_rate * 100))
@@ -218,6 +223,11 @@ def _hint(result: jl.SweepResult, args: argparse.Namespace, learning_rate: Any,
         return (f"hint: {share:.0%} of starts {kind.name.lower()}: try --param learning_rate in "
                 f"[{low:.3g}, {high:.3g}]{more}{default}")
     return None
+
+
+def _caveat(surface: jl.Surface, optimizer: str) -> str | None:
+    caveat = jl.surfaces.map_caveat(surface, optimizer)
+    return f"on {surface.name} {caveat}" if caveat else None
 
 
 def command_map(args: argparse.Namespace) -> int:
@@ -248,7 +258,8 @@ def command_map(args: argparse.Namespace) -> int:
     _human(args, f"wrote {args.output} and {result_path}: "
            + ", ".join(f"{k} {v}" for k, v in counts.items())
            + f" ({_engine(result.metadata['backend'], result.metadata['batches'])})")
-    hint = _hint(result, args, hyperparams.get("learning_rate"), defaults.get("learning_rate"))
+    hint = _hint(result, args, hyperparams.get("learning_rate"), defaults.get("learning_rate"),
+                 _caveat(surface, args.optimizer))
     if hint:
         _human(args, hint)
     _write_json(args, {"image": args.output, "result": result_path,

@@ -127,6 +127,17 @@ def test_hint_when_a_map_is_almost_all_diverged(capsys, tmp_path):
     assert len(hint) == 1 and "diverged" in hint[0] and "try --param learning_rate in" in hint[0]
 
 
+def test_hint_says_why_no_learning_rate_helps_on_a_ridge(capsys, tmp_path):
+    # Bukin N.6's minimum sits on a kink: SGD zig-zags across it at any rate, so the hint gives
+    # the reason, not a range of rates that would not help
+    code, out, err = run(["map", "--optimizer", "sgd", "--surface", "bukin_n6", "--resolution",
+                          "6", "--steps", "200", "-o", "map.png"], capsys, tmp_path)
+    assert code == 0, err
+    hint = [line for line in out.splitlines() if line.startswith("hint:")]
+    assert len(hint) == 1 and "unfinished" in hint[0] and "on bukin_n6" in hint[0]
+    assert "ridge" in hint[0] and "momentum" in hint[0] and "--param" not in hint[0]
+
+
 def test_grid_draws_a_hyperparameter_map_and_plot_redraws_it(capsys, tmp_path):
     code, out, err = run(GRID + ["--param", "learning_rate=1e-3:0.05:log6", "--param",
                                  "momentum=0:0.9:4", "--starts", "4", "--steps", "150",

@@ -3,7 +3,9 @@
 A map tells a reader something when its starts do not all fail alike: at the CLI's defaults
 (`jaxopt_lab.surfaces.map_settings`), no map over the 2-D catalogue may be
 `jaxopt_lab.surfaces.UNINFORMATIVE_SHARE` or more DIVERGED, or as much UNFINISHED, for any
-first-order or sign-based optimizer. Run as the CLI runs: float32 starts (JAX's default).
+first-order or sign-based optimizer, except where theory says no setting can help and the CLI
+says why instead (`jaxopt_lab.surfaces.map_caveat`). Run as the CLI runs: float32 starts (JAX's
+default).
 """
 import jax.numpy as jnp
 import numpy as np
@@ -21,39 +23,16 @@ MAP_SURFACES = tuple(name for name in jl.surfaces.names()
 RESOLUTION = 24
 
 
-#: Maps that stay uninformative at every learning rate the rule's factor was tried at (0.3x to
-#: 10x), for a reason of the method or the surface rather than of the settings.
-KNOWN_UNINFORMATIVE = {
-    # Bukin N.6's minimum lies on the ridge y = 0.01x², where √|·| has no derivative: every
-    # gradient method zig-zags across the ridge instead of along it (Bukin 1997's purpose).
-    **{("bukin_n6", name): "a minimum on a non-differentiable ridge"
-       for name in FIRST_ORDER_AND_SIGN_BASED if name not in ("momentum", "nesterov")},
-    # Decoupled weight decay moves AdamW's fixed point off the minima of f (Loshchilov & Hutter
-    # 2019): where the curvature along the valley is small (Rosenbrock, Beale) the offset
-    # exceeds xtol, and its points stop near the minimum (greyed in the map), not within xtol.
-    ("rosenbrock", "adamw"): "weight decay moves the fixed point farther than xtol from the "
-                             "minimum along the flat valley",
-    ("beale", "adamw"): "weight decay moves the fixed point farther than xtol from the minimum "
-                        "along the flat valley",
-}
-
-#: Maps that sit on the line (90-91%): their xfail is not strict.
-BORDERLINE = {("beale", "adamw")}
+#: Maps no setting makes informative, by theory (`jaxopt_lab.surfaces.map_caveat`): Bukin N.6's
+#: minimum lies on a non-differentiable ridge that every family but heavy ball and Nesterov
+#: zig-zags across (tried at 0.3x to 10x the rule's rate, constant, 1/√t and cosine-decayed).
+BEYOND_THE_TARGET = {(surface_name, optimizer) for surface_name in MAP_SURFACES
+                     for optimizer in FIRST_ORDER_AND_SIGN_BASED
+                     if jl.surfaces.map_caveat(jl.surfaces.get(surface_name), optimizer)}
 
 
-def _cases():
-    for surface_name in MAP_SURFACES:
-        for optimizer in FIRST_ORDER_AND_SIGN_BASED:
-            reason = KNOWN_UNINFORMATIVE.get((surface_name, optimizer))
-            strict = (surface_name, optimizer) not in BORDERLINE
-            marks = [pytest.mark.xfail(reason=reason, strict=strict)] if reason else []
-            yield pytest.param(surface_name, optimizer, marks=marks,
-                               id=f"{surface_name}-{optimizer}")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("surface_name, optimizer", list(_cases()))
-def test_default_settings_give_an_informative_map(surface_name, optimizer):
+def _shares(surface_name: str, optimizer: str) -> tuple[float, float, str]:
+    """(share DIVERGED, share UNFINISHED, what ran) of the CLI's default map."""
     surface = jl.surfaces.get(surface_name)
     defaults, num_steps, xtol = cli._settings(optimizer, surface, None)
     transformation, _ = cli.build_optimizer(optimizer, {}, defaults)
@@ -63,6 +42,33 @@ def test_default_settings_give_an_informative_map(surface_name, optimizer):
     status = np.asarray(result.status)
     diverged = float(np.mean(status == jl.Status.DIVERGED))
     unfinished = float(np.mean(status == jl.Status.UNFINISHED))
+    return diverged, unfinished, f"{optimizer} {defaults} on {surface_name}, {num_steps} steps"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("surface_name, optimizer", [
+    pytest.param(surface_name, optimizer, id=f"{surface_name}-{optimizer}")
+    for surface_name in MAP_SURFACES for optimizer in FIRST_ORDER_AND_SIGN_BASED
+    if (surface_name, optimizer) not in BEYOND_THE_TARGET])
+def test_default_settings_give_an_informative_map(surface_name, optimizer):
+    diverged, unfinished, what = _shares(surface_name, optimizer)
     assert max(diverged, unfinished) < jl.surfaces.UNINFORMATIVE_SHARE, (
-        f"{optimizer} {defaults} on {surface_name}, {num_steps} steps: "
-        f"{diverged:.0%} diverged, {unfinished:.0%} unfinished")
+        f"{what}: {diverged:.0%} diverged, {unfinished:.0%} unfinished")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("surface_name, optimizer", sorted(BEYOND_THE_TARGET))
+def test_a_caveat_names_every_map_theory_leaves_uninformative(surface_name, optimizer):
+    # The caveat is a claim the CLI prints instead of a range of rates: it must hold
+    diverged, unfinished, what = _shares(surface_name, optimizer)
+    assert max(diverged, unfinished) >= jl.surfaces.UNINFORMATIVE_SHARE, (
+        f"{what}: {diverged:.0%} diverged, {unfinished:.0%} unfinished, yet a caveat says no "
+        "setting helps")
+
+
+def test_the_caveats_cover_only_bukin_without_momentum():
+    assert {surface for surface, _ in BEYOND_THE_TARGET} == {"bukin_n6"}
+    assert {optimizer for _, optimizer in BEYOND_THE_TARGET} == (
+        set(FIRST_ORDER_AND_SIGN_BASED) - set(jl.surfaces._map_defaults.MOMENTUM_FAMILIES))
+
+

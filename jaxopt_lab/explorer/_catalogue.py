@@ -160,20 +160,21 @@ def custom_quadratic(eigenvalue_1: float, eigenvalue_2: float, angle: float) -> 
 def default_hyperparams(surface: str, optimizer: str) -> dict[str, float]:
     """The values the page starts from for ``optimizer`` on ``surface``.
 
-    The learning rate follows the surface's own rule, `jaxopt_lab.surfaces.map_settings` (from
-    the largest Hessian eigenvalue at the minima, or from the box's size), as `jaxopt-lab map`
-    does, kept inside the slider's range; the other sliders, optimizers without a rule and the
-    quadratic of chosen eigenvalues start from the slider's default.
+    The map's settings follow the surface's own rule, `jaxopt_lab.surfaces.map_settings` (a
+    learning rate from the largest Hessian eigenvalue at the minima, or from the box's size, and
+    AdamW's map weight decay), as `jaxopt-lab map` does, kept inside each slider's range; the
+    other sliders, optimizers without a rule and the quadratic of chosen eigenvalues start from
+    the slider's default.
     """
     entry = OPTIMIZERS[optimizer]
     values = {h.name: h.default for h in entry.hyperparameters}
-    slider = entry.hyperparameter("learning_rate")
-    if slider is None or surface not in jl.surfaces.names():  # the chosen quadratic, or a bad name
+    if surface not in jl.surfaces.names():  # the chosen quadratic, or a bad name
         return values
-    rate = jl.surfaces.map_settings(jl.surfaces.get(surface), optimizer).hyperparams.get(
-        "learning_rate")
-    if rate is not None and math.isfinite(rate):
-        values["learning_rate"] = min(max(rate, slider.low), slider.high)
+    settings = jl.surfaces.map_settings(jl.surfaces.get(surface), optimizer).hyperparams
+    for name, value in settings.items():
+        slider = entry.hyperparameter(name)
+        if slider is not None and value is not None and math.isfinite(value):
+            values[name] = min(max(value, slider.low), slider.high)
     return values
 
 

@@ -130,7 +130,7 @@ def adamw(
       b2: ρ₂ ∈ [0, 1), default 0.999, as in ``adam``.
       eps: ε >= 0 outside the root, default 1e-8, as in ``adam``.
       eps_root: ε_root >= 0 inside the root, default 0, as in ``adam``.
-      weight_decay: λ >= 0, default 1e-2 (optax's and PyTorch's).
+      weight_decay: λ >= 0, default 1e-2 (PyTorch's; optax's is 1e-4).
 
     Returns:
       An ``optax.GradientTransformation`` whose ``update`` (which needs ``params``) returns the

@@ -49,6 +49,8 @@ from jaxopt_lab.surfaces._local import (
 )
 from jaxopt_lab.surfaces._map_defaults import (
     FALLBACK_WIDTH_FACTOR,
+    MAP_CAVEATS,
+    MAP_HYPERPARAMS,
     MAP_XTOL_FRACTION,
     MAX_MAP_STEPS,
     MIN_MAP_STEPS,
@@ -56,6 +58,7 @@ from jaxopt_lab.surfaces._map_defaults import (
     MapSettings,
     box_width,
     condition_number,
+    map_caveat,
     map_settings,
     map_steps,
     stiffest_curvature,
@@ -74,7 +77,8 @@ from jaxopt_lab.surfaces._surface import (
 __all__ = [
     "MapSettings", "NoisyGradient", "Quadratic", "Surface", "ackley", "beale", "booth",
     "box_width", "bukin_n6", "cliff", "condition_number", "easom", "escape_radius_for", "get",
-    "goldstein_price", "himmelblau", "levi_n13", "make_surface", "map_settings", "map_steps",
+    "goldstein_price", "himmelblau", "levi_n13", "make_surface", "map_caveat", "map_settings",
+    "map_steps",
     "matyas", "mccormick", "monkey_saddle", "names", "noisy_gradient", "quadratic",
     "quadratic_1d", "rastrigin", "rosenbrock", "rotated_quadratic", "six_hump_camel",
     "stiffest_curvature", "styblinski_tang", "three_hump_camel", "two_gaussian_bowl",

@@ -35,6 +35,9 @@ class MapSettings(NamedTuple):
     num_steps: int
     xtol: float
     rule: str
+    #: Why no setting gives this optimizer an informative map here, where theory says so
+    #: (`MAP_CAVEATS`); None otherwise.
+    caveat: str | None = None
 
 
 def _hessian_eigenvalues(surface: Surface) -> np.ndarray:
@@ -118,6 +121,50 @@ LEARNING_RATE_RULES: dict[str, tuple[str, float]] = {
 }
 FALLBACK_WIDTH_FACTOR = 1e-3
 
+#: Hyperparameters besides the learning rate that a map sets for a family. AdamW's decoupled
+#: weight decay λ adds λ·x to every step's direction, so its points come to rest where Adam's
+#: normalized step balances λ·x, not at a minimum of f (Loshchilov & Hutter 2019). At PyTorch's
+#: λ = 1e-2 (this library's default) the 24 x 24 maps of Rosenbrock and Beale end a median 0.083
+#: and 0.77 from the minimum, 14 and 60 times xtol, and 99 % and 91 % of their starts count as
+#: unfinished. A map asks where the optimizer reaches f's minima, so it takes optax's default,
+#: λ = 1e-4, at which 100 % and 39 % of those starts converge.
+MAP_HYPERPARAMS: dict[str, dict[str, float]] = {
+    "adamw": {"weight_decay": 1e-4},
+}
+
+#: Families whose averaged step cancels a zig-zag across a ridge (Polyak 1964; Nesterov 1983).
+MOMENTUM_FAMILIES = ("momentum", "nesterov")
+#: Surfaces where theory, not the settings, leaves every family outside `MOMENTUM_FAMILIES`
+#: with an uninformative map, and why. Bukin N.6, f = 100·√|y − 0.01x²| + 0.01·|x + 10|, has
+#: its minimum on the ridge y = 0.01x² where √|·| has no derivative: the gradient across the
+#: ridge grows as 50/√|u| (u = y − 0.01x²), so a step of size η lands a distance of order
+#: (50η)^(2/3) on the other side, whatever η, while the pull along the ridge is 0.01. Getting
+#: within xtol (0.012) of the minimum needs η ~ 1e-5 and then ~10⁷ steps along the ridge.
+#: Normalized steps (Adam, RMSProp, Rprop) zig-zag at their step size instead.
+MAP_CAVEATS: dict[str, str] = {
+    "bukin_n6": "its minimum lies on the ridge y = 0.01x², where √|y − 0.01x²| has no "
+                "derivative: steps zig-zag across the ridge instead of along it at any learning "
+                "rate; momentum and nesterov average the zig-zag out",
+}
+
+
+def map_caveat(surface: Surface, optimizer: str) -> str | None:
+    """Why ``optimizer`` gives no informative map of ``surface`` at any setting, or None.
+
+    Args:
+      surface: the `Surface` to map.
+      optimizer: the optimizer family's name, e.g. ``"sgd"``.
+
+    Returns:
+      A sentence from `MAP_CAVEATS` for a family outside `MOMENTUM_FAMILIES`, else None.
+
+    >>> map_caveat(get("bukin_n6"), "adam")[:36], map_caveat(get("bukin_n6"), "momentum")
+    ('its minimum lies on the ridge y = 0.', None)
+    """
+    if optimizer in MOMENTUM_FAMILIES:
+        return None
+    return MAP_CAVEATS.get(surface.name)
+
 
 def map_steps(surface: Surface) -> int:
     """`MIN_MAP_STEPS`, or about 7κ rounded up to a thousand for an ill-conditioned surface.
@@ -150,7 +197,8 @@ def map_settings(surface: Surface, optimizer: str) -> MapSettings:
     Returns:
       A `MapSettings`: ``hyperparams`` (``{"learning_rate": η}``, or empty for a family
       without a rule), ``num_steps``, ``xtol`` (`MAP_XTOL_FRACTION` times the box's diagonal)
-      and ``rule`` (how η was chosen, in words).
+      ``rule`` (how η was chosen, in words) and ``caveat`` (`map_caveat`). Besides η,
+      ``hyperparams`` holds a family's `MAP_HYPERPARAMS` (AdamW's weight decay).
 
     >>> settings = map_settings(get("himmelblau"), "sgd")
     >>> f"{settings.hyperparams['learning_rate']:.3g}", settings.num_steps, settings.rule
@@ -158,8 +206,9 @@ def map_settings(surface: Surface, optimizer: str) -> MapSettings:
     """
     steps = map_steps(surface)
     xtol = MAP_XTOL_FRACTION * float(np.linalg.norm(surface.upper - surface.lower))
+    caveat = map_caveat(surface, optimizer)
     if optimizer not in LEARNING_RATE_RULES:
-        return MapSettings({}, steps, xtol, "the optimizer's own defaults")
+        return MapSettings({}, steps, xtol, "the optimizer's own defaults", caveat)
     kind, factor = LEARNING_RATE_RULES[optimizer]
     curvature = stiffest_curvature(surface)
     if kind == "curvature" and math.isfinite(curvature):
@@ -168,4 +217,5 @@ def map_settings(surface: Surface, optimizer: str) -> MapSettings:
         rate, rule = FALLBACK_WIDTH_FACTOR * box_width(surface), "no curvature: 0.001·box width"
     else:
         rate, rule = factor * box_width(surface), f"{factor:g}·box width"
-    return MapSettings({"learning_rate": float(f"{rate:.4g}")}, steps, xtol, rule)
+    hyperparams = {"learning_rate": float(f"{rate:.4g}"), **MAP_HYPERPARAMS.get(optimizer, {})}
+    return MapSettings(hyperparams, steps, xtol, rule, caveat)
