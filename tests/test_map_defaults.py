@@ -72,3 +72,32 @@ def test_the_caveats_cover_only_bukin_without_momentum():
         set(FIRST_ORDER_AND_SIGN_BASED) - set(jl.surfaces._map_defaults.MOMENTUM_FAMILIES))
 
 
+
+
+#: Learning rates spanning two decades, each long enough (4,000 steps) for every start to reach
+#: the ridge: at 1e-5 many have not yet.
+RIDGE_LEARNING_RATES = (1e-4, 1e-3, 1e-2)
+#: The zig-zag is chaotic (the 2-cycle at |u| = (c/2)^(2/3) is unstable: (g∘g)' = 4), so only its
+#: scale follows the law; medians over 64 starts x the last 1,000 steps fit the exponent to
+#: about 0.04.
+RIDGE_EXPONENT_TOLERANCE = 0.1
+
+
+def test_bukin_zigzag_across_the_ridge_scales_as_the_caveat_says():
+    # Across the ridge f ≈ 100·√|u|, u = y − 0.01x², so a gradient step moves u by
+    # c/√|u| (c = 50η(1 + (0.02x)²)) and lands on the other side at |u| ~ (c/2)^(2/3) whatever
+    # η: the median |u| grows as η^(2/3), and no start comes near the minimum
+    surface = jl.surfaces.get("bukin_n6")
+    starts = jl.starts.grid(surface, 8).points
+    medians, distances = [], []
+    for learning_rate in RIDGE_LEARNING_RATES:
+        result = jl.sweep(jl.sgd(learning_rate), surface, starts, 4000, progress=False,
+                          trajectories=list(range(starts.shape[0])))
+        tail = np.asarray(result.trajectories)[:, -1000:, :]
+        medians.append(np.median(np.abs(tail[..., 1] - 0.01 * tail[..., 0] ** 2)))
+        distances.append(np.linalg.norm(np.asarray(result.params) - np.array([-10.0, 1.0]),
+                                        axis=-1))
+    exponent = np.polyfit(np.log(RIDGE_LEARNING_RATES), np.log(medians), 1)[0]
+    assert abs(exponent - 2 / 3) < RIDGE_EXPONENT_TOLERANCE, (exponent, medians)
+    xtol = jl.surfaces.map_settings(surface, "sgd").xtol
+    assert min(np.median(d) for d in distances) > 100 * xtol, [np.median(d) for d in distances]
