@@ -731,10 +731,16 @@ def _native_stdout_to_stderr() -> Iterator[None]:
     connected to ..."), which would break ``--json -``: what JAX's native code prints goes to
     stderr, what this command prints to stdout.
     """
-    sys.stdout.flush()
-    real_stdout = os.dup(sys.stdout.fileno())
-    previous = sys.stdout
-    os.dup2(sys.stderr.fileno(), previous.fileno())
+    try:
+        sys.stdout.flush()
+        stdout, stderr = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured, no file descriptor: leave it be
+        stdout = stderr = None
+    if stdout is None:
+        yield
+        return
+    previous, real_stdout = sys.stdout, os.dup(stdout)
+    os.dup2(stderr, stdout)
     sys.stdout = open(real_stdout, "w", encoding=previous.encoding, errors=previous.errors,
                       buffering=1 if previous.line_buffering else -1, closefd=False)
     try:
@@ -743,7 +749,7 @@ def _native_stdout_to_stderr() -> Iterator[None]:
         sys.stdout.flush()
         _flush_native_stdout()  # before fd 1 is the real stdout again
         sys.stdout = previous
-        os.dup2(real_stdout, previous.fileno())
+        os.dup2(real_stdout, stdout)
         os.close(real_stdout)
 
 
