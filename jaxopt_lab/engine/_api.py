@@ -213,7 +213,8 @@ def sweep(
       A `jaxopt_lab.SweepResult` of ``jax.Array`` fields: ``params`` ``(…, P, dim)``, ``loss``,
       ``status``, ``steps`` and ``basin`` ``(…, P)``, the recorded ``loss_history`` and
       ``trajectories`` (or None) and ``metadata``; ``…`` is the C axis of ``hyperparams``, and
-      ``P`` the points of the starts this process holds (all but with ``Engine.gather``).
+      ``P`` the points of the starts this process holds (all, unless ``Engine.gather`` says
+      otherwise).
 
     Raises:
       TypeError: if ``surface`` is not a ``Surface``, ``engine`` not an ``Engine`` (or its
@@ -250,7 +251,8 @@ def sweep(
                      criteria=criteria, record_loss_every=record_loss_every,
                      takes_coordinates=facts.takes_coordinates, state_size=facts.state_size)
     # Under jax.distributed with Engine.gather, this process holds only its share.
-    held = _distributed.held_points(plan.num_points, plan.chunk_size, (engine or Engine()).gather)
+    gather = (engine or Engine()).gather
+    held = _distributed.held_points(plan.num_points, plan.chunk_size, gather)
     indices = _distributed.paths_in(indices, held)
     budget = check_outputs_fit(engine, num_points=len(held), num_configs=plan.num_configs,
                                dim=surface.dim, dtype=starts.dtype, num_steps=num_steps,
@@ -270,7 +272,7 @@ def sweep(
                        starts=starts, hyperparams=hyperparams, description=description)
     run_chunk = chunk_runner(kernel, placed_hyperparams, plan, sharding)
     outputs, loaded = run_chunks(run_chunk, starts, plan.chunk_size, plan.point_axis, sharding,
-                                 store, progress, (engine or Engine()).gather)
+                                 store, progress, gather)
     return SweepResult.from_outputs(
         outputs, hyperparams=hyperparams, loss_steps=_loss_steps(plan),
         trajectories=record_paths(optimizer, surface, plan, starts, indices, hyperparams,
