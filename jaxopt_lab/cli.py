@@ -741,14 +741,14 @@ def _native_stdout_to_stderr() -> Iterator[None]:
         return
     previous, real_stdout = sys.stdout, os.dup(stdout)
     os.dup2(stderr, stdout)
-    sys.stdout = open(real_stdout, "w", encoding=previous.encoding, errors=previous.errors,
-                      buffering=1 if previous.line_buffering else -1, closefd=False)
     try:
-        yield
+        with open(real_stdout, "w", encoding=previous.encoding, errors=previous.errors,
+                  buffering=1 if previous.line_buffering else -1, closefd=False) as kept:
+            sys.stdout = kept
+            yield
     finally:
-        sys.stdout.flush()
-        _flush_native_stdout()  # before fd 1 is the real stdout again
         sys.stdout = previous
+        _flush_native_stdout()  # before fd 1 is the real stdout again
         os.dup2(real_stdout, stdout)
         os.close(real_stdout)
 

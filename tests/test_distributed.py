@@ -403,8 +403,8 @@ def _share(first: int, points: int, total: int) -> jl.SweepResult:
 
 @pytest.mark.parametrize("stretches, message", [
     ([(96, 48, 144), (0, 96, 144)], r"parts\[1\] holds points \[0, 96\).*from point 144"),
-    ([(0, 96, 144), (100, 44, 144)], r"parts\[1\] holds points \[100, 144\) of a sweep of "
-                                     r"144 starts, not the next share, from point 96"),
+    ([(0, 96, 144), (100, 44, 144)], (r"parts\[1\] holds points \[100, 144\) of a sweep of "
+                                      r"144 starts, not the next share, from point 96")),
     ([(0, 144, 144), (96, 48, 144)], "from point 144"),  # what gather="first" returns
     ([(0, 96, 144), (96, 48, 200)], "of a sweep of 200"),
     ([(0, 96, 144), None], "does not say which points"),
