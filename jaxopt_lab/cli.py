@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import functools
 import inspect
 import json
@@ -167,10 +168,14 @@ def _sweep(args: argparse.Namespace, optimizer, surface, starts, num_steps: int,
     """jl.sweep with a spinner until its progress bar (or the result) takes over."""
     spinner = (alive(f"{what}: compiling and sweeping") if _distributed.is_first_process()
                else contextlib.nullcontext())
+    # --distributed: only process 0 writes, so only it receives the whole result; the others
+    # hold their share and one chunk per process at a time, not the whole map.
+    gather = "first" if getattr(args, "distributed", False) else "all"
     with spinner, _as_usage_errors("--param"):
         return jl.sweep(optimizer, surface, starts, num_steps, progress=args.progress,
                         engine=jl.Engine(backend=args.backend,
-                                         chunk_size=getattr(args, "chunk_size", None)),
+                                         chunk_size=getattr(args, "chunk_size", None),
+                                         gather=gather),
                         **options)
 
 
@@ -244,7 +249,7 @@ def command_map(args: argparse.Namespace) -> int:
                 "grid": {"shape": list(starts.shape), "extent": list(starts.extent)}}
     result = _sweep(args, optimizer, surface, starts, num_steps, "map", xtol=xtol,
                     metadata=metadata, checkpoint=args.checkpoint)
-    if not _distributed.is_first_process():  # --distributed: every process has the result
+    if not _distributed.is_first_process():  # --distributed: only process 0 has the result
         return 0
     result_path = os.path.splitext(args.output)[0] + ".npz"
     # The picture is renamed into place only once the result is saved too: Ctrl-C leaves no
@@ -729,6 +734,44 @@ def _use_compile_cache(args: argparse.Namespace) -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
+@contextlib.contextmanager
+def _native_stdout_to_stderr() -> Iterator[None]:
+    """File descriptor 1 on stderr, ``sys.stdout`` still on the real stdout, for the block.
+
+    Under ``--distributed`` gloo's C++ announces each connection on fd 1 ("[Gloo] Rank 0 is
+    connected to ..."), which would break ``--json -``: what JAX's native code prints goes to
+    stderr, what this command prints to stdout.
+    """
+    try:
+        sys.stdout.flush()
+        stdout, stderr = sys.stdout.fileno(), sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured, no file descriptor: leave it be
+        stdout = stderr = None
+    if stdout is None:
+        yield
+        return
+    previous, real_stdout = sys.stdout, os.dup(stdout)
+    os.dup2(stderr, stdout)
+    try:
+        with open(real_stdout, "w", encoding=previous.encoding, errors=previous.errors,
+                  buffering=1 if previous.line_buffering else -1, closefd=False) as kept:
+            sys.stdout = kept
+            yield
+    finally:
+        sys.stdout = previous
+        _flush_native_stdout()  # before fd 1 is the real stdout again
+        os.dup2(real_stdout, stdout)
+        os.close(real_stdout)
+
+
+def _flush_native_stdout() -> None:
+    """Write out what C's stdio holds for stdout (piped, it is fully buffered)."""
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to ask (Windows): nothing gloo buffered
+        pass
+
+
 def _join_processes() -> None:
     """``--distributed``: join the other processes, or say what is missing to find them."""
     try:
@@ -782,10 +825,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"jaxopt-lab {args.command}: error: argument --surface: unknown surface "
                 f"{args.surface!r}; known: {', '.join(jl.surfaces.names())}"
             )
-        if getattr(args, "distributed", False):  # before any JAX work
-            _join_processes()
-        _use_compile_cache(args)
-        code = args.run(args)
+        distributed = getattr(args, "distributed", False)
+        with _native_stdout_to_stderr() if distributed else contextlib.nullcontext():
+            if distributed:  # before any JAX work
+                _join_processes()
+            _use_compile_cache(args)
+            code = args.run(args)
         if _interrupt.requested():  # pressed while the outputs were being put in place
             _interrupt.exit_now(f"jaxopt-lab {args.command}: interrupted once its outputs were "
                                 "complete; they were kept")

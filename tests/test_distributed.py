@@ -8,6 +8,7 @@ for bit. `SweepResult.concatenate` is tested here too: it joins parts run anywhe
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import optax
 import pytest
 
 import jaxopt_lab as jl
+from jaxopt_lab.engine import _distributed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Seconds a whole group of child processes may take: JAX's import and the coordinator's
@@ -32,6 +34,9 @@ NUM_STEPS = 40
 RESOLUTION = 12          # 144 starts
 CHUNK_SIZE = 32          # 5 chunks: unequal shares on 2 and 4 processes, an empty one on 8
 LEARNING_RATES = (0.003, 0.01, 0.03)
+#: Points whose whole paths the shares' sweeps keep: in process 0's share (points 0-95 of 2
+#: processes' shares of 3 and 2 chunks) and in process 1's, its last point included.
+PATHS = (3, 100, 143)
 
 CHILD = rf"""
 import json, os, sys
@@ -57,6 +62,27 @@ if scenario == "fail" and index == "1":  # a stale checkpoint on one host only
     stale = os.path.join(checkpoint, "plain", "process-1-of-2", "manifest.json")
     with open(stale, "w") as handle:
         json.dump({{"fingerprint": "another sweep"}}, handle)
+if scenario == "shares":
+    from jaxopt_lab.engine import EngineOptionError
+    try:  # refused before any work: the engine shares the chunks between processes itself
+        jl.sweep(optax.sgd(0.01), surface, starts, 1, engine=jl.Engine(devices=jax.devices()))
+    except EngineOptionError as error:
+        print("REFUSED", error.option, error, flush=True)
+    momentum = optax.sgd(0.01, momentum=0.9)
+    for mode in ("none", "first"):
+        engine = jl.Engine(chunk_size={CHUNK_SIZE}, batches=1, gather=mode)
+        plain = jl.sweep(momentum, surface, starts, {NUM_STEPS}, progress=False, engine=engine,
+                         trajectories={list(PATHS)!r}, checkpoint=os.path.join(checkpoint, "plain"))
+        plain.save(os.path.join(out, f"plain-{{mode}}-{{index}}.npz"))
+        grid = jl.sweep(optax.adam, surface, starts, {NUM_STEPS}, progress=False, engine=engine,
+                        hyperparams={{"learning_rate": {list(LEARNING_RATES)!r}}},
+                        record_loss_every=10, trajectories={list(PATHS)!r})
+        grid.save(os.path.join(out, f"grid-{{mode}}-{{index}}.npz"))
+    # One chunk for two processes: process 1's share is empty.
+    jl.sweep(momentum, surface, starts.points[:{CHUNK_SIZE}], {NUM_STEPS}, progress=False,
+             engine=jl.Engine(chunk_size={CHUNK_SIZE}, batches=1, gather="none")
+             ).save(os.path.join(out, f"one-chunk-{{index}}.npz"))
+    sys.exit()
 plain = jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, {NUM_STEPS}, progress=False,
                  engine=engine, checkpoint=checkpoint and os.path.join(checkpoint, "plain"))
 plain.save(os.path.join(out, f"plain-{{index}}.npz"))
@@ -78,12 +104,12 @@ _distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=c
 for num_chunks in (5, 2):  # 3 processes: shares of 2, 2, 1 chunks, then of 1, 1, 0
     mine = {chunk: {"x": np.full((2, 3), chunk, np.float64), "status": np.int8([chunk, -chunk])}
             for chunk in _distributed.share(num_chunks)}
-    for to in ("all", 0):
+    for mode in ("all", "first", "none"):
         with _distributed.Peers() as peers:
-            chunks, _ = _distributed.gather(mine, num_chunks, peers, to=to)
-        got = None if chunks is None else [
-            (int(chunk["x"][0, 0]), chunk["x"].shape, chunk["status"].tolist()) for chunk in chunks]
-        print("GATHERED", num_chunks, to, got, flush=True)
+            held, chunks, _ = _distributed.gather(mine, num_chunks, peers, mode=mode)
+        got = [(int(chunk["x"][0, 0]), chunk["x"].shape, chunk["status"].tolist())
+               for chunk in chunks]
+        print("GATHERED", num_chunks, mode, list(held), got, flush=True)
 """
 
 
@@ -123,7 +149,7 @@ def _finish(children: list[subprocess.Popen]) -> list[tuple[int, str]]:
 def _run(count: int, scenario: str, out: str, checkpoint: str | None = None,
          devices_each: int = 1) -> list[tuple[int, str]]:
     results = _finish(_launch(count, scenario, out, checkpoint, devices_each))
-    if scenario in ("ok", "plain"):
+    if scenario in ("ok", "plain", "shares"):
         for index, (code, output) in enumerate(results):
             assert code == 0, f"process {index} of {count} failed:\n{output[-3000:]}"
     return results
@@ -140,6 +166,21 @@ def one_process() -> dict[str, jl.SweepResult]:
                           progress=False, engine=engine),
         "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
                          hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10),
+    }
+
+
+@pytest.fixture(scope="module")
+def with_paths() -> dict[str, jl.SweepResult]:
+    """The shares' sweeps of the children, here in one process, keeping the paths of `PATHS`."""
+    surface = jl.surfaces.get(SURFACE)
+    starts = jl.starts.grid(surface, RESOLUTION)
+    engine = jl.Engine(chunk_size=CHUNK_SIZE, batches=1)
+    return {
+        "plain": jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS,
+                          progress=False, engine=engine, trajectories=PATHS),
+        "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
+                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10,
+                         trajectories=PATHS),
     }
 
 
@@ -180,6 +221,57 @@ def test_two_processes_give_the_one_process_results_and_resume_from_checkpoints(
         jl.sweep(optax.sgd(0.01, momentum=0.9), surface, jl.starts.grid(surface, RESOLUTION),
                  NUM_STEPS, progress=False, engine=jl.Engine(chunk_size=CHUNK_SIZE, batches=1),
                  checkpoint=os.path.join(checkpoint, "plain"))
+
+
+def _stretch(result: jl.SweepResult) -> tuple[int, int, int]:
+    return tuple(result.metadata[key] for key in ("first_point", "num_points", "total_points"))
+
+
+def test_processes_keep_their_shares_and_concatenate_joins_them_into_the_whole(
+        tmp_path, one_process, with_paths):
+    results = _run(2, "shares", str(tmp_path), str(tmp_path / "checkpoint"))
+    load = lambda name: jl.SweepResult.load(tmp_path / f"{name}.npz")
+    for name, wanted in with_paths.items():
+        shares = [load(f"{name}-none-{index}") for index in range(2)]
+        assert [_stretch(part) for part in shares] == [(0, 96, 144), (96, 48, 144)]
+        # Each share keeps the paths of its own points, indexed like its other fields.
+        assert [part.trajectory_indices.tolist() for part in shares] == [[3], [4, 47]]
+        joined = jl.SweepResult.concatenate(shares)
+        _assert_identical(joined, wanted)
+        assert _stretch(joined) == (0, 144, 144)
+        # "first": process 0 receives the whole result, process 1 keeps its share.
+        first, other = (load(f"{name}-first-{index}") for index in range(2))
+        _assert_identical(first, wanted)
+        _assert_identical(other, shares[1])
+        assert _stretch(first) == (0, 144, 144) and _stretch(other) == (96, 48, 144)
+        with pytest.raises(ValueError, match="in the order of the processes"):
+            jl.SweepResult.concatenate(shares[::-1])
+    # The second plain sweep resumed the first's checkpoint: the mode is not in its fingerprint.
+    assert [load(f"plain-none-{index}").metadata["chunks_loaded"] for index in range(2)] == [0, 0]
+    assert [load(f"plain-first-{index}").metadata["chunks_loaded"] for index in range(2)] == [5, 2]
+    # A sweep of one chunk: process 1's share is empty.
+    empty = load("one-chunk-1")
+    assert _stretch(empty) == (CHUNK_SIZE, 0, CHUNK_SIZE) and empty.params.shape == (0, 2)
+    joined = jl.SweepResult.concatenate([load("one-chunk-0"), empty])
+    for field in ("params", "loss", "status", "steps", "basin"):
+        np.testing.assert_array_equal(getattr(joined, field),
+                                      np.asarray(getattr(one_process["plain"], field))[:CHUNK_SIZE],
+                                      err_msg=field, strict=True)
+    for _, output in results:
+        refusals = [line for line in output.splitlines() if line.startswith("REFUSED")]
+        assert len(refusals) == 1 and refusals[0].startswith("REFUSED devices devices must be "
+                                                              "devices of this process"), output
+        assert "jax.local_devices()" in refusals[0]
+
+
+def test_every_gather_mode_returns_the_whole_result_in_one_process(one_process):
+    surface = jl.surfaces.get(SURFACE)
+    for mode in ("first", "none"):
+        result = jl.sweep(optax.sgd(0.01, momentum=0.9), surface,
+                          jl.starts.grid(surface, RESOLUTION), NUM_STEPS, progress=False,
+                          engine=jl.Engine(chunk_size=CHUNK_SIZE, batches=1, gather=mode))
+        _assert_identical(result, one_process["plain"])
+        assert _stretch(result) == (0, RESOLUTION**2, RESOLUTION**2)
 
 
 def test_four_processes_of_two_devices_with_unequal_shares_give_the_one_device_result(
@@ -226,7 +318,7 @@ def test_map_distributed_without_a_cluster_says_what_is_missing(tmp_path, enviro
     assert "JAX_PROCESS_ID" in error and os.listdir(tmp_path) == []
 
 
-def test_gather_puts_every_share_in_order_on_every_process_or_on_process_0(tmp_path):
+def test_gather_puts_every_share_in_order_on_every_process_on_process_0_or_none(tmp_path):
     port, count = _free_port(), 3
     env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=REPO)
     children = [subprocess.Popen([sys.executable, "-c", GATHER_CHILD, str(port), str(count),
@@ -236,11 +328,15 @@ def test_gather_puts_every_share_in_order_on_every_process_or_on_process_0(tmp_p
         assert code == 0, output[-3000:]
         lines = [line.split(" ", 3)[1:] for line in output.splitlines()
                  if line.startswith("GATHERED")]
-        for num_chunks, to, got in lines:
-            expected = [(chunk, (2, 3), [chunk, -chunk]) for chunk in range(int(num_chunks))]
-            wanted = str(expected) if to == "all" or index == 0 else "None"
-            assert got == wanted, (index, num_chunks, to)
-        assert len(lines) == 4
+        for num_chunks, mode, got in lines:
+            everything = mode == "all" or (mode == "first" and index == 0)
+            held = range(int(num_chunks)) if everything else _distributed.share(
+                int(num_chunks), index, count)
+            # A process without a chunk of its own gets one of zeros: its outputs' shapes.
+            expected = [(chunk, (2, 3), [chunk, -chunk]) for chunk in held] or [(0, (2, 3),
+                                                                                   [0, 0])]
+            assert got == f"{list(held)} {expected}", (index, num_chunks, mode)
+        assert len(lines) == 6
 
 
 def _part(result: jl.SweepResult, points: slice) -> jl.SweepResult:
@@ -267,7 +363,7 @@ def test_concatenate_joins_saved_parts_into_the_whole_sweep(tmp_path, one_proces
         if getattr(whole, field) is not None:
             np.testing.assert_array_equal(getattr(joined, field), np.asarray(getattr(whole, field)),
                                           err_msg=field, strict=True)
-    assert joined.metadata["num_points"] == RESOLUTION**2
+    assert _stretch(joined) == (0, RESOLUTION**2, RESOLUTION**2)
 
 
 def test_concatenate_shifts_the_kept_paths_to_the_joined_points():
@@ -297,22 +393,51 @@ def test_concatenate_refuses_parts_of_different_sweeps(change, message):
         jl.SweepResult.concatenate([first, other])
 
 
+def _share(first: int, points: int, total: int) -> jl.SweepResult:
+    return jl.SweepResult(params=np.zeros((points, 2)), loss=np.zeros(points),
+                          status=np.zeros(points, np.int8), steps=np.zeros(points, np.int32),
+                          basin=np.zeros(points, np.int32),
+                          metadata={"first_point": first, "num_points": points,
+                                    "total_points": total})
+
+
+@pytest.mark.parametrize("stretches, message", [
+    ([(96, 48, 144), (0, 96, 144)], r"parts\[1\] holds points \[0, 96\).*from point 144"),
+    ([(0, 96, 144), (100, 44, 144)], (r"parts\[1\] holds points \[100, 144\) of a sweep of "
+                                      r"144 starts, not the next share, from point 96")),
+    ([(0, 144, 144), (96, 48, 144)], "from point 144"),  # what gather="first" returns
+    ([(0, 96, 144), (96, 48, 200)], "of a sweep of 200"),
+    ([(0, 96, 144), None], "does not say which points"),
+])
+def test_concatenate_refuses_shares_that_do_not_follow_one_another(stretches, message):
+    parts = [_share(*stretch) if stretch else jl.SweepResult(**{
+        **vars(_share(0, 48, 48)), "metadata": {}}) for stretch in stretches]
+    with pytest.raises(ValueError, match=message):
+        jl.SweepResult.concatenate(parts)
+
+
+def test_concatenate_joins_shares_with_empty_ones_and_whole_sweeps_as_one():
+    shares = jl.SweepResult.concatenate([_share(0, 32, 32), _share(32, 0, 32)])
+    wholes = jl.SweepResult.concatenate([_share(0, 64, 64), _share(0, 80, 80)])
+    middle = jl.SweepResult.concatenate([_share(96, 24, 144), _share(120, 24, 144)])
+    assert [_stretch(joined) for joined in (shares, wholes, middle)] == [
+        (0, 32, 32), (0, 144, 144), (96, 48, 144)]
+
+
 def test_concatenate_of_nothing_says_so():
     with pytest.raises(ValueError, match="at least one"):
         jl.SweepResult.concatenate([])
 
 
 def test_shares_are_contiguous_cover_every_chunk_once_and_differ_by_at_most_one():
-    from jaxopt_lab.engine._distributed import share
-
     for chunks in range(12):
         for count in range(1, 6):
-            shares = [share(chunks, index, count) for index in range(count)]
+            shares = [_distributed.share(chunks, index, count) for index in range(count)]
             assert [index for owned in shares for index in owned] == list(range(chunks))
             assert max(map(len, shares)) - min(map(len, shares)) <= 1
 
 
-def test_the_map_command_runs_distributed_and_only_process_0_writes(tmp_path):
+def test_the_map_command_runs_distributed_only_process_0_writes_and_its_json_parses(tmp_path):
     port = _free_port()
     children = []
     for index in range(2):
@@ -323,17 +448,18 @@ def test_the_map_command_runs_distributed_and_only_process_0_writes(tmp_path):
         children.append(subprocess.Popen(
             [sys.executable, "-m", "jaxopt_lab.cli", "map", "--distributed", "--optimizer",
              "sgd", "--surface", SURFACE, "--resolution", "8", "--steps", "20", "--no-progress",
-             "--no-compile-cache", "-o", str(output)],
+             "--no-compile-cache", "-o", str(output), "--json", "-"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     deadline = time.monotonic() + GROUP_TIMEOUT_SECONDS
     outputs = [child.communicate(timeout=max(deadline - time.monotonic(), 1))
                for child in children]
     assert [child.returncode for child in children] == [0, 0], outputs
-    # gloo's own C++ announces each connection on stdout: the rest is the command's.
-    printed = [[line for line in out.splitlines() if not line.startswith("[Gloo]")]
-               for out, _ in outputs]
-    assert len(printed[0]) == 1 and printed[0][0].startswith(f"wrote {tmp_path / 'map-0.png'}")
-    assert printed[1] == []
+    (stdout_0, stderr_0), (stdout_1, _) = outputs
+    # gloo's C++ announces each connection on fd 1: the command sends that to stderr.
+    report = json.loads(stdout_0)
+    assert report["image"] == str(tmp_path / "map-0.png") and stdout_1 == ""
+    assert f"wrote {tmp_path / 'map-0.png'}" in stderr_0
     assert sorted(os.listdir(tmp_path)) == ["map-0.npz", "map-0.png"]
     result = jl.SweepResult.load(tmp_path / "map-0.npz")
     assert result.metadata["num_processes"] == 2 and result.status.shape == (64,)
+    assert report["metadata"] == result.metadata

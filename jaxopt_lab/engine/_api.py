@@ -7,9 +7,9 @@ Pallas kernel per block of points, `jaxopt_lab.engine._fused`), runs the chunks 
 devices (`jaxopt_lab.engine._chunks`), optionally checkpointing each, and returns a `SweepResult`.
 
 Several hosts: under ``jax.distributed`` every process makes the same ``jl.sweep`` call; each
-runs its share of the chunks on its own devices and every process gets the whole result, equal
-bit for bit to one process's (`jaxopt_lab.engine._distributed`; the guide's "Sweeps beyond one
-machine").
+runs its share of the chunks on its own devices and every process gets the whole result (or
+process 0 only, or none: ``Engine.gather``), equal bit for bit to one process's
+(`jaxopt_lab.engine._distributed`; the guide's "Sweeps beyond one machine").
 
 >>> import jax.numpy as jnp, optax, jaxopt_lab as jl
 >>> bowl = jl.Surface("bowl", lambda x: jnp.sum(x**2), 2, ((-1.0, 1.0), (-1.0, 1.0)),
@@ -131,10 +131,11 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
 
 
 def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_reason: str,
-                     metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+                     metadata: Mapping[str, Any] | None, held: range) -> dict[str, Any]:
     device = plan.devices[0]
     description = dict(
-        description, jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
+        description, num_points=len(held), first_point=held.start, total_points=plan.num_points,
+        jax=jax.__version__, jaxlib=jaxlib.__version__, optax=optax.__version__,
         device=f"{device.platform}:{getattr(device, 'device_kind', '')}",
         num_devices=len(plan.devices), chunks_loaded=loaded, backend_reason=backend_reason,
         num_processes=jax.process_count(), global_device_count=jax.device_count(),
@@ -182,7 +183,8 @@ def sweep(
       basin_radius: ``basin`` is the nearest minimum within this distance of the final point.
         Default: `BASIN_FRACTION` of the diagonal of ``surface.bounds``.
       record_loss_every: record the loss every k steps (and at the end) in ``loss_history``.
-      trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``).
+      trajectories: indices of points whose whole paths to keep (``(…, S, num_steps + 1, dim)``);
+        a result of a share of the points keeps those in its share.
       checkpoint: directory; each finished chunk is saved there and a rerun of the same sweep
         loads it instead of recomputing it (under ``jax.distributed``, process K of N in its
         ``process-K-of-N`` subdirectory, resumed only on N processes).
@@ -197,10 +199,22 @@ def sweep(
     between two checks (a NaN loss with a finite gradient, an excursion past the escape radius)
     is only seen with ``Engine(check_every=1)``.
 
+    Under ``jax.distributed`` every process makes the same call and runs its share of the
+    chunks; ``Engine.gather`` says who gets the whole result: every process (``"all"``, the
+    default), process 0 (``"first"``), or none (``"none"``). A process that does not get it
+    returns its own contiguous share of the points: ``metadata["first_point"]`` (its first
+    start's index in ``starts``), ``["num_points"]`` (its points) and ``["total_points"]``
+    (the sweep's), and only the ``trajectories`` of its points, with ``trajectory_indices``
+    counted from its first point like every other field; `SweepResult.concatenate` of every
+    process's saved share is the whole result, bit for bit. In one process every mode returns
+    the whole result.
+
     Returns:
       A `jaxopt_lab.SweepResult` of ``jax.Array`` fields: ``params`` ``(…, P, dim)``, ``loss``,
       ``status``, ``steps`` and ``basin`` ``(…, P)``, the recorded ``loss_history`` and
-      ``trajectories`` (or None) and ``metadata``; ``…`` is the C axis of ``hyperparams``.
+      ``trajectories`` (or None) and ``metadata``; ``…`` is the C axis of ``hyperparams``, and
+      ``P`` the points of the starts this process holds (all, unless ``Engine.gather`` says
+      otherwise).
 
     Raises:
       TypeError: if ``surface`` is not a ``Surface``, ``engine`` not an ``Engine`` (or its
@@ -219,8 +233,9 @@ def sweep(
         another version (a damaged or foreign chunk file in it is recomputed with a
         ``RuntimeWarning`` naming the file, never used).
       jaxopt_lab.engine.EngineOptionError: if the result (loss history and trajectories
-        included) would not fit the memory budget (``Engine.memory_budget``); raised before
-        any work.
+        included; the share of it this process holds) would not fit the memory budget
+        (``Engine.memory_budget``), or ``Engine.devices`` holds another process's device;
+        raised before any work.
     """
     (starts, num_steps, hyperparams, criteria, record_loss_every, indices,
      metadata) = check_sweep_arguments(
@@ -235,7 +250,11 @@ def sweep(
                      num_configs=len(next(iter(hyperparams.values()))) if names else 1,
                      criteria=criteria, record_loss_every=record_loss_every,
                      takes_coordinates=facts.takes_coordinates, state_size=facts.state_size)
-    budget = check_outputs_fit(engine, num_points=plan.num_points, num_configs=plan.num_configs,
+    # Under jax.distributed with Engine.gather, this process holds only its share.
+    gather = (engine or Engine()).gather
+    held = _distributed.held_points(plan.num_points, plan.chunk_size, gather)
+    indices = _distributed.paths_in(indices, held)
+    budget = check_outputs_fit(engine, num_points=len(held), num_configs=plan.num_configs,
                                dim=surface.dim, dtype=starts.dtype, num_steps=num_steps,
                                record_loss_every=record_loss_every,
                                num_paths=0 if indices is None else len(indices))
@@ -253,10 +272,10 @@ def sweep(
                        starts=starts, hyperparams=hyperparams, description=description)
     run_chunk = chunk_runner(kernel, placed_hyperparams, plan, sharding)
     outputs, loaded = run_chunks(run_chunk, starts, plan.chunk_size, plan.point_axis, sharding,
-                                 store, progress)
+                                 store, progress, gather)
     return SweepResult.from_outputs(
         outputs, hyperparams=hyperparams, loss_steps=_loss_steps(plan),
         trajectories=record_paths(optimizer, surface, plan, starts, indices, hyperparams,
                                   budget),
-        trajectory_indices=indices,
-        metadata=_finish_metadata(description, plan, loaded, backend_reason, metadata))
+        trajectory_indices=None if indices is None else indices - held.start,
+        metadata=_finish_metadata(description, plan, loaded, backend_reason, metadata, held))

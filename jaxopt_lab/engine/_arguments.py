@@ -42,7 +42,8 @@ ENGINE_METADATA_KEYS = frozenset({
     "optimizer", "hyperparams", "surface", "num_points", "num_steps", *Criteria._fields,
     "record_loss_every", "layout", "unroll", "check_every", "chunk_size", "block_points",
     "block_configs", "batches", "dtype", "backend", "jax", "jaxlib", "optax", "device", "num_devices",
-    "chunks_loaded", "backend_reason", "num_processes", "global_device_count",
+    "chunks_loaded", "backend_reason", "num_processes", "global_device_count", "first_point",
+    "total_points",
 })
 
 

@@ -145,11 +145,12 @@ def chunk_runner(kernel: Callable, hyperparams: dict, plan: _plan.SweepPlan,
 
 def run_chunks(run_chunk: Callable[[jax.Array], dict], starts: jax.Array, chunk_size: int,
                point_axis: int, sharding, store: ChunkStore | None,
-               progress: bool | None) -> tuple[dict, int]:
+               progress: bool | None, gather: str = "all") -> tuple[dict, int]:
     """(outputs of every start, chunks loaded from ``store``): ``run_chunk`` on each chunk of
     ``chunk_size`` starts (the last padded to ``chunk_size`` with its first point), placed on
     ``sharding``, each saved to ``store`` when it finishes and loaded from it where it already
     did, with a tqdm bar over the chunks (``progress``; default on a terminal, several chunks).
+    Under ``jax.distributed``, the outputs of `_distributed.held_points` only (``gather``).
     """
     num_points = starts.shape[0]
     num_chunks = -(-num_points // chunk_size)
@@ -181,13 +182,14 @@ def run_chunks(run_chunk: Callable[[jax.Array], dict], starts: jax.Array, chunk_
         if store is not None:
             store.save_chunk(index, jax.device_get(outputs))
         chunks[index] = outputs
-    chunks, loaded = _distributed.gather(chunks, num_chunks, peers, loaded)
-    if len(chunks) == 1:
-        joined = chunks[0]
+    held, chunks, loaded = _distributed.gather(chunks, num_chunks, peers, loaded, gather)
+    if len(chunks) == 1:  # a received chunk is NumPy: a result's fields are jax.Arrays
+        joined = {name: jnp.asarray(value) for name, value in chunks[0].items()}
     else:
         joined = {name: jnp.concatenate([chunk[name] for chunk in chunks], axis=point_axis)
                   for name in chunks[0]}
-    if num_chunks * chunk_size != num_points:
-        cut = (slice(None),) * point_axis + (slice(0, num_points),)
+    points = len(range(num_points)[held.start * chunk_size:held.stop * chunk_size])
+    if len(chunks) * chunk_size != points:
+        cut = (slice(None),) * point_axis + (slice(0, points),)
         joined = {name: value[cut] for name, value in joined.items()}
     return joined, loaded

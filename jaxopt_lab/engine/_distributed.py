@@ -4,8 +4,9 @@ JAX's multi-controller model: every process runs the same program, makes the sam
 ``jl.sweep(...)`` call, and computes what its own devices own. A sweep needs no communication
 while it runs (every point is independent), so each process runs a contiguous `share` of the
 chunks on its local devices by the very program one process would run, and `gather` hands the
-chunks' outputs to every process (or to process 0 only). The result is therefore the one-process
-result, bit for bit, by construction.
+chunks' outputs to every process, to process 0 only, or to none (``Engine.gather``; a process
+that receives no whole result keeps its own share, `held_chunks`). The result is therefore the
+one-process result, bit for bit, by construction.
 
 Failure: a process whose share raises tells the others through the coordination service's
 key-value store (`Peers`); they stop at their next chunk and raise `DistributedSweepError`
@@ -35,9 +36,11 @@ import jax
 import numpy as np
 
 from jaxopt_lab.engine._checkpoint import CheckpointError
+from jaxopt_lab.engine._options import GATHER_MODES
 
 __all__ = ["DistributedSweepError", "Peers", "checkpoint_directory", "current_peers", "gather",
-           "initialize", "is_first_process", "reporting_failures", "share"]
+           "held_chunks", "held_points", "initialize", "is_first_process", "paths_in",
+           "reporting_failures", "share"]
 
 #: Seconds after which the coordination service declares a silent process dead and ends every
 #: process (jax's default is 100): a killed process stops a run within this, not after hours.
@@ -106,6 +109,48 @@ def share(num_chunks: int, process_index: int | None = None,
     base, extra = divmod(num_chunks, count)
     start = index * base + min(index, extra)
     return range(start, start + base + (index < extra))
+
+
+def held_chunks(num_chunks: int, mode: str, process_index: int | None = None,
+                process_count: int | None = None) -> range:
+    """The chunks whose outputs this process returns under ``mode`` (``Engine.gather``): all of
+    them in one process, with ``"all"`` and on process 0 with ``"first"``; else its `share`.
+
+    >>> [held_chunks(5, "first", k, 2) for k in range(2)], held_chunks(5, "none")
+    ([range(0, 5), range(3, 5)], range(0, 5))
+    """
+    index = jax.process_index() if process_index is None else process_index
+    count = jax.process_count() if process_count is None else process_count
+    if count == 1 or mode == "all" or (mode == "first" and index == 0):
+        return range(num_chunks)
+    return share(num_chunks, index, count)
+
+
+def held_points(num_points: int, chunk_size: int, mode: str, process_index: int | None = None,
+                process_count: int | None = None) -> range:
+    """The starts whose outcome this process returns under ``mode``: its `held_chunks`' points
+    (the last chunk's padding cut off; an empty range past the last point for no chunk).
+
+    >>> [held_points(144, 32, "none", k, 2) for k in range(2)]
+    [range(0, 96), range(96, 144)]
+    >>> held_points(144, 32, "none", 7, 8)  # 5 chunks for 8 processes
+    range(144, 144)
+    """
+    chunks = held_chunks(-(-num_points // chunk_size), mode, process_index, process_count)
+    return range(num_points)[chunks.start * chunk_size:chunks.stop * chunk_size]
+
+
+def paths_in(indices: np.ndarray | None, held: range) -> np.ndarray | None:
+    """The points of ``indices`` (whose paths to keep) among the ``held`` ones, in their order;
+    None if there are none.
+
+    >>> paths_in(np.array([3, 100, 143]), range(96, 144)), paths_in(np.array([3]), range(96, 144))
+    (array([100, 143]), None)
+    """
+    if indices is None:
+        return None
+    kept = indices[(indices >= held.start) & (indices < held.stop)]
+    return kept if len(kept) else None
 
 
 def checkpoint_directory(checkpoint: str | os.PathLike) -> str:
@@ -223,27 +268,48 @@ def _describe_chunk(chunk: Mapping[str, np.ndarray] | None) -> dict[str, list]:
 
 
 def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: int,
-           peers: Peers, loaded: int = 0, to: str | int = "all"
-           ) -> tuple[list[dict[str, np.ndarray]] | None, int]:
-    """(every chunk's outputs in order, chunks loaded from checkpoints by all processes), from
-    this process's ``chunks_by_index`` (its `share`, ``loaded`` of them from its checkpoint)
-    and the others'; the outputs are None on a process other than ``to`` (``"all"`` or ``0``).
+           peers: Peers, loaded: int = 0, mode: str = "all"
+           ) -> tuple[range, list[Mapping[str, np.ndarray]], int]:
+    """(the chunks this process returns, their outputs in order, chunks of them loaded from
+    checkpoints) under ``mode`` (``Engine.gather``), from this process's ``chunks_by_index``
+    (its `share`, ``loaded`` of them from its checkpoint) and the others'.
+
+    The chunks returned are `held_chunks`: all of them, or this process's share. A process
+    without a chunk of its own returns one chunk of zeros (its outputs' shapes) and no chunk
+    index, so the caller can shape its empty result. Every process waits here until all have
+    finished their shares (`Peers.finished`): a failure anywhere surfaces everywhere, in every
+    mode.
+    """
+    if mode not in GATHER_MODES:
+        raise ValueError(f"mode must be one of {', '.join(map(repr, GATHER_MODES))}, "
+                         f"got {mode!r}")
+    held = held_chunks(num_chunks, mode, peers.index, peers.count)
+    if peers.count == 1:
+        return held, [chunks_by_index[index] for index in held], loaded
+    template = next(iter(chunks_by_index.values()), None)
+    shapes, loaded_everywhere = peers.finished(
+        None if template is None else jax.device_get(template), loaded, num_chunks)
+    receives = len(held) == num_chunks
+    if mode != "none":
+        gathered = _exchange(chunks_by_index, num_chunks, peers, shapes, receives)
+        if receives:
+            return held, [gathered[index] for index in held], loaded_everywhere
+    if not held:
+        return held, [{name: np.zeros(shape, dtype) for name, (shape, dtype) in shapes.items()}], 0
+    return held, [chunks_by_index[index] for index in held], loaded
+
+
+def _exchange(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: int,
+              peers: Peers, shapes: dict[str, tuple], receives: bool
+              ) -> dict[int, dict[str, np.ndarray]]:
+    """Every chunk's outputs by index where ``receives``, else nothing; every process joins.
 
     Round r gathers the r-th chunk of every share (a share one shorter sends a dummy), so a
-    process other than ``to`` holds, beside its own share, one round at a time.
+    process that does not receive holds, beside its own share, one round at a time.
     """
-    if to not in ("all", 0):
-        raise ValueError(f"to must be 'all' or 0 (the process that receives the result), "
-                         f"got {to!r}")
-    if peers.count == 1:
-        return [chunks_by_index[index] for index in range(num_chunks)], loaded
-    template = next(iter(chunks_by_index.values()), None)
-    shapes, loaded = peers.finished(None if template is None else jax.device_get(template),
-                                    loaded, num_chunks)
     from jax.experimental import multihost_utils
 
     shares = [share(num_chunks, index, peers.count) for index in range(peers.count)]
-    receives = to == "all" or peers.index == to
     gathered: dict[int, dict[str, np.ndarray]] = {}
     mine = shares[peers.index]
     for round_index in range(len(shares[0])):  # process 0's share is the longest
@@ -261,7 +327,7 @@ def gather(chunks_by_index: Mapping[int, Mapping[str, np.ndarray]], num_chunks: 
                                                   for name, value in stacked.items()}
                              for process, owned in enumerate(shares)
                              if round_index < len(owned)})
-    return ([gathered[index] for index in range(num_chunks)] if receives else None), loaded
+    return gathered
 
 
 _CURRENT: contextvars.ContextVar[Peers | None] = contextvars.ContextVar("peers", default=None)

@@ -1,4 +1,5 @@
-"""`Engine`: how `jl.sweep` runs (backend, layout, chunks, batches, devices), not what it computes."""
+"""`Engine`: how `jl.sweep` runs (backend, layout, chunks, batches, devices, where the result
+goes), not what it computes."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,6 +13,8 @@ from jaxopt_lab._validation import check_choice, check_int
 BACKENDS = ("auto", "scan", "fused")
 #: How the scan backend holds a batch of points (``Engine.layout``).
 LAYOUTS = ("array", "coordinates")
+#: Which process receives the whole result under ``jax.distributed`` (``Engine.gather``).
+GATHER_MODES = ("all", "first", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,7 +53,17 @@ class Engine:
         as on accelerators, which run a whole chunk per call. Changes only the speed.
       memory_budget: bytes a chunk may plan to use; default a quarter of the device memory, or
         1 GiB where the device does not say.
-      devices: devices to shard the point axis over (default all local devices).
+      devices: devices of this process to shard the point axis over (default all of
+        ``jax.local_devices()``). Under ``jax.distributed`` the engine shares the chunks
+        between the processes itself, so another process's devices are refused.
+      gather: which processes receive the whole result under ``jax.distributed``: ``"all"``
+        (every process), ``"first"`` (process 0; every other process returns only its own
+        share of the points, as with ``"none"``, and never holds more than its share and one
+        chunk per process), or ``"none"`` (every process returns only its own contiguous share,
+        to be saved and joined by `SweepResult.concatenate`). A result's
+        ``metadata["first_point"]``, ``["num_points"]`` and ``["total_points"]`` say which of
+        the starts it holds. In one process every mode returns the whole result. It changes
+        where the points end up, never their bits, and a checkpoint resumes under any mode.
     """
 
     backend: str = "auto"
@@ -61,9 +74,11 @@ class Engine:
     batches: int | None = None
     memory_budget: int | None = None
     devices: Sequence[jax.Device] | None = None
+    gather: str = "all"
 
     def __post_init__(self):
         check_choice("backend", self.backend, BACKENDS)
+        check_choice("gather", self.gather, GATHER_MODES)
         if self.layout is not None:
             check_choice("layout", self.layout, LAYOUTS)
         for name in ("unroll", "check_every", "chunk_size", "batches", "memory_budget"):

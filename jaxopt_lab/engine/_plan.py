@@ -315,13 +315,29 @@ def _block(platform: str, num_points: int, num_configs: int, dim: int) -> Block:
     return choose_block(num_points, num_configs, dim)
 
 
+def _local_devices(engine: Engine) -> tuple:
+    """``engine.devices`` (default ``jax.local_devices()``), refused if one is another process's:
+    under ``jax.distributed`` each process runs its own share of the chunks on its own devices
+    (`jaxopt_lab.engine._distributed`), and a mesh with another's devices would wait for it."""
+    if engine.devices is None:
+        return tuple(jax.local_devices())
+    foreign = [device for device in engine.devices if device.process_index != jax.process_index()]
+    if foreign:
+        raise EngineOptionError(
+            "devices", f"devices must be devices of this process (jax.local_devices() of process "
+            f"{jax.process_index()}), got {foreign[0]} of process {foreign[0].process_index}: "
+            "under jax.distributed every process makes the same jl.sweep call and the engine "
+            "shares the chunks between the processes itself")
+    return engine.devices
+
+
 def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_steps: int,
               hyperparam_names: tuple[str, ...], num_configs: int, criteria: Criteria,
               record_loss_every: int | None, takes_coordinates: bool,
               state_size: int) -> SweepPlan:
     """The `SweepPlan` of a checked sweep: ``engine``'s choices where given, else the defaults
     above for its devices."""
-    devices = tuple(jax.local_devices()) if engine.devices is None else engine.devices
+    devices = _local_devices(engine)
     platform = devices[0].platform
     check_every = min(engine.check_every or choose_check_every(platform, num_steps), num_steps)
     layout = _layout(engine, platform, check_every, dim, takes_coordinates)

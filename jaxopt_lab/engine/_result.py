@@ -93,10 +93,12 @@ class SweepResult:
         """One result from ``parts`` of one sweep over consecutive stretches of its starts.
 
         Each part is a sweep of the same optimizer, hyperparameters, surface, steps, criteria,
-        check interval and dtype (`SWEEP_IDENTITY` in the metadata) over its own points, e.g.
-        run by one process each and saved; the points are joined in the order of ``parts``, and
-        ``trajectory_indices`` shifted to index the joined points. Metadata: the first part's,
-        with ``num_points`` and ``chunks_loaded`` summed.
+        check interval and dtype (`SWEEP_IDENTITY` in the metadata) over its own points: the
+        share each process returned under ``jax.distributed`` with ``Engine(gather="none")``,
+        or a whole sweep of its own over a slice of the starts (run anywhere, e.g. one per
+        machine). The points are joined in the order of ``parts``, and ``trajectory_indices``
+        shifted to index the joined points. Metadata: the first part's, with ``num_points`` and
+        ``chunks_loaded`` summed (and ``total_points``: the shares' sweep's, or the sum).
 
         >>> import numpy as np
         >>> def part(steps):
@@ -110,7 +112,9 @@ class SweepResult:
 
         Raises:
           ValueError: if ``parts`` is empty or the parts are not of one sweep (another entry
-            of `SWEEP_IDENTITY`, other hyperparameter values, other recorded loss steps).
+            of `SWEEP_IDENTITY`, other hyperparameter values, other recorded loss steps), or
+            shares of a distributed sweep do not follow one another (``metadata["first_point"]``
+            of each is where the one before ends).
         """
         parts = list(parts)
         if not parts:
@@ -126,6 +130,9 @@ class SweepResult:
         for key in ("num_points", "chunks_loaded"):
             if all(key in part.metadata for part in parts):
                 metadata[key] = sum(part.metadata[key] for part in parts)
+        for key in ("first_point", "total_points"):  # the first part's would be wrong
+            metadata.pop(key, None)
+        metadata.update(_joined_stretch(parts))
         return cls(**fields, hyperparams=dict(first.hyperparams), loss_steps=first.loss_steps,
                    **_joined_trajectories(parts, axis), metadata=metadata)
 
@@ -258,6 +265,46 @@ def _check_one_sweep(parts: list[SweepResult]) -> None:
         if np.shape(part.params)[-1] != np.shape(first.params)[-1]:
             raise ValueError(f"parts[{number}] has points of dim {np.shape(part.params)[-1]}, "
                              f"parts[0] of dim {np.shape(first.params)[-1]}")
+
+
+def _stretch(part: SweepResult) -> tuple[int, int, int] | None:
+    """(first point, points, the sweep's points) of a result; None if saved without them."""
+    try:
+        return tuple(int(part.metadata[key]) for key in ("first_point", "num_points",
+                                                         "total_points"))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _joined_stretch(parts: list[SweepResult]) -> dict[str, int]:
+    """The joined result's ``first_point`` and ``total_points``.
+
+    Whole sweeps (each over a slice of the starts) join as one sweep of all their points. If a
+    part is a share of a distributed sweep, every part must be one of that sweep, each starting
+    where the one before ends (an empty share included); else ``ValueError``.
+    """
+    stretches = [_stretch(part) for part in parts]
+    if all(stretch is not None and stretch[0] == 0 and stretch[1] == stretch[2]
+           for stretch in stretches):
+        return {"first_point": 0, "total_points": sum(stretch[1] for stretch in stretches)}
+    if all(stretch is None or stretch[0] == 0 and stretch[1] == stretch[2]
+           for stretch in stretches):
+        return {}  # results saved without their stretch: nothing to check or say
+    first, _, total = next(stretch for stretch in stretches if stretch is not None)
+    end = first
+    for number, stretch in enumerate(stretches):
+        if stretch is None:
+            raise ValueError(f"parts[{number}] does not say which points of a sweep it holds "
+                             "(metadata first_point, num_points, total_points); the other "
+                             "parts are shares of a distributed sweep")
+        start, points, sweep_points = stretch
+        if sweep_points != total or start != end:
+            raise ValueError(
+                f"parts[{number}] holds points [{start}, {start + points}) of a sweep of "
+                f"{sweep_points} starts, not the next share, from point {end} of a sweep of "
+                f"{total}: pass every process's share once, in the order of the processes")
+        end = start + points
+    return {"first_point": first, "total_points": total}
 
 
 def _joined_trajectories(parts: list[SweepResult], axis: int) -> dict[str, Any]:
