@@ -65,6 +65,7 @@ def _surface_and_factories(loss: Callable, structure: Any, shapes: tuple, dtype:
     return surface, two_rates, one_rate
 
 
+@functools.partial(jax.jit, static_argnums=(0, 5))
 def _finished_rule_state(rule: DivergenceRule, state: Any, status: jax.Array, steps: jax.Array,
                          loss: jax.Array, num_steps: int) -> Any:
     """``state`` shown the losses a stopped run would still have had (see the module)."""
@@ -79,12 +80,12 @@ def _finished_rule_state(rule: DivergenceRule, state: Any, status: jax.Array, st
 
         return jax.lax.fori_loop(0, num_steps, one, state)
 
-    return jax.jit(jax.vmap(point))(state, after, stopped, steps)
+    return jax.vmap(point)(state, after, stopped, steps)
 
 
 def sweep_map(problem_loss: Callable, params: optax.Params, x_values: np.ndarray,
               y_values: np.ndarray, *, plane: str, num_steps: int, chunk_size: int | None,
-              dtype: Any) -> tuple[jax.Array, jax.Array, jax.Array]:
+              dtype: Any, check_every: int | None = None) -> tuple[jax.Array, jax.Array, jax.Array]:
     """(final loss, diverged, measure) of every grid cell ``(x_values[i], y_values[i])``."""
     leaves, structure = jax.tree.flatten(params)
     surface, two_rates, one_rate = _surface_and_factories(
@@ -105,7 +106,8 @@ def sweep_map(problem_loss: Callable, params: optax.Params, x_values: np.ndarray
         hyperparams = {"learning_rate": y_values}
     result = sweep(factory, surface, starts, num_steps, hyperparams=hyperparams,
                    hyperparams_per_point=True, divergence=PAPER_RULE, gtol=0.0, xtol=0.0,
-                   basin_radius=0.0, engine=Engine(chunk_size=chunk_size, backend="scan"))
+                   basin_radius=0.0,
+                   engine=Engine(chunk_size=chunk_size, backend="scan", check_every=check_every))
     state = _finished_rule_state(PAPER_RULE, result.divergence_state, result.status,
                                  result.steps, result.loss, num_steps)
     diverged = (result.status == Status.DIVERGED) | jax.vmap(PAPER_RULE.diverged)(state)

@@ -595,9 +595,20 @@ def trainability_map(problem: Problem, params: optax.Params,
     (:func:`train_offset_and_learning_rate`). Each field is a ``(resolution, resolution)``
     array, rows along y (row 0 at ``y_min``), columns along x. The problem's conditions
     (activation, single datapoint) come from :func:`trainability_network`; minibatch training
-    from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per call (the
-    last chunk padded to the same size, so one compile serves all), to bound the memory of a
-    large picture; by default the whole grid is one call.
+    from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per chunk (the
+    last padded to the same size, so one compile serves all), to bound the memory of a large
+    picture; by default the sweep engine's chunks.
+
+    A full-batch picture is one `jaxopt_lab.sweep`: each cell a point over the ravelled
+    parameters with its own learning rates (``hyperparams_per_point``, `jaxopt_lab.layerwise_sgd`)
+    judged by the paper's rule (`jaxopt_lab.engine.mean_normalized_loss_rule`), so it gets the
+    engine's blocks, threads, devices and progress bar, and its labels and ``measure`` are those
+    of the single runs. A run whose parameters, loss or gradient stop being finite is diverged
+    (its later losses count as the rule's cap) and its ``final_loss`` is the loss where the
+    sweep froze it, the last check at which it was finite. Minibatch training (a loss that
+    changes with the step) and ``offset_every_step`` need what a fixed surface cannot express:
+    they run as the ``vmap`` of the single runs, ``chunk_size`` cells per call (by default the
+    whole grid).
 
     Args:
       problem: the :func:`trainability_network` problem.
