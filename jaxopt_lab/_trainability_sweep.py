@@ -25,7 +25,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from jaxopt_lab.engine import Engine, Status, mean_normalized_loss_rule, sweep
-from jaxopt_lab.engine._divergence import DivergenceRule
+from jaxopt_lab.engine._divergence import MeanNormalizedLossState
 from jaxopt_lab.optimizers.layerwise import layerwise_sgd
 from jaxopt_lab.surfaces import Surface
 
@@ -65,22 +65,29 @@ def _surface_and_factories(loss: Callable, structure: Any, shapes: tuple, dtype:
     return surface, two_rates, one_rate
 
 
-@functools.partial(jax.jit, static_argnums=(0, 5))
-def _finished_rule_state(rule: DivergenceRule, state: Any, status: jax.Array, steps: jax.Array,
-                         loss: jax.Array, num_steps: int) -> Any:
-    """``state`` shown the losses a stopped run would still have had (see the module)."""
+@functools.partial(jax.jit, static_argnums=(4,))
+def _labels(state: MeanNormalizedLossState, status: jax.Array, steps: jax.Array,
+            loss: jax.Array, num_steps: int) -> tuple[jax.Array, jax.Array]:
+    """(diverged, measure) of every run, the stopped ones finished as the module says.
+
+    A stopped run's later losses are one value (non-finite, or its constant loss), so showing
+    the rule the ``n`` of them is a shift of its tail by ``n`` filled with that ratio, and ``n``
+    times the ratio (and its inverse) added to the sums.
+    """
     after = jnp.where(status == Status.DIVERGED, jnp.nan, loss)
-    stopped = status != Status.UNFINISHED
-
-    def point(state, after, stopped, steps):
-        def one(step, state):
-            seen = rule.update(state, after, step, num_steps)
-            return jax.tree.map(lambda new, old: jnp.where(stopped & (step >= steps), new, old),
-                                seen, state)
-
-        return jax.lax.fori_loop(0, num_steps, one, state)
-
-    return jax.vmap(point)(state, after, stopped, steps)
+    ratio = jax.vmap(lambda state, loss: PAPER_RULE.update(state, loss, 0, num_steps).tail[-1])(
+        state, after)
+    remaining = jnp.where(status == Status.UNFINISHED, 0, num_steps - steps)
+    size = state.tail.shape[-1]
+    moved = jnp.arange(size) + remaining[:, None]
+    tail = jnp.where(moved < size,
+                     jnp.take_along_axis(state.tail, jnp.minimum(moved, size - 1), axis=1),
+                     ratio[:, None])
+    count = remaining.astype(ratio.dtype)
+    finished = MeanNormalizedLossState(state.initial, tail, state.total + count * ratio,
+                                       state.inverse_total + count / ratio)
+    diverged = (status == Status.DIVERGED) | jax.vmap(PAPER_RULE.diverged)(finished)
+    return diverged, jnp.where(diverged, finished.inverse_total, -finished.total)
 
 
 def sweep_map(problem_loss: Callable, params: optax.Params, x_values: np.ndarray,
@@ -108,8 +115,6 @@ def sweep_map(problem_loss: Callable, params: optax.Params, x_values: np.ndarray
                    hyperparams_per_point=True, divergence=PAPER_RULE, gtol=0.0, xtol=0.0,
                    basin_radius=0.0,
                    engine=Engine(chunk_size=chunk_size, backend="scan", check_every=check_every))
-    state = _finished_rule_state(PAPER_RULE, result.divergence_state, result.status,
-                                 result.steps, result.loss, num_steps)
-    diverged = (result.status == Status.DIVERGED) | jax.vmap(PAPER_RULE.diverged)(state)
-    measure = jnp.where(diverged, state.inverse_total, -state.total)
+    diverged, measure = _labels(result.divergence_state, result.status, result.steps,
+                                result.loss, num_steps)
     return result.loss, diverged, measure

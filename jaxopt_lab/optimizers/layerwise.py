@@ -71,9 +71,10 @@ def layerwise_sgd(learning_rates: Sequence[jax.typing.ArrayLike],
 
     def update_fn(updates: optax.Updates, state: optax.EmptyState, params=None):
         del params
-        per_entry = jnp.repeat(jnp.stack([jnp.asarray(rate) for rate in rates]),
-                               np.asarray(sizes), total_repeat_length=dim)
-        return -(per_entry.astype(updates.dtype) * updates), state
+        # Broadcasts joined, not jnp.repeat: under vmap a repeat of traced rates is a gather.
+        per_entry = jnp.concatenate([jnp.broadcast_to(jnp.asarray(rate, updates.dtype), (size,))
+                                     for rate, size in zip(rates, sizes)])
+        return -(per_entry * updates), state
 
     return optax.GradientTransformation(init_fn, update_fn)
 
