@@ -17,6 +17,7 @@ running DIVERGED (``steps = num_steps``) where ``rule.diverged`` says so.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -61,6 +62,7 @@ class MeanNormalizedLossState(NamedTuple):
     inverse_total: jax.Array
 
 
+@functools.lru_cache(maxsize=64)
 def mean_normalized_loss_rule(tail: int = 20, cap: float = 1e6) -> DivergenceRule:
     """Sohl-Dickstein (2024)'s rule: diverged iff the mean of the last ``tail`` normalised
     losses is not below 1.
@@ -69,7 +71,8 @@ def mean_normalized_loss_rule(tail: int = 20, cap: float = 1e6) -> DivergenceRul
     by the initial loss (itself made finite so), and a ratio above ``cap`` counts as ``cap``;
     with fewer than ``tail`` steps the mean is over all of them (one step sees only the initial
     loss, ratio 1: diverged). The state also sums the ratios and their inverses, the paper's
-    colour value (``−Σ v`` if trained, ``Σ 1/v`` if diverged).
+    colour value (``−Σ v`` if trained, ``Σ 1/v`` if diverged). The same arguments give the same
+    rule object, so sweeps that make it afresh still share their compiled kernels.
 
     Args:
       tail: >= 1 last losses averaged.
