@@ -26,7 +26,7 @@ CURVES = {
     "fewer steps than the tail, rising": [1.0, 1.1, 1.2],
     "huge ratio capped": [1e-9, 1e9] + [1e-12] * 19,
     "zero initial loss": [0.0, 0.0, 1.0],
-    "long, falling then rising": list(np.geomspace(1.0, 1e-3, 40)) + list(np.geomspace(1e-3, 50, 40)),
+    "long, falling then rising": [*np.geomspace(1.0, 1e-3, 40), *np.geomspace(1e-3, 50, 40)],
 }
 
 

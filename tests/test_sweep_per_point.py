@@ -1,5 +1,5 @@
-"""Hyperparameters per point: each start paired with its own values, run, chunked, checkpointed
-and recorded like the starts themselves; and `layerwise_sgd`, the per-layer rate on a flat vector."""
+"""Hyperparameters per point: each start paired with its own values, run, chunked,
+checkpointed and recorded like the starts; and `layerwise_sgd`, a rate per layer of a vector."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,7 +90,7 @@ def test_paths_follow_their_own_hyperparameters():
                       hyperparams_per_point=True, trajectories=[0, 149], progress=False,
                       engine=jl.Engine(check_every=1))
     assert result.trajectories.shape == (2, 26, 2)
-    for path, index in zip(result.trajectories, [0, 149]):
+    for path, index in zip(result.trajectories, [0, 149], strict=True):
         np.testing.assert_array_equal(path[int(result.steps[index]) if result.steps[index] >= 0
                                            else -1], result.params[index])
 
@@ -122,7 +122,7 @@ def _float64_layerwise_step(params, grad, rates):
     # θ_k − η_k g_k, layer by layer, in NumPy float64.
     bounds = np.cumsum((0,) + LAYERS)
     out = np.array(params, np.float64)
-    for rate, low, high in zip(rates, bounds[:-1], bounds[1:]):
+    for rate, low, high in zip(rates, bounds[:-1], bounds[1:], strict=True):
         out[low:high] = out[low:high] - rate * np.asarray(grad[low:high], np.float64)
     return out
 

@@ -87,8 +87,8 @@ class SweepResult:
 
     @property
     def point_axis(self) -> int:
-        """Axis of the points: 1 after a grid's configurations, else 0 (``hyperparams`` given
-        per point, or none)."""
+        """The points' axis in every field, 1 after a grid's configurations, else 0 (with
+        ``hyperparams`` given per point, or none)."""
         per_point = self.metadata.get("hyperparams_per_point", False)
         return 1 if self.hyperparams and not per_point else 0
 

@@ -30,7 +30,7 @@ import optax
 from jaxopt_lab._validation import check_int, check_positive
 
 
-def layerwise_sgd(learning_rates: Sequence[jax.typing.ArrayLike],
+def layerwise_sgd(learning_rates: Sequence[float | jax.Array],
                   layer_sizes: Sequence[int]) -> optax.GradientTransformation:
     """Gradient descent θ_k ← θ_k − η_k·g_k with rate η_k on layer k of a flat vector.
 
@@ -73,7 +73,7 @@ def layerwise_sgd(learning_rates: Sequence[jax.typing.ArrayLike],
         del params
         # Broadcasts joined, not jnp.repeat: under vmap a repeat of traced rates is a gather.
         per_entry = jnp.concatenate([jnp.broadcast_to(jnp.asarray(rate, updates.dtype), (size,))
-                                     for rate, size in zip(rates, sizes)])
+                                     for rate, size in zip(rates, sizes, strict=True)])
         return -(per_entry * updates), state
 
     return optax.GradientTransformation(init_fn, update_fn)
