@@ -30,6 +30,13 @@ left are skipped: the loop over blocks is a ``while_loop`` whose condition asks 
 stopped point's params, status and steps never change again. With a trajectory to record the
 blocks stay a fixed-length scan.
 
+**Divergence rule.** With ``config.divergence`` (a `jaxopt_lab.engine.DivergenceRule`) a
+point's optimizer state travels as ``(optimizer state, rule state, step)``: every step, the
+first of a block with its check's value and the others through ``value_and_grad`` instead of
+``grad``, shows the rule the loss before it while the point runs (a point stopped at the block's
+start keeps its rule state), and after the last step a point still running that the rule calls
+diverged becomes DIVERGED at ``num_steps``. Without a rule nothing of this is traced.
+
 `PointProgram` holds the per-point pieces (start, step, check, finish) for one point, whose
 params are a ``(dim,)`` vector or, in the ``"coordinates"`` layout, a tuple of scalars;
 `checked_block`, `run_checked` and `run_schedule` are the loop schedule. A driver supplies only
@@ -226,8 +233,7 @@ def checked_block(carry: Carry, length: int, first_step: Callable, steps: Callab
 
     The first step ``first_step(params, state, value, grad, stop)`` takes the value and gradient
     the previous check computed at the same params (for a running point; a stopped one's are
-    discarded), so a check costs no gradient of its
-    own; ``steps(params, state, rest, params_before, stop)`` runs the ``length - 1`` plain steps
+    discarded), so a check costs no gradient of its own; ``steps(params, state, rest, params_before, stop)`` runs the ``length - 1`` plain steps
     left (and records their path, if the driver does).
     """
     params, state, value, grad, stop, t = carry
