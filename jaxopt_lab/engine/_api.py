@@ -46,8 +46,8 @@ from jaxopt_lab.engine import _distributed, _fused
 from jaxopt_lab.engine._arguments import BASIN_FRACTION as BASIN_FRACTION
 from jaxopt_lab.engine._arguments import check_sweep_arguments
 from jaxopt_lab.engine._checkpoint import open_store
-from jaxopt_lab.engine._divergence import DivergenceRule, state_from_outputs
 from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
+from jaxopt_lab.engine._divergence import DivergenceRule, state_from_outputs
 from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
 from jaxopt_lab.engine._inspect import check_optimizer, optimizer_facts, optimizer_name
 from jaxopt_lab.engine._memory import check_outputs_fit
@@ -144,7 +144,8 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
 
 def _rule_name(rule: DivergenceRule) -> str:
     """The divergence rule as metadata names it: its judgement's ``module.qualname``."""
-    return f"{getattr(rule.diverged, '__module__', '?')}.{getattr(rule.diverged, '__qualname__', '?')}"
+    judge = rule.diverged
+    return f"{getattr(judge, '__module__', '?')}.{getattr(judge, '__qualname__', '?')}"
 
 
 def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_reason: str,
@@ -244,8 +245,8 @@ def sweep(
         float dtype's range, ``num_steps`` is not an integer in [1, 2**30 - 1] (the stop code's
         range) or ``record_loss_every`` in [1, num_steps], ``gtol``, ``xtol`` or
         ``basin_radius`` is not a finite number >= 0, the ``hyperparams`` arrays are not 1-D of
-        one common length (P with ``hyperparams_per_point``), a ``trajectories`` index is not a point of ``starts``, or a
-        ``metadata`` key is one of the engine's own entries; or ``checkpoint`` is a file, or
+        one common length (P with ``hyperparams_per_point``), a ``trajectories`` index is not
+        a point of ``starts``, or a ``metadata`` key is one of the engine's own entries; or ``checkpoint`` is a file, or
         a directory that holds another sweep, chunks without a manifest, or a layout of
         another version (a damaged or foreign chunk file in it is recomputed with a
         ``RuntimeWarning`` naming the file, never used).
