@@ -246,10 +246,10 @@ def sweep(
         range) or ``record_loss_every`` in [1, num_steps], ``gtol``, ``xtol`` or
         ``basin_radius`` is not a finite number >= 0, the ``hyperparams`` arrays are not 1-D of
         one common length (P with ``hyperparams_per_point``), a ``trajectories`` index is not
-        a point of ``starts``, or a ``metadata`` key is one of the engine's own entries; or ``checkpoint`` is a file, or
-        a directory that holds another sweep, chunks without a manifest, or a layout of
-        another version (a damaged or foreign chunk file in it is recomputed with a
-        ``RuntimeWarning`` naming the file, never used).
+        a point of ``starts``, or a ``metadata`` key is one of the engine's own entries; or
+        ``checkpoint`` is a file, or a directory that holds another sweep, chunks without a
+        manifest, or a layout of another version (a damaged or foreign chunk file in it is
+        recomputed with a ``RuntimeWarning`` naming the file, never used).
       jaxopt_lab.engine.EngineOptionError: if the result (loss history and trajectories
         included) would not fit the memory budget (``Engine.memory_budget``), or
         ``backend="fused"`` is asked for with ``hyperparams_per_point`` or ``divergence``;
