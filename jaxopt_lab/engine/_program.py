@@ -233,8 +233,9 @@ def checked_block(carry: Carry, length: int, first_step: Callable, steps: Callab
 
     The first step ``first_step(params, state, value, grad, stop)`` takes the value and gradient
     the previous check computed at the same params (for a running point; a stopped one's are
-    discarded), so a check costs no gradient of its own; ``steps(params, state, rest, params_before, stop)`` runs the ``length - 1`` plain steps
-    left (and records their path, if the driver does).
+    discarded), so a check costs no gradient of its own;
+    ``steps(params, state, rest, params_before, stop)`` runs the ``length - 1`` plain steps left
+    (and records their path, if the driver does).
     """
     params, state, value, grad, stop, t = carry
     new_params, state = first_step(params, state, value, grad, stop)

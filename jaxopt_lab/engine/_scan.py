@@ -131,8 +131,8 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig,
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig,
                mesh: Mesh | None = None) -> Callable:
     """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached
-    (``{name: (N,)}``, one value per start, under ``config.per_point_hyperparams``); with a ``mesh`` of several devices the points are split over them (N a multiple of its
-    size)."""
+    (``{name: (N,)}``, one value per start, under ``config.per_point_hyperparams``); with a
+    ``mesh`` of several devices the points are split over them (N a multiple of its size)."""
     return KERNELS.get((optimizer, surface, config, mesh),
                        lambda: _build(optimizer, surface, config, mesh))
 
