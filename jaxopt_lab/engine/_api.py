@@ -28,6 +28,10 @@ machine").
 ...                 progress=False)
 >>> grid.status.tolist()  # learning rate 1.5 overshoots farther every step: escapes
 [[1, 1, 2], [2, 2, 2]]
+>>> paired = jl.sweep(optax.sgd, bowl, starts[:2], 100, progress=False,
+...                   hyperparams={"learning_rate": [0.25, 1.5]}, hyperparams_per_point=True)
+>>> paired.status.tolist()  # start 0 with 0.25, start 1 with 1.5: the grid's diagonal
+[1, 2]
 """
 from __future__ import annotations
 
