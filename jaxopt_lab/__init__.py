@@ -24,6 +24,7 @@ from jaxopt_lab import analysis as analysis
 from jaxopt_lab.engine import Status as Status
 from jaxopt_lab.surfaces import Surface as Surface
 from jaxopt_lab.optimizers.gradient_descent import sgd as sgd
+from jaxopt_lab.optimizers.layerwise import layerwise_sgd as layerwise_sgd
 from jaxopt_lab.optimizers.momentum import momentum as momentum
 from jaxopt_lab.optimizers.momentum import nesterov as nesterov
 from jaxopt_lab.optimizers.momentum import scale_by_momentum as scale_by_momentum
@@ -69,6 +70,7 @@ __all__ = [
     "Status",
     "Surface",
     "sgd",
+    "layerwise_sgd",
     "momentum",
     "nesterov",
     "scale_by_momentum",

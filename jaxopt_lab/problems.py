@@ -595,9 +595,20 @@ def trainability_map(problem: Problem, params: optax.Params,
     (:func:`train_offset_and_learning_rate`). Each field is a ``(resolution, resolution)``
     array, rows along y (row 0 at ``y_min``), columns along x. The problem's conditions
     (activation, single datapoint) come from :func:`trainability_network`; minibatch training
-    from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per call (the
-    last chunk padded to the same size, so one compile serves all), to bound the memory of a
-    large picture; by default the whole grid is one call.
+    from ``minibatch_size``. ``chunk_size`` trains at most that many grid points per chunk (the
+    last padded to the same size, so one compile serves all), to bound the memory of a large
+    picture; by default the sweep engine's chunks.
+
+    A full-batch picture is one `jaxopt_lab.sweep`: each cell a point over the ravelled
+    parameters with its own learning rates (``hyperparams_per_point``, `jaxopt_lab.layerwise_sgd`)
+    judged by the paper's rule (`jaxopt_lab.engine.mean_normalized_loss_rule`), so it gets the
+    engine's blocks, threads, devices and progress bar, and its labels and ``measure`` are those
+    of the single runs. A run whose parameters, loss or gradient stop being finite is diverged
+    (its later losses count as the rule's cap) and its ``final_loss`` is the loss where the
+    sweep froze it, the last check at which it was finite. Minibatch training (a loss that
+    changes with the step) and ``offset_every_step`` need what a fixed surface cannot express:
+    they run as the ``vmap`` of the single runs, ``chunk_size`` cells per call (by default the
+    whole grid).
 
     Args:
       problem: the :func:`trainability_network` problem.
@@ -638,9 +649,29 @@ def trainability_map(problem: Problem, params: optax.Params,
                          f"got {window}")
     x_values, y_values = np.meshgrid(np.logspace(x_min, x_max, resolution),
                                      np.logspace(y_min, y_max, resolution))
+    x_values, y_values = x_values.ravel(), y_values.ravel()
+    if minibatch_size is None and not (plane == PLANES[1] and offset_every_step):
+        from jaxopt_lab import _trainability_sweep  # the engine imports after this module
+
+        fields = _trainability_sweep.sweep_map(
+            problem.loss, params, x_values, y_values, plane=plane, num_steps=num_steps,
+            chunk_size=chunk_size, dtype=problem.inputs.dtype)
+    else:
+        fields = _direct_map(problem, params, x_values, y_values, plane=plane,
+                             num_steps=num_steps, minibatch_size=minibatch_size,
+                             minibatch_key=minibatch_key, offset_every_step=offset_every_step,
+                             chunk_size=chunk_size)
+    return TrainabilityResult(*(field.reshape(resolution, resolution) for field in fields))
+
+
+def _direct_map(problem: Problem, params: optax.Params, x_values: np.ndarray,
+                y_values: np.ndarray, *, plane: str, num_steps: int, minibatch_size: int | None,
+                minibatch_key: jax.Array | None, offset_every_step: bool,
+                chunk_size: int | None) -> TrainabilityResult:
+    """The grid as ``vmap`` of the single runs, ``chunk_size`` cells per call (minibatches
+    and the offset added every step, which a sweep's fixed surface cannot express)."""
     options = {"plane": plane, "num_steps": num_steps, "minibatch_size": minibatch_size,
                "offset_every_step": offset_every_step}
-    x_values, y_values = x_values.ravel(), y_values.ravel()
     chunk_size = min(chunk_size or x_values.size, x_values.size)
     chunks = []
     for start in range(0, x_values.size, chunk_size):
@@ -651,5 +682,4 @@ def trainability_map(problem: Problem, params: optax.Params,
                             jnp.asarray(y_values[take], problem.inputs.dtype), minibatch_key,
                             **options)
         chunks.append(jax.tree.map(lambda field: field[: x_values.size - start], chunk))
-    result = jax.tree.map(lambda *fields: jnp.concatenate(fields), *chunks)
-    return jax.tree.map(lambda field: field.reshape(resolution, resolution), result)
+    return jax.tree.map(lambda *fields: jnp.concatenate(fields), *chunks)

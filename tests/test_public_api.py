@@ -43,9 +43,10 @@ def test_engine_is_a_package_with_only_its_public_names():
     import jaxopt_lab.engine as engine
 
     assert engine is jl.engine and jl.Engine is engine.Engine and jl.sweep is engine.sweep
-    assert set(engine.__all__) == {"CheckpointError", "DistributedSweepError", "Engine",
-                                   "EngineOptionError", "NotElementwise", "Status",
-                                   "SweepResult", "sweep"}
+    assert set(engine.__all__) == {"CheckpointError", "DistributedSweepError", "DivergenceRule",
+                                   "Engine", "EngineOptionError", "MeanNormalizedLossState",
+                                   "NotElementwise", "Status", "SweepResult",
+                                   "mean_normalized_loss_rule", "sweep"}
     assert all(getattr(engine, name) is not None for name in engine.__all__)
 
 

@@ -12,7 +12,7 @@ import pytest
 import jaxopt_lab as jl
 from jaxopt_lab.engine import _chunks, _plan
 
-FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history")
+FIELDS = ("params", "loss", "status", "steps", "basin", "loss_history", "divergence_state")
 #: More than one 2-D block (1,024 points) and not a multiple of it: the last block is padded.
 NUM_POINTS = 2500
 
@@ -30,6 +30,14 @@ CASES = {
     # 100-D: blocks of 64 points, and a value that sums 100 coordinates.
     "adam-100d-reduction": (optax.adam(0.01), "deep_learning_spectrum", {}),
     "newton-saddle": (jl.newton(), "saddle", {}),
+    # One learning rate per start: cut into blocks and chunks with the starts.
+    "sgd-per-point-himmelblau": (optax.sgd, "himmelblau", dict(
+        hyperparams={"learning_rate": np.geomspace(1e-3, 0.1, NUM_POINTS)},
+        hyperparams_per_point=True)),
+    "momentum-per-point-rule-rastrigin": (jl.momentum, "rastrigin", dict(
+        hyperparams={"learning_rate": np.geomspace(1e-3, 0.5, NUM_POINTS),
+                     "momentum": np.linspace(0.0, 0.9, NUM_POINTS)},
+        hyperparams_per_point=True, divergence=jl.engine.mean_normalized_loss_rule())),
 }
 #: Ways to run the same sweep: they may change speed, never a bit.
 ENGINES = {
@@ -78,8 +86,9 @@ def test_chunks_and_batches_change_no_bit(case, variant):
         (default.metadata["block_points"], default.metadata["block_configs"])
     for field in FIELDS:
         if getattr(default, field) is not None:
-            np.testing.assert_array_equal(getattr(other, field), getattr(default, field),
-                                          err_msg=field)
+            for mine, theirs in zip(jax.tree.leaves(getattr(other, field)),
+                                    jax.tree.leaves(getattr(default, field)), strict=True):
+                np.testing.assert_array_equal(mine, theirs, err_msg=field)
 
 
 def test_batches_work_within_chunks_and_with_checkpoints(tmp_path):

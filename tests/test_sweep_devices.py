@@ -38,6 +38,11 @@ SCRIPT = textwrap.dedent("""
     ackley = jl.surfaces.get("ackley")
     chaotic = jl.sweep(jl.adam(0.05), ackley, jl.starts.uniform(jax.random.PRNGKey(3), ackley, 1500),
                        60, progress=False, engine=jl.Engine(check_every=1))
+    # One learning rate per start, judged by a loss-curve rule: cut over devices with the starts.
+    paired = jl.sweep(optax.sgd, surface, starts, 50,
+                      hyperparams={"learning_rate": np.geomspace(0.001, 0.05, 10)},
+                      hyperparams_per_point=True, progress=False,
+                      divergence=jl.engine.mean_normalized_loss_rule())
     assert jax.device_count() == result.metadata["num_devices"], jax.device_count()
     np.savez(sys.argv[1], num_devices=jax.device_count(),
              **{f"grid_{k}": np.asarray(getattr(result, k)) for k in ("params", "status", "steps")},
@@ -47,7 +52,10 @@ SCRIPT = textwrap.dedent("""
              **{f"ackley_{k}": np.asarray(getattr(chaotic, k))
                 for k in ("params", "status", "steps", "basin")},
              **{f"fused_{k}": np.asarray(getattr(fused, k))
-                for k in ("params", "status", "steps", "basin")})
+                for k in ("params", "status", "steps", "basin")},
+             **{f"paired_{k}": np.asarray(getattr(paired, k))
+                for k in ("params", "status", "steps", "basin")},
+             paired_tail=np.asarray(paired.divergence_state.tail))
 """)
 
 

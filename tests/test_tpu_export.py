@@ -75,6 +75,7 @@ def test_auto_on_a_tpu_runs_the_scan_and_says_why():
     surface = jl.surfaces.get("himmelblau")
     config = KernelConfig(10, 1e-8, 1e-8, 1e-2, "coordinates", 8, None, False, (), 1)
     tpu_plan = types.SimpleNamespace(platform="tpu", backend="auto", blocks_per_device=True,
+                                     per_point_hyperparams=False, divergence=None,
                                      kernel_config=lambda **_: config)
     sharding = types.SimpleNamespace(mesh=None)
     chunk = jax.ShapeDtypeStruct((8, 2), jnp.float32)

@@ -210,3 +210,35 @@ def test_a_chunked_map_is_the_whole_map():
                                         chunk_size=7)  # 36 points: 5 full chunks and 1 of 1
     np.testing.assert_array_equal(chunked.diverged, whole.diverged)
     np.testing.assert_allclose(chunked.measure, whole.measure, rtol=ROUNDING_RTOL)
+
+
+#: The map's sweep sums the colour value step by step, the direct map sums the array at once:
+#: float64 rounding of a few dozen terms; float32 keeps 24 bits of each partial sum.
+SUM_RTOL = {"float64": 1e-12, "float32": 1e-5}
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("plane, window", [
+    ("learning_rates", (-1.0, 4.0, -1.0, 4.0)),
+    ("offset_and_learning_rate", (-2.0, 0.5, -1.0, 1.5)),
+])
+@pytest.mark.parametrize("num_steps", [1, 2, 21, STEPS])
+def test_the_swept_map_labels_every_cell_as_the_direct_runs(plane, window, dtype, num_steps):
+    # The full-batch map runs as one jl.sweep; the direct vmap of the single runs is the oracle.
+    problem = problems.trainability_network(KEY, WIDTH, dtype=jnp.dtype(dtype))
+    params = _paper_start(problem)
+    resolution = 9
+    picture = problems.trainability_map(problem, params, window, resolution, plane=plane,
+                                        num_steps=num_steps)
+    x_values, y_values = np.meshgrid(np.logspace(*window[:2], resolution),
+                                     np.logspace(*window[2:], resolution))
+    direct = problems._direct_map(problem, params, x_values.ravel(), y_values.ravel(),
+                                  plane=plane, num_steps=num_steps, minibatch_size=None,
+                                  minibatch_key=None, offset_every_step=False, chunk_size=None)
+    labels = np.asarray(direct.diverged).reshape(resolution, resolution)
+    np.testing.assert_array_equal(picture.diverged, labels)
+    assert num_steps == 1 or 0 < labels.mean() < 1  # the window crosses the boundary
+    np.testing.assert_allclose(picture.measure.ravel(), direct.measure, rtol=SUM_RTOL[dtype])
+    trained = ~labels.ravel()
+    np.testing.assert_allclose(picture.final_loss.ravel()[trained],
+                               np.asarray(direct.final_loss)[trained], rtol=SUM_RTOL[dtype])

@@ -28,6 +28,10 @@ process 0 only, or none: ``Engine.gather``), equal bit for bit to one process's
 ...                 progress=False)
 >>> grid.status.tolist()  # learning rate 1.5 overshoots farther every step: escapes
 [[1, 1, 2], [2, 2, 2]]
+>>> paired = jl.sweep(optax.sgd, bowl, starts[:2], 100, progress=False,
+...                   hyperparams={"learning_rate": [0.25, 1.5]}, hyperparams_per_point=True)
+>>> paired.status.tolist()  # start 0 with 0.25, start 1 with 1.5: the grid's diagonal
+[1, 2]
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ from jaxopt_lab.engine._arguments import BASIN_FRACTION as BASIN_FRACTION
 from jaxopt_lab.engine._arguments import check_sweep_arguments
 from jaxopt_lab.engine._checkpoint import open_store
 from jaxopt_lab.engine._chunks import chunk_runner, run_chunks
+from jaxopt_lab.engine._divergence import DivergenceRule, state_from_outputs
 from jaxopt_lab.engine._errors import EngineOptionError, NotElementwise
 from jaxopt_lab.engine._inspect import check_optimizer, optimizer_facts, optimizer_name
 from jaxopt_lab.engine._memory import check_outputs_fit
@@ -76,6 +81,14 @@ def _select_kernel(plan: SweepPlan, optimizer: Any, surface: Surface, sharding,
                               None if plan.blocks_per_device else mesh)
     if plan.backend == "scan":
         return scan(), "scan", "backend='scan' was asked for"
+    unfused = [what for what, used in (("hyperparams_per_point=True", plan.per_point_hyperparams),
+                                       ("a divergence rule", plan.divergence is not None)) if used]
+    if plan.backend == "fused" and unfused:
+        raise EngineOptionError(
+            "backend", f"backend='fused' does not take {' or '.join(unfused)} (its lanes hold "
+            "one configuration and no loss curve): use backend='scan' or the default")
+    if unfused:
+        return scan(), "scan", f"the fused kernels take no {' or '.join(unfused)}"
     if plan.backend == "fused":
         if surface.dim > _fused.MAX_DIM:
             raise EngineOptionError(
@@ -127,7 +140,16 @@ def _describe(plan: SweepPlan, optimizer: Any, probe: optax.GradientTransformati
         "block_points": plan.block.points, "block_configs": plan.block.configs,
         "batches": plan.batches, "dtype": str(dtype),
         "backend": backend,
+        # Only when used: a sweep without them keeps the description (and checkpoints) it had.
+        **({"hyperparams_per_point": True} if plan.per_point_hyperparams else {}),
+        **({} if plan.divergence is None else {"divergence": _rule_name(plan.divergence)}),
     }
+
+
+def _rule_name(rule: DivergenceRule) -> str:
+    """The divergence rule as metadata names it: its judgement's ``module.qualname``."""
+    judge = rule.diverged
+    return f"{getattr(judge, '__module__', '?')}.{getattr(judge, '__qualname__', '?')}"
 
 
 def _finish_metadata(description: dict, plan: SweepPlan, loaded: int, backend_reason: str,
@@ -167,6 +189,8 @@ def sweep(
     progress: bool | None = None,
     metadata: Mapping[str, Any] | None = None,
     engine: Engine | None = None,
+    hyperparams_per_point: bool = False,
+    divergence: DivergenceRule | None = None,
 ) -> SweepResult:
     """Run ``optimizer`` for ``num_steps`` from every point of ``starts`` on ``surface``.
 
@@ -176,7 +200,8 @@ def sweep(
       surface: a `jaxopt_lab.surfaces.Surface`; its ``minima`` and ``escape_radius`` judge points.
       starts: ``(P, dim)`` points, or an object with ``.points`` (`jl.starts.grid`).
       num_steps: optimizer updates per point, >= 1.
-      hyperparams: ``{name: (C,)}`` for a factory; every result field gains a leading C axis.
+      hyperparams: ``{name: (C,)}`` for a factory; every result field gains a leading C axis
+        (the C × P product grid), or with ``hyperparams_per_point`` ``{name: (P,)}``.
       gtol: converged when ``‖∇f‖ <= gtol``. Default: √eps of the starts' dtype (1.5e-8 in
         float64, 3.5e-4 in float32), the classic tolerance for a computed gradient.
       xtol: converged when within ``xtol`` of a listed minimum. Default √eps as for ``gtol``.
@@ -192,6 +217,16 @@ def sweep(
       metadata: extra JSON-serializable entries for ``result.metadata``.
       engine: how to run it (`jaxopt_lab.Engine`: backend, layout, unroll, check interval,
         chunks, batches, memory budget, devices); default ``Engine()``, chosen per device.
+      hyperparams_per_point: pair start ``i`` with the values ``hyperparams[name][i]`` instead
+        of running every start under every configuration: no C axis, and the hyperparameters
+        are cut into chunks and blocks with their points (a grid of N settings over one
+        repeated start runs as N points, no padding). The scan backend runs it.
+      divergence: a `jaxopt_lab.engine.DivergenceRule` shown the loss before every step of a
+        running point (e.g. `jaxopt_lab.engine.mean_normalized_loss_rule`, Sohl-Dickstein
+        2024); a point still running after ``num_steps`` that it calls diverged is DIVERGED at
+        ``num_steps``. The sweep's own failure checks stay. Its final states are
+        ``result.divergence_state`` (a stopped point's as of the check that stopped it). Without
+        a rule the steps between checks compute no loss. The scan backend runs it.
 
     Divergence is data: a point with a non-finite value, gradient or position, or beyond the
     escape radius at a check is DIVERGED (a NaN start at step 0) and frozen where it failed (at
@@ -220,6 +255,7 @@ def sweep(
       TypeError: if ``surface`` is not a ``Surface``, ``engine`` not an ``Engine`` (or its
         ``devices`` not devices), ``starts`` not real numbers (strings, objects, bools, complex),
         a ``hyperparams`` value not real numbers, a ``trajectories`` index not an integer,
+        ``divergence`` not a ``DivergenceRule``, ``hyperparams_per_point`` without hyperparams,
         ``metadata`` not a mapping of str keys to JSON values, or ``optimizer`` and
         ``hyperparams`` do not fit together (a transformation with ``hyperparams``, a factory
         without them or with other names).
@@ -227,29 +263,33 @@ def sweep(
         float dtype's range, ``num_steps`` is not an integer in [1, 2**30 - 1] (the stop code's
         range) or ``record_loss_every`` in [1, num_steps], ``gtol``, ``xtol`` or
         ``basin_radius`` is not a finite number >= 0, the ``hyperparams`` arrays are not 1-D of
-        one common length, a ``trajectories`` index is not a point of ``starts``, or a
-        ``metadata`` key is one of the engine's own entries; or ``checkpoint`` is a file, or
-        a directory that holds another sweep, chunks without a manifest, or a layout of
-        another version (a damaged or foreign chunk file in it is recomputed with a
-        ``RuntimeWarning`` naming the file, never used).
+        one common length (P with ``hyperparams_per_point``), a ``trajectories`` index is not
+        a point of ``starts``, or a ``metadata`` key is one of the engine's own entries; or
+        ``checkpoint`` is a file, or a directory that holds another sweep, chunks without a
+        manifest, or a layout of another version (a damaged or foreign chunk file in it is
+        recomputed with a ``RuntimeWarning`` naming the file, never used).
       jaxopt_lab.engine.EngineOptionError: if the result (loss history and trajectories
         included; the share of it this process holds) would not fit the memory budget
-        (``Engine.memory_budget``), or ``Engine.devices`` holds another process's device;
+        (``Engine.memory_budget``), ``Engine.devices`` holds another process's device, or
+        ``backend="fused"`` is asked for with ``hyperparams_per_point`` or ``divergence``;
         raised before any work.
     """
-    (starts, num_steps, hyperparams, criteria, record_loss_every, indices,
-     metadata) = check_sweep_arguments(
+    (starts, num_steps, hyperparams, criteria, record_loss_every, indices, metadata,
+     per_point, divergence) = check_sweep_arguments(
         surface, starts, num_steps, hyperparams=hyperparams, gtol=gtol, xtol=xtol,
         basin_radius=basin_radius, record_loss_every=record_loss_every, trajectories=trajectories,
-        checkpoint=checkpoint, progress=progress, metadata=metadata, engine=engine)
+        checkpoint=checkpoint, progress=progress, metadata=metadata, engine=engine,
+        hyperparams_per_point=hyperparams_per_point, divergence=divergence)
     probe, hyperparams = check_optimizer(optimizer, hyperparams)
     names = tuple(hyperparams)
     facts = optimizer_facts(optimizer, probe, names, surface.dim, starts.dtype)
     plan = make_plan(engine or Engine(), num_points=starts.shape[0], dim=surface.dim,
                      itemsize=starts.dtype.itemsize, num_steps=num_steps, hyperparam_names=names,
-                     num_configs=len(next(iter(hyperparams.values()))) if names else 1,
+                     num_configs=len(next(iter(hyperparams.values())))
+                     if names and not per_point else 1,
                      criteria=criteria, record_loss_every=record_loss_every,
-                     takes_coordinates=facts.takes_coordinates, state_size=facts.state_size)
+                     takes_coordinates=facts.takes_coordinates, state_size=facts.state_size,
+                     per_point_hyperparams=per_point, divergence=divergence)
     # Under jax.distributed with Engine.gather, this process holds only its share.
     gather = (engine or Engine()).gather
     held = _distributed.held_points(plan.num_points, plan.chunk_size, gather)
@@ -260,7 +300,9 @@ def sweep(
                                num_paths=0 if indices is None else len(indices))
     sharding = point_sharding(plan.devices)
     chunk = jax.ShapeDtypeStruct((plan.chunk_size, surface.dim), starts.dtype, sharding=sharding)
-    placed_hyperparams = jax.device_put(hyperparams, replicated(sharding))
+    # Per point, they travel with their points (cut, padded and placed chunk by chunk).
+    placed_hyperparams = ({name: jax.numpy.asarray(value) for name, value in hyperparams.items()}
+                          if per_point else jax.device_put(hyperparams, replicated(sharding)))
     kernel, backend, backend_reason = _select_kernel(plan, optimizer, surface, sharding, chunk,
                                                      placed_hyperparams)
     if backend == "fused":
@@ -269,13 +311,22 @@ def sweep(
     if checkpoint is not None:  # under jax.distributed: this process's own subdirectory
         checkpoint = _distributed.checkpoint_directory(checkpoint)
     store = open_store(checkpoint, optimizer=optimizer, probe=probe, surface=surface,
-                       starts=starts, hyperparams=hyperparams, description=description)
+                       starts=starts, hyperparams=hyperparams, description=description,
+                       divergence=divergence, per_point=per_point)
     run_chunk = chunk_runner(kernel, placed_hyperparams, plan, sharding)
-    outputs, loaded = run_chunks(run_chunk, starts, plan.chunk_size, plan.point_axis, sharding,
-                                 store, progress, gather)
+    outputs, loaded = run_chunks(run_chunk, (starts, placed_hyperparams) if per_point else starts,
+                                 plan.chunk_size, plan.point_axis, sharding, store, progress,
+                                 gather)
+    rule_state = None
+    if divergence is not None:
+        outputs, rule_state = state_from_outputs(outputs, divergence, starts.dtype, num_steps)
+    # A share of the points (Engine.gather) holds the settings of its own points only.
+    held_hyperparams = ({name: value[held.start:held.stop] for name, value in hyperparams.items()}
+                        if per_point else hyperparams)
     return SweepResult.from_outputs(
-        outputs, hyperparams=hyperparams, loss_steps=_loss_steps(plan),
+        outputs, hyperparams=held_hyperparams, loss_steps=_loss_steps(plan),
         trajectories=record_paths(optimizer, surface, plan, starts, indices, hyperparams,
                                   budget),
         trajectory_indices=None if indices is None else indices - held.start,
+        divergence_state=rule_state,
         metadata=_finish_metadata(description, plan, loaded, backend_reason, metadata, held))

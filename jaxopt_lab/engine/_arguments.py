@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab._validation import check_bool, check_int, check_tolerance, real_array
+from jaxopt_lab.engine._divergence import DivergenceRule
 from jaxopt_lab.engine._options import Engine
 from jaxopt_lab.engine._plan import Criteria
 from jaxopt_lab.surfaces import Surface
@@ -43,7 +44,7 @@ ENGINE_METADATA_KEYS = frozenset({
     "record_loss_every", "layout", "unroll", "check_every", "chunk_size", "block_points",
     "block_configs", "batches", "dtype", "backend", "jax", "jaxlib", "optax", "device", "num_devices",
     "chunks_loaded", "backend_reason", "num_processes", "global_device_count", "first_point",
-    "total_points",
+    "total_points", "hyperparams_per_point", "divergence",
 })
 
 
@@ -57,6 +58,8 @@ class SweepArguments(NamedTuple):
     record_loss_every: int | None
     trajectory_indices: np.ndarray | None
     metadata: dict[str, Any]
+    hyperparams_per_point: bool = False
+    divergence: DivergenceRule | None = None
 
 
 def check_objects(surface: Any, engine: Any) -> None:
@@ -158,6 +161,33 @@ def check_hyperparams(hyperparams: Any) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+def check_per_point(hyperparams: dict[str, np.ndarray] | None, per_point: Any,
+                    num_points: int) -> bool:
+    """``hyperparams_per_point`` a bool; if True, ``hyperparams`` given, each of length P."""
+    per_point = check_bool("hyperparams_per_point", per_point)
+    if not per_point:
+        return False
+    if hyperparams is None:
+        raise TypeError("hyperparams_per_point=True pairs each start with its own "
+                        "hyperparameters: pass hyperparams={name: (P,) array} and a factory")
+    for name, array in hyperparams.items():
+        if array.shape[0] != num_points:
+            raise ValueError(f"hyperparams[{name!r}] must hold one value per start with "
+                             f"hyperparams_per_point=True: shape ({num_points},), got "
+                             f"{array.shape}")
+    return True
+
+
+def check_divergence(divergence: Any) -> DivergenceRule | None:
+    """``divergence`` a `DivergenceRule` of three callables, or None."""
+    if divergence is None:
+        return None
+    if not isinstance(divergence, DivergenceRule) or not all(map(callable, divergence)):
+        raise TypeError(f"divergence must be a jaxopt_lab.engine.DivergenceRule(init, update, "
+                        f"diverged) of functions, or None, got {type(divergence).__name__}")
+    return divergence
+
+
 def _tolerance(name: str, value: Any, default: float) -> float:
     if isinstance(value, (np.ndarray, jax.Array)) and np.ndim(value) == 0 \
             and np.dtype(value.dtype).kind in "iuf":
@@ -246,7 +276,8 @@ def check_checkpoint_and_progress(checkpoint: Any, progress: Any) -> None:
 def check_sweep_arguments(surface: Any, starts: Any, num_steps: Any, *, hyperparams: Any,
                           gtol: Any, xtol: Any, basin_radius: Any, record_loss_every: Any,
                           trajectories: Any, checkpoint: Any, progress: Any, metadata: Any,
-                          engine: Any) -> SweepArguments:
+                          engine: Any, hyperparams_per_point: Any = False,
+                          divergence: Any = None) -> SweepArguments:
     """Every argument of `jl.sweep` but the optimizer (`jaxopt_lab.engine._inspect`), checked."""
     check_objects(surface, engine)
     points = check_starts(starts, surface.dim)
@@ -254,12 +285,16 @@ def check_sweep_arguments(surface: Any, starts: Any, num_steps: Any, *, hyperpar
     if record_loss_every is not None:
         record_loss_every = check_int("record_loss_every", record_loss_every, 1, num_steps)
     check_checkpoint_and_progress(checkpoint, progress)
+    hyperparams = check_hyperparams(hyperparams)
     return SweepArguments(
-        starts=points, num_steps=num_steps, hyperparams=check_hyperparams(hyperparams),
+        starts=points, num_steps=num_steps, hyperparams=hyperparams,
         criteria=check_criteria(surface, points.dtype, gtol, xtol, basin_radius),
         record_loss_every=record_loss_every,
         trajectory_indices=check_trajectories(trajectories, points.shape[0]),
-        metadata=check_metadata(metadata))
+        metadata=check_metadata(metadata),
+        hyperparams_per_point=check_per_point(hyperparams, hyperparams_per_point,
+                                              points.shape[0]),
+        divergence=check_divergence(divergence))
 
 
 __all__ = ["ENGINE_METADATA_KEYS", "MAX_NUM_STEPS", "SweepArguments", "check_sweep_arguments"]

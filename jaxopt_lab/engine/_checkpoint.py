@@ -32,7 +32,8 @@ import jaxlib
 import numpy as np
 import optax
 
-from jaxopt_lab.engine._inspect import function_digest, update_digest
+from jaxopt_lab.engine._divergence import rule_digest_input
+from jaxopt_lab.engine._inspect import function_digest, jaxpr_digest, update_digest
 from jaxopt_lab.engine._result import POINT_FIELDS, atomic_output, write_npz_atomically
 
 #: Keys of the sweep's description that say how the work was spread over the machine, not what
@@ -87,11 +88,23 @@ def _describe_fn(what: str, digest: str | None, fallback: Any) -> str:
     return f"untraced {name}"
 
 
+def _rule_digest(rule: Any, dtype: Any, num_steps: int) -> str | None:
+    """SHA-256 of the jaxpr of ``rule``'s functions, None if it does not trace alone."""
+    try:
+        return jaxpr_digest(rule_digest_input(rule, dtype, num_steps))
+    except Exception:  # needs more than a loss to trace: the caller says so
+        return None
+
+
 def sweep_parts(optimizer: Any, probe: optax.GradientTransformation, surface: Any,
                 starts: jax.Array, hyperparams: dict[str, np.ndarray],
-                description: dict[str, Any]) -> dict[str, Any]:
-    """What a sweep is made of, as JSON: settings, the surface, digests of functions and arrays."""
+                description: dict[str, Any], divergence: Any = None) -> dict[str, Any]:
+    """What a sweep is made of, as JSON: settings, the surface, digests of functions and arrays
+    (the divergence rule's too, if any)."""
     dtype = starts.dtype
+    rule = None if divergence is None else _describe_fn(
+        "the divergence rule", _rule_digest(divergence, dtype, description["num_steps"]),
+        divergence.diverged)
     fields = {field.name: getattr(surface, field.name)
               for field in dataclasses.fields(surface) if field.name != "fn"}
     return {
@@ -108,6 +121,7 @@ def sweep_parts(optimizer: Any, probe: optax.GradientTransformation, surface: An
         "hyperparams": array_digest({name: np.asarray(value)
                                      for name, value in hyperparams.items()}),
         "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__},
+        **({} if rule is None else {"divergence": rule}),
     }
 
 
@@ -119,7 +133,8 @@ def fingerprint(parts: dict[str, Any]) -> str:
 
 def open_store(checkpoint: str | os.PathLike | None, *, optimizer: Any,
                probe: optax.GradientTransformation, surface: Any, starts: jax.Array, hyperparams: dict[str, np.ndarray],
-               description: dict[str, Any]) -> ChunkStore | None:
+               description: dict[str, Any], divergence: Any = None,
+               per_point: bool = False) -> ChunkStore | None:
     """The `ChunkStore` of ``checkpoint`` for this sweep (None without a checkpoint).
 
     Raises:
@@ -128,9 +143,10 @@ def open_store(checkpoint: str | os.PathLike | None, *, optimizer: Any,
     """
     if checkpoint is None:
         return None
-    parts = sweep_parts(optimizer, probe, surface, starts, hyperparams, description)
+    parts = sweep_parts(optimizer, probe, surface, starts, hyperparams, description, divergence)
     layout = ChunkLayout(int(starts.shape[0]), int(description["chunk_size"]),
-                         len(next(iter(hyperparams.values()))) if hyperparams else None,
+                         len(next(iter(hyperparams.values())))
+                         if hyperparams and not per_point else None,
                          int(starts.shape[1]), np.dtype(starts.dtype).name)
     return ChunkStore(checkpoint, parts, layout)
 

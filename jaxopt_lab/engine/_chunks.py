@@ -105,6 +105,31 @@ def _placed(tree: Any, target) -> Any:
     return jax.device_put(tree, where)
 
 
+def _per_point_runner(kernel: Callable, plan: _plan.SweepPlan, targets: list,
+                      width: int) -> Callable[[tuple], dict]:
+    """`chunk_runner` for a chunk ``(points, {name: (N,)})`` whose hyperparameters go with its
+    points: both are cut into the same blocks, so no block runs padding a grid's would not."""
+    parts = -(-plan.chunk_size // width)
+    home = plan.devices[0]
+
+    def call(piece: tuple, index: int) -> dict:
+        target = targets[index % len(targets)]
+        # Split over a mesh's devices like the points (a point sharding), or on one device.
+        points, settings = jax.device_put(piece, target)
+        executable = compiled(kernel, jax.ShapeDtypeStruct(
+            points.shape, points.dtype, sharding=points.sharding), settings)
+        outputs = executable(points, settings)
+        return outputs if len(targets) == 1 else jax.device_put(outputs, home)
+
+    def run(chunk: tuple) -> dict:
+        pieces = _split(chunk, parts, width)
+        outputs = _side_by_side(call, [(piece, index) for index, piece in enumerate(pieces)],
+                                plan.batches)
+        return _join([[part] for part in outputs], 0, 1, plan.chunk_size)
+
+    return run
+
+
 def chunk_runner(kernel: Callable, hyperparams: dict, plan: _plan.SweepPlan,
                  sharding: NamedSharding) -> Callable[[jax.Array], dict]:
     """``run(chunk) -> outputs`` for a chunk of ``plan.chunk_size`` points.
@@ -116,6 +141,8 @@ def chunk_runner(kernel: Callable, hyperparams: dict, plan: _plan.SweepPlan,
     runs the same code whatever the chunk size, the batches or the devices.
     """
     targets, width = _targets(plan, sharding)
+    if plan.per_point_hyperparams:
+        return _per_point_runner(kernel, plan, targets, width)
     point_parts = -(-plan.chunk_size // width)
     config_parts = -(-plan.num_configs // plan.block.configs) if plan.hyperparam_names else 1
     settings = (_split(hyperparams, config_parts, plan.block.configs) if plan.hyperparam_names
@@ -143,6 +170,17 @@ def chunk_runner(kernel: Callable, hyperparams: dict, plan: _plan.SweepPlan,
     return run
 
 
+def _padded_and_placed(leaf: jax.Array, size: int, sharding) -> jax.Array:
+    """``leaf`` padded to ``size`` along its point axis with its first entry (one shape, one
+    compile), on ``sharding``."""
+    if leaf.shape[0] < size:
+        padding = jnp.broadcast_to(leaf[:1], (size - leaf.shape[0],) + leaf.shape[1:])
+        leaf = jnp.concatenate([leaf, padding])
+    if not leaf.sharding.is_equivalent_to(sharding, leaf.ndim):  # else no copy needed
+        leaf = jax.device_put(leaf, sharding)
+    return leaf
+
+
 def run_chunks(run_chunk: Callable[[jax.Array], dict], starts: jax.Array, chunk_size: int,
                point_axis: int, sharding, store: ChunkStore | None,
                progress: bool | None, gather: str = "all") -> tuple[dict, int]:
@@ -152,7 +190,8 @@ def run_chunks(run_chunk: Callable[[jax.Array], dict], starts: jax.Array, chunk_
     did, with a tqdm bar over the chunks (``progress``; default on a terminal, several chunks).
     Under ``jax.distributed``, the outputs of `_distributed.held_points` only (``gather``).
     """
-    num_points = starts.shape[0]
+    # ``starts`` may be a tree of arrays sharing the point axis: (points, hyperparams per point).
+    num_points = jax.tree.leaves(starts)[0].shape[0]
     num_chunks = -(-num_points // chunk_size)
     show = progress if progress is not None else (num_chunks > 1 and sys.stderr.isatty())
     chunks, loaded = {}, 0
@@ -170,12 +209,10 @@ def run_chunks(run_chunk: Callable[[jax.Array], dict], starts: jax.Array, chunk_
             loaded += 1
             continue
         # One whole chunk: no slice (a copy of every start).
-        chunk = starts if num_chunks == 1 else starts[index * chunk_size:(index + 1) * chunk_size]
-        if chunk.shape[0] < chunk_size:  # pad with the first point: one shape, one compile
-            padding = jnp.broadcast_to(chunk[:1], (chunk_size - chunk.shape[0], chunk.shape[1]))
-            chunk = jnp.concatenate([chunk, padding])
-        if not chunk.sharding.is_equivalent_to(sharding, chunk.ndim):  # else no copy needed
-            chunk = jax.device_put(chunk, sharding)
+        chunk = starts if num_chunks == 1 else jax.tree.map(
+            lambda leaf: leaf[index * chunk_size:(index + 1) * chunk_size], starts)
+        chunk = jax.tree.map(functools.partial(_padded_and_placed, size=chunk_size,
+                                               sharding=sharding), chunk)
         # Each chunk is waited for: jax dispatches asynchronously, and without this the progress
         # bar would race to the end and Ctrl-C would be honoured only after the last chunk.
         outputs = run_chunk(chunk)

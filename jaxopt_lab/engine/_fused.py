@@ -147,7 +147,8 @@ def build(optimizer: Any, surface: Surface, config: KernelConfig, *, interpret: 
         def steps(params, state, rest: int, params_before, stop):
             return lax.fori_loop(1, rest + 1, one_step, (params, state)), None
 
-        def first(params, state, value, grad):
+        def first(params, state, value, grad, stop):
+            del stop  # only a divergence rule needs it, and the fused backend takes none
             return _lanes.call(first_step, params, state, value, grad, hyperparams,
                                reciprocal_division=True)
 

@@ -38,7 +38,9 @@ def trajectories(optimizer: Any, surface: Surface, plan: SweepPlan, starts: jax.
     for begin in range(0, len(indices), size):
         piece = indices[begin:begin + size]
         padded = np.concatenate([piece, np.repeat(piece[:1], size - len(piece))])
-        paths = kernel(starts[padded], hyperparams)["trajectory"]
+        settings = ({name: jnp.asarray(value)[padded] for name, value in hyperparams.items()}
+                    if plan.per_point_hyperparams else hyperparams)
+        paths = kernel(starts[padded], settings)["trajectory"]
         # Waited for piece by piece: the next one's memory is not asked for before this is done.
         pieces.append(jax.block_until_ready(
             paths[(slice(None),) * axis + (slice(0, len(piece)),)]))

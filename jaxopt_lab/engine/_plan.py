@@ -250,6 +250,11 @@ class SweepPlan:
     blocks_per_device: bool
     devices: tuple
     backend: str  # as asked for: "auto", "scan" or "fused"
+    #: One hyperparameter value per point (``jl.sweep(hyperparams_per_point=True)``): they are
+    #: cut into chunks and blocks with the points, and the outputs have no configuration axis.
+    per_point_hyperparams: bool = False
+    #: The sweep's `jaxopt_lab.engine.DivergenceRule`, or None.
+    divergence: object = None
 
     @property
     def platform(self) -> str:
@@ -258,13 +263,14 @@ class SweepPlan:
     @property
     def point_axis(self) -> int:
         """Axis of the points in every output: after the configurations of a grid."""
-        return 1 if self.hyperparam_names else 0
+        return 1 if self.hyperparam_names and not self.per_point_hyperparams else 0
 
     def kernel_config(self, record_trajectory: bool = False) -> KernelConfig:
         """What a kernel compiles in: everything static about the per-point program."""
         return KernelConfig(self.num_steps, *self.criteria, self.layout, self.unroll,
                             self.record_loss_every, record_trajectory, self.hyperparam_names,
-                            self.check_every)
+                            self.check_every, per_point_hyperparams=self.per_point_hyperparams,
+                            divergence=self.divergence)
 
     def whole_chunks(self, backend: str) -> SweepPlan:
         """This plan with one call per chunk, for ``backend`` (the fused one takes no batches)."""
@@ -334,7 +340,8 @@ def _local_devices(engine: Engine) -> tuple:
 def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_steps: int,
               hyperparam_names: tuple[str, ...], num_configs: int, criteria: Criteria,
               record_loss_every: int | None, takes_coordinates: bool,
-              state_size: int) -> SweepPlan:
+              state_size: int, per_point_hyperparams: bool = False,
+              divergence: object = None) -> SweepPlan:
     """The `SweepPlan` of a checked sweep: ``engine``'s choices where given, else the defaults
     above for its devices."""
     devices = _local_devices(engine)
@@ -357,4 +364,5 @@ def make_plan(engine: Engine, *, num_points: int, dim: int, itemsize: int, num_s
         layout=layout, unroll=engine.unroll or choose_unroll(platform), check_every=check_every,
         chunk_size=chunk_size, block=block, batches=batches, requested_batches=engine.batches,
         blocks_per_device=platform not in ACCELERATORS and len(devices) > 1, devices=devices,
-        backend=engine.backend)
+        backend=engine.backend, per_point_hyperparams=per_point_hyperparams,
+        divergence=divergence)

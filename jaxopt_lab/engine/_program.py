@@ -30,6 +30,13 @@ left are skipped: the loop over blocks is a ``while_loop`` whose condition asks 
 stopped point's params, status and steps never change again. With a trajectory to record the
 blocks stay a fixed-length scan.
 
+**Divergence rule.** With ``config.divergence`` (a `jaxopt_lab.engine.DivergenceRule`) a
+point's optimizer state travels as ``(optimizer state, rule state, step)``: every step, the
+first of a block with its check's value and the others through ``value_and_grad`` instead of
+``grad``, shows the rule the loss before it while the point runs (a point stopped at the block's
+start keeps its rule state), and after the last step a point still running that the rule calls
+diverged becomes DIVERGED at ``num_steps``. Without a rule nothing of this is traced.
+
 `PointProgram` holds the per-point pieces (start, step, check, finish) for one point, whose
 params are a ``(dim,)`` vector or, in the ``"coordinates"`` layout, a tuple of scalars;
 `checked_block`, `run_checked` and `run_schedule` are the loop schedule. A driver supplies only
@@ -75,6 +82,12 @@ class KernelConfig(NamedTuple):
     #: every point stopped early and the blocks left were skipped; per configuration of a grid),
     #: repeated for each point. For tests and benchmarks; `jl.sweep` does not ask for it.
     report_steps_run: bool = False
+    #: The hyperparameters hold one value per point (``(P,)``) instead of a grid of
+    #: configurations: no configuration axis, each point built from its own values.
+    per_point_hyperparams: bool = False
+    #: A `jaxopt_lab.engine.DivergenceRule` fed every step's loss, or None (the bare steps then
+    #: compute only gradients).
+    divergence: Any = None
 
 
 def where(mask: jax.Array, new, old):
@@ -133,6 +146,7 @@ class PointProgram:
         self.minima = surface.minima_array
         self.nearest_basin = nearest_basin_unrolled if unrolled_minima else nearest_basin
         self._optimizer = optimizer
+        self.rule = config.divergence
 
     def optimizer(self, hyperparams: dict) -> optax.GradientTransformation:
         """The transformation itself, or the factory's for one configuration of the grid."""
@@ -144,22 +158,54 @@ class PointProgram:
         return tx
 
     def begin(self, start, tx: optax.GradientTransformation):
-        """(optimizer state, value, gradient, stop code) at ``start``, judged at step 0."""
+        """(optimizer state, value, gradient, stop code) at ``start``, judged at step 0.
+
+        With a divergence rule the state is ``(optimizer state, rule state, step)``.
+        """
         value, grad = self.value_and_grad(start)
         ok, converged, _ = self.judge(start, value, grad)
         stop = judged_stop(jnp.array(-1, jnp.int32), ok, converged, jnp.array(0, jnp.int32))
-        return tx.init(start), value, grad, stop
+        state = tx.init(start)
+        if self.rule is not None:
+            state = (state, self.rule.init(value, self.config.num_steps),
+                     jnp.array(0, jnp.int32))
+        return state, value, grad, stop
 
-    def first_step(self, params, state, value, grad, tx: optax.GradientTransformation):
+    def _observed(self, state, value, running):
+        """``state`` having shown the rule the loss ``value`` before its step (a running
+        point's; a stopped one keeps its rule state): (optimizer state, the rest after)."""
+        inner, rule_state, index = state
+        seen = self.rule.update(rule_state, value, index, self.config.num_steps)
+        return inner, (where(running, seen, rule_state), index + 1)
+
+    def first_step(self, params, state, value, grad, tx: optax.GradientTransformation,
+                   running=True):
         """A block's first step, from the value and gradient its check computed at ``params``."""
         extra_args = isinstance(tx, optax.GradientTransformationExtraArgs)
-        return optimizer_step(tx, self.value_fn, extra_args, params, state,
-                              value if extra_args else None, grad)
+        if self.rule is None:
+            return optimizer_step(tx, self.value_fn, extra_args, params, state,
+                                  value if extra_args else None, grad)
+        inner, rest = self._observed(state, value, running)
+        params, inner = optimizer_step(tx, self.value_fn, extra_args, params, inner,
+                                       value if extra_args else None, grad)
+        return params, (inner, *rest)
 
-    def step(self, params, state, tx: optax.GradientTransformation):
-        """One plain step: the hand-written loop's."""
-        (params, state), _ = bare_step(tx, self.value_fn)((params, state), None)
-        return params, state
+    def step(self, params, state, tx: optax.GradientTransformation, running=True):
+        """One plain step: the hand-written loop's (with a rule, also its loss shown to it)."""
+        if self.rule is None:
+            (params, state), _ = bare_step(tx, self.value_fn)((params, state), None)
+            return params, state
+        value, grad = self.value_and_grad(params)
+        return self.first_step(params, state, value, grad, tx, running)
+
+    def judged_by_rule(self, state, stop):
+        """The stop code after the rule's judgement at the end: a point still running that the
+        rule calls diverged is DIVERGED at ``num_steps``."""
+        if self.rule is None:
+            return stop
+        diverged = jnp.asarray(self.rule.diverged(state[1]), bool)
+        return judged_stop(stop, ~diverged, jnp.zeros((), bool),
+                           jnp.array(self.config.num_steps, jnp.int32))
 
     def check(self, params, new_params, stop, t):
         """Judge ``new_params`` at step ``t``: (params kept, value, gradient, stop code).
@@ -185,13 +231,14 @@ def checked_block(carry: Carry, length: int, first_step: Callable, steps: Callab
                   check: Callable) -> tuple[Carry, Any]:
     """``length`` steps, then a check: (carry, path of the block, or None).
 
-    The first step takes the value and gradient the previous check computed at the same params
-    (for a running point; a stopped one's are discarded), so a check costs no gradient of its
-    own; ``steps(params, state, rest, params_before, stop)`` runs the ``length - 1`` plain steps
-    left (and records their path, if the driver does).
+    The first step ``first_step(params, state, value, grad, stop)`` takes the value and gradient
+    the previous check computed at the same params (for a running point; a stopped one's are
+    discarded), so a check costs no gradient of its own;
+    ``steps(params, state, rest, params_before, stop)`` runs the ``length - 1`` plain steps left
+    (and records their path, if the driver does).
     """
     params, state, value, grad, stop, t = carry
-    new_params, state = first_step(params, state, value, grad)
+    new_params, state = first_step(params, state, value, grad, stop)
     (new_params, state), path = steps(new_params, state, length - 1, params, stop)
     t = t + length
     params, value, grad, stop = check(params, new_params, stop, t)

@@ -67,6 +67,8 @@ class SweepResult:
       loss_steps: ``(R,)`` steps of ``loss_history``: 0, k, 2k, … and ``num_steps``.
       trajectories: ``(…, S, num_steps + 1, dim)`` whole paths of the points
         ``trajectory_indices`` (``(S,)``), or None.
+      divergence_state: the final states of the sweep's divergence rule, every leaf with a
+        leading P axis, or None without a rule (not saved by `save`).
       metadata: JSON-serializable description of the sweep.
     """
 
@@ -81,6 +83,14 @@ class SweepResult:
     trajectories: Any = None
     trajectory_indices: Any = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    divergence_state: Any = None
+
+    @property
+    def point_axis(self) -> int:
+        """The points' axis in every field, 1 after a grid's configurations, else 0 (with
+        ``hyperparams`` given per point, or none)."""
+        per_point = self.metadata.get("hyperparams_per_point", False)
+        return 1 if self.hyperparams and not per_point else 0
 
     @classmethod
     def from_outputs(cls, outputs: dict[str, Any], **fields: Any) -> SweepResult:
@@ -121,7 +131,7 @@ class SweepResult:
             raise ValueError("parts must hold at least one SweepResult, got none")
         _check_one_sweep(parts)
         first = parts[0]
-        axis = 1 if first.hyperparams else 0
+        axis = first.point_axis
         fields = {name: np.concatenate([np.asarray(getattr(part, name)) for part in parts],
                                        axis=axis)
                   for name in POINT_FIELDS + ("loss_history",)
@@ -197,7 +207,7 @@ class SweepResult:
         reached, number = np.unique(basin[converged & (basin >= 0)], return_counts=True)
         basins = {str(int(k)): int(n) for k, n in zip(reached, number)}
         elsewhere = int(np.sum(converged & (basin < 0)))
-        settings = len(next(iter(self.hyperparams.values()))) if self.hyperparams else 1
+        settings = len(next(iter(self.hyperparams.values()))) if self.point_axis else 1
         return {"points": int(status.size), "settings": settings, "status": counts,
                 "converged_steps": percentiles, "basins": basins,
                 "converged_elsewhere": elsewhere}

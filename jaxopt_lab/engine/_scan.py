@@ -20,6 +20,7 @@ from jax import lax
 from jax.sharding import Mesh, PartitionSpec
 
 from jaxopt_lab.engine._cache import KERNELS
+from jaxopt_lab.engine._divergence import state_outputs
 from jaxopt_lab.engine._program import (STOP, KernelConfig, PointProgram, checked_block,
                                         run_checked, run_schedule, where)
 from jaxopt_lab.engine._status import STATUS_DTYPE
@@ -34,8 +35,9 @@ VMAP_AXIS = "points"
 def _outputs(program: PointProgram, carry, history, paths) -> dict:
     """The per-point outputs of a finished carry (and its loss history and path stretches)."""
     config = program.config
-    vector, loss, status, steps, basin = program.finish(carry[0], carry[STOP])
-    outputs = {}
+    stop = program.judged_by_rule(carry[1], carry[STOP])
+    vector, loss, status, steps, basin = program.finish(carry[0], stop)
+    outputs = {} if config.divergence is None else state_outputs(carry[1][1])
     if config.report_steps_run:
         outputs["steps_run"] = carry[5]
     if config.record_trajectory:
@@ -58,12 +60,11 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig,
 
     def run_one(start, hyperparams):
         tx = program.optimizer(hyperparams)
-        plain_step = lambda carry, _: (program.step(*carry, tx), None)
 
         def traced_step(carry, _):
-            """`plain_step`, also recording the path (a frozen point's stays where it froze)."""
+            """A plain step, also recording the path (a frozen point's stays where it froze)."""
             (params, state), (frozen, running) = carry
-            params_next, state = program.step(params, state, tx)
+            params_next, state = program.step(params, state, tx, running)
             return ((params_next, state), (frozen, running)), program.as_vector(
                 where(running, params, frozen))
 
@@ -77,12 +78,14 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig,
                     length=rest, unroll=unroll(rest))
                 return (params, state), jnp.concatenate([path, rest_path])
             if rest:
-                (params, state), _ = lax.scan(plain_step, (params, state), None, length=rest,
-                                              unroll=unroll(rest))
+                running = stop < 0
+                (params, state), _ = lax.scan(
+                    lambda carry, _: (program.step(*carry, tx, running), None), (params, state),
+                    None, length=rest, unroll=unroll(rest))
             return (params, state), None
 
-        def first_step(params, state, value, grad):
-            return program.first_step(params, state, value, grad, tx)
+        def first_step(params, state, value, grad, stop):
+            return program.first_step(params, state, value, grad, tx, stop < 0)
 
         def block(carry, length: int):
             return checked_block(carry, length, first_step, steps, program.check)
@@ -103,28 +106,33 @@ def _build(optimizer: Any, surface: Surface, config: KernelConfig,
         carry = (start, state, value, grad, stop, jnp.array(0, jnp.int32))
         return _outputs(program, *run_schedule(config, checked, loop_records, carry))
 
+    per_point = config.per_point_hyperparams
+
     def run_points(starts, hyperparams):
         if config.layout == "coordinates":
             starts = tuple(starts[:, i] for i in range(starts.shape[1]))
-        return jax.vmap(run_one, in_axes=(0, None), axis_name=VMAP_AXIS)(starts, hyperparams)
+        return jax.vmap(run_one, in_axes=(0, 0 if per_point else None),
+                        axis_name=VMAP_AXIS)(starts, hyperparams)
 
-    if config.hyperparam_names:
+    grid = config.hyperparam_names and not per_point
+    if grid:
         run_points = jax.vmap(run_points, in_axes=(None, 0))
     if mesh is not None and mesh.size > 1:
         # Each device runs the one-device program on its share (the vmap's psum stays within it).
         axis = mesh.axis_names[0]
         run_points = jax.shard_map(
-            run_points, mesh=mesh, in_specs=(PartitionSpec(axis), PartitionSpec()),
-            out_specs=PartitionSpec(None, axis) if config.hyperparam_names
-            else PartitionSpec(axis), check_vma=False)
+            run_points, mesh=mesh,
+            in_specs=(PartitionSpec(axis), PartitionSpec(axis) if per_point else PartitionSpec()),
+            out_specs=PartitionSpec(None, axis) if grid else PartitionSpec(axis),
+            check_vma=False)
     return jax.jit(run_points)
 
 
 def get_kernel(optimizer: Any, surface: Surface, config: KernelConfig,
                mesh: Mesh | None = None) -> Callable:
-    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached;
-    with a ``mesh`` of several devices the points are split over them (N a multiple of its
-    size)."""
+    """The jitted ``f(starts (N, dim), hyperparams {name: (C,)}) -> dict of outputs``, cached
+    (``{name: (N,)}``, one value per start, under ``config.per_point_hyperparams``); with a
+    ``mesh`` of several devices the points are split over them (N a multiple of its size)."""
     return KERNELS.get((optimizer, surface, config, mesh),
                        lambda: _build(optimizer, surface, config, mesh))
 
