@@ -37,10 +37,14 @@ LEARNING_RATES = (0.003, 0.01, 0.03)
 #: Points whose whole paths the shares' sweeps keep: in process 0's share (points 0-95 of 2
 #: processes' shares of 3 and 2 chunks) and in process 1's, its last point included.
 PATHS = (3, 100, 143)
+#: One learning rate per start (geometric), from safe to far past Himmelblau's stability limit,
+#: so that the divergence rule labels some of each share's points.
+PAIRED_RATE_RANGE = (1e-3, 0.1)
 
 CHILD = rf"""
 import json, os, sys
 import jax
+import numpy as np
 jax.config.update("jax_enable_x64", True)
 from jaxopt_lab.engine import _distributed
 port, count, index, scenario, out, checkpoint = sys.argv[1:7]
@@ -78,6 +82,14 @@ if scenario == "shares":
                         hyperparams={{"learning_rate": {list(LEARNING_RATES)!r}}},
                         record_loss_every=10, trajectories={list(PATHS)!r})
         grid.save(os.path.join(out, f"grid-{{mode}}-{{index}}.npz"))
+    # Settings paired with the points and the paper's rule: each share holds its points' own.
+    jl.sweep(optax.sgd, surface, starts, {NUM_STEPS}, progress=False,
+             engine=jl.Engine(chunk_size={CHUNK_SIZE}, batches=1, gather="none"),
+             hyperparams={{"learning_rate": np.geomspace(*{PAIRED_RATE_RANGE!r},
+                                                         {RESOLUTION**2})}},
+             hyperparams_per_point=True,
+             divergence=jl.engine.mean_normalized_loss_rule()
+             ).save(os.path.join(out, f"paired-{{index}}.npz"))
     # One chunk for two processes: process 1's share is empty.
     jl.sweep(momentum, surface, starts.points[:{CHUNK_SIZE}], {NUM_STEPS}, progress=False,
              engine=jl.Engine(chunk_size={CHUNK_SIZE}, batches=1, gather="none")
@@ -262,6 +274,25 @@ def test_processes_keep_their_shares_and_concatenate_joins_them_into_the_whole(
         assert len(refusals) == 1 and refusals[0].startswith("REFUSED devices devices must be "
                                                               "devices of this process"), output
         assert "jax.local_devices()" in refusals[0]
+    _assert_paired_shares_hold_their_own_settings_and_labels(tmp_path)
+
+
+def _assert_paired_shares_hold_their_own_settings_and_labels(directory) -> None:
+    surface = jl.surfaces.get(SURFACE)
+    rates = np.geomspace(*PAIRED_RATE_RANGE, RESOLUTION**2)
+    whole = jl.sweep(optax.sgd, surface, jl.starts.grid(surface, RESOLUTION), NUM_STEPS,
+                     progress=False, engine=jl.Engine(chunk_size=CHUNK_SIZE, batches=1),
+                     hyperparams={"learning_rate": rates}, hyperparams_per_point=True,
+                     divergence=jl.engine.mean_normalized_loss_rule())
+    assert 0 < np.mean(np.asarray(whole.status) == jl.Status.DIVERGED) < 1
+    for index, points in enumerate((slice(0, 96), slice(96, 144))):
+        share = jl.SweepResult.load(directory / f"paired-{index}.npz")
+        np.testing.assert_array_equal(share.hyperparams["learning_rate"], rates[points],
+                                      strict=True)
+        for field in ("params", "loss", "status", "steps", "basin"):
+            np.testing.assert_array_equal(getattr(share, field),
+                                          np.asarray(getattr(whole, field))[points],
+                                          err_msg=field, strict=True)
 
 
 def test_every_gather_mode_returns_the_whole_result_in_one_process(one_process):
