@@ -19,9 +19,6 @@ engine map is faster), and the share of cells each labels as (a) does.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import time
 
@@ -35,9 +32,8 @@ import optax  # noqa: E402
 from jax.flatten_util import ravel_pytree  # noqa: E402
 
 import jaxopt_lab as jl  # noqa: E402
-from jaxopt_lab.bench import environment  # noqa: E402
+from _trainability_cases import run_cases  # noqa: E402
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 WINDOW = (-1.0, 6.0, 0.5, 2.5)  # log10 (input lr min, max, output lr min, max), as notebook 12
 
 
@@ -128,21 +124,7 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[8, 16])
-    parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 64])
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args()
-    rows = [case(width, resolution, args.steps, jnp.dtype(dtype), args.rounds)
-            for dtype in args.dtypes for width in args.widths for resolution in args.resolutions]
-    out = args.out or os.path.join(RESULTS, f"trainability_engine_{jax.default_backend()}.json")
-    with open(out, "w") as file:
-        json.dump({"environment": environment(), "window": WINDOW, "rounds": args.rounds,
-                   "cases": rows}, file, indent=1)
-    print(f"wrote {out}")
+    run_cases("trainability_engine", __doc__.splitlines()[0], case, WINDOW, steps=100, rounds=2)
 
 
 if __name__ == "__main__":

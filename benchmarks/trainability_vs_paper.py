@@ -16,9 +16,6 @@ points both label alike (diverged iff the paper's measure is positive).
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import time
 
@@ -30,9 +27,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 import jaxopt_lab as jl  # noqa: E402
-from jaxopt_lab.bench import environment  # noqa: E402
+from _trainability_cases import run_cases  # noqa: E402
 
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 WINDOW = (-1.0, 6.0, 0.5, 2.5)  # log10 (input lr min, max, output lr min, max), as notebook 12
 
 
@@ -141,21 +137,7 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--widths", type=int, nargs="+", default=[8, 16])
-    parser.add_argument("--resolutions", type=int, nargs="+", default=[32, 64])
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args()
-    rows = [case(width, resolution, args.steps, jnp.dtype(dtype), args.rounds)
-            for dtype in args.dtypes for width in args.widths for resolution in args.resolutions]
-    out = args.out or os.path.join(RESULTS, f"trainability_vs_paper_{jax.default_backend()}.json")
-    with open(out, "w") as file:
-        json.dump({"environment": environment(), "window": WINDOW, "rounds": args.rounds,
-                   "cases": rows}, file, indent=1)
-    print(f"wrote {out}")
+    run_cases("trainability_vs_paper", __doc__.splitlines()[0], case, WINDOW, steps=200, rounds=3)
 
 
 if __name__ == "__main__":
