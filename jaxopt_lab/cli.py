@@ -232,7 +232,7 @@ def _hint(result: jl.SweepResult, args: argparse.Namespace, learning_rate: Any,
 
 def _caveat(surface: jl.Surface, optimizer: str) -> str | None:
     caveat = jl.surfaces.map_caveat(surface, optimizer)
-    return f"on {surface.name} {caveat}" if caveat else None
+    return f"{surface.name}: {caveat}" if caveat else None
 
 
 def command_map(args: argparse.Namespace) -> int:

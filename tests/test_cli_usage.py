@@ -134,7 +134,7 @@ def test_hint_says_why_no_learning_rate_helps_on_a_ridge(capsys, tmp_path):
                           "6", "--steps", "200", "-o", "map.png"], capsys, tmp_path)
     assert code == 0, err
     hint = [line for line in out.splitlines() if line.startswith("hint:")]
-    assert len(hint) == 1 and "unfinished" in hint[0] and "on bukin_n6" in hint[0]
+    assert len(hint) == 1 and "unfinished" in hint[0] and "bukin_n6: its minimum" in hint[0]
     assert "ridge" in hint[0] and "momentum" in hint[0] and "--param" not in hint[0]
 
 
