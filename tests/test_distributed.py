@@ -285,14 +285,15 @@ def _assert_paired_shares_hold_their_own_settings_and_labels(directory) -> None:
                      hyperparams={"learning_rate": rates}, hyperparams_per_point=True,
                      divergence=jl.engine.mean_normalized_loss_rule())
     assert 0 < np.mean(np.asarray(whole.status) == jl.Status.DIVERGED) < 1
-    for index, points in enumerate((slice(0, 96), slice(96, 144))):
-        share = jl.SweepResult.load(directory / f"paired-{index}.npz")
+    shares = [jl.SweepResult.load(directory / f"paired-{index}.npz") for index in range(2)]
+    for share, points in zip(shares, (slice(0, 96), slice(96, 144)), strict=True):
         np.testing.assert_array_equal(share.hyperparams["learning_rate"], rates[points],
                                       strict=True)
-        for field in ("params", "loss", "status", "steps", "basin"):
-            np.testing.assert_array_equal(getattr(share, field),
-                                          np.asarray(getattr(whole, field))[points],
-                                          err_msg=field, strict=True)
+    joined = jl.SweepResult.concatenate(shares)
+    np.testing.assert_array_equal(joined.hyperparams["learning_rate"], rates, strict=True)
+    for field in ("params", "loss", "status", "steps", "basin"):
+        np.testing.assert_array_equal(getattr(joined, field), np.asarray(getattr(whole, field)),
+                                      err_msg=field, strict=True)
 
 
 def test_every_gather_mode_returns_the_whole_result_in_one_process(one_process):

@@ -84,6 +84,44 @@ def test_a_checkpoint_knows_its_per_point_settings_and_its_rule(tmp_path, change
         jl.sweep(optax.sgd, BOWL, starts, 20, checkpoint=str(tmp_path), **{**options, **change})
 
 
+def test_per_point_sweeps_over_slices_concatenate_into_the_whole_sweep():
+    starts, rates = _starts_and_rates()
+    options = dict(divergence=jl.engine.mean_normalized_loss_rule(), progress=False,
+                   hyperparams_per_point=True)
+    whole = jl.sweep(optax.sgd, BOWL, starts, 60, hyperparams={"learning_rate": rates},
+                     **options)
+    parts = [jl.sweep(optax.sgd, BOWL, starts[points], 60,
+                      hyperparams={"learning_rate": rates[points]}, **options)
+             for points in (slice(0, 100), slice(100, NUM_POINTS))]
+    joined = jl.SweepResult.concatenate(parts)
+    np.testing.assert_array_equal(joined.hyperparams["learning_rate"], rates, strict=True)
+    for field in ("status", "steps", "basin"):
+        np.testing.assert_array_equal(getattr(joined, field), getattr(whole, field),
+                                      err_msg=field)
+    # The parts ran in blocks of other shapes than the whole sweep's.
+    np.testing.assert_allclose(joined.params, whole.params, rtol=BLOCK_SHAPE_RTOL)
+    for joined_leaf, whole_leaf in zip(jax.tree.leaves(joined.divergence_state),
+                                       jax.tree.leaves(whole.divergence_state), strict=True):
+        np.testing.assert_allclose(joined_leaf, whole_leaf, rtol=BLOCK_SHAPE_RTOL)
+    assert joined.metadata["num_points"] == NUM_POINTS
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"divergence": None}, "'divergence'"),
+    ({"hyperparams_per_point": False}, "'hyperparams_per_point'"),
+])
+def test_concatenate_refuses_a_part_of_another_kind_of_sweep(change, message):
+    starts, rates = _starts_and_rates(8)
+    options = dict(divergence=jl.engine.mean_normalized_loss_rule(), progress=False,
+                   hyperparams_per_point=True)
+    first = jl.sweep(optax.sgd, BOWL, starts[:4], 20, hyperparams={"learning_rate": rates[:4]},
+                     **options)
+    other = jl.sweep(optax.sgd, BOWL, starts[4:], 20, hyperparams={"learning_rate": rates[4:]},
+                     **{**options, **change})
+    with pytest.raises(ValueError, match=message):
+        jl.SweepResult.concatenate([first, other])
+
+
 def test_paths_follow_their_own_hyperparameters():
     starts, rates = _starts_and_rates()
     result = jl.sweep(optax.sgd, BOWL, starts, 25, hyperparams={"learning_rate": rates},

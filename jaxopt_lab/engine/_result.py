@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -39,7 +40,8 @@ HYPERPARAM_PREFIX = "hyperparams/"
 #: Metadata entries equal in every part of one sweep (`SweepResult.concatenate`): what is
 #: computed, not how many points or on what machine.
 SWEEP_IDENTITY = ("optimizer", "hyperparams", "surface", "num_steps", "gtol", "xtol",
-                  "basin_radius", "record_loss_every", "check_every", "dtype")
+                  "basin_radius", "record_loss_every", "check_every", "dtype",
+                  "hyperparams_per_point", "divergence")
 METADATA_KEY = "metadata"
 #: `SweepResult.summary` names the most visited basins, this many; the rest as one count.
 _BASINS_SHOWN = 8
@@ -107,7 +109,8 @@ class SweepResult:
         share each process returned under ``jax.distributed`` with ``Engine(gather="none")``,
         or a whole sweep of its own over a slice of the starts (run anywhere, e.g. one per
         machine). The points are joined in the order of ``parts``, and ``trajectory_indices``
-        shifted to index the joined points. Metadata: the first part's, with ``num_points`` and
+        shifted to index the joined points; so are the settings of a sweep with
+        ``hyperparams_per_point`` and the divergence rule's states, where every part has them. Metadata: the first part's, with ``num_points`` and
         ``chunks_loaded`` summed (and ``total_points``: the shares' sweep's, or the sum).
 
         >>> import numpy as np
@@ -143,8 +146,17 @@ class SweepResult:
         for key in ("first_point", "total_points"):  # the first part's would be wrong
             metadata.pop(key, None)
         metadata.update(_joined_stretch(parts))
-        return cls(**fields, hyperparams=dict(first.hyperparams), loss_steps=first.loss_steps,
-                   **_joined_trajectories(parts, axis), metadata=metadata)
+        hyperparams = dict(first.hyperparams)
+        if first.metadata.get("hyperparams_per_point", False):
+            hyperparams = {name: np.concatenate([np.asarray(part.hyperparams[name])
+                                                 for part in parts]) for name in hyperparams}
+        states = [part.divergence_state for part in parts]
+        state = (None if any(state is None for state in states) else
+                 jax.tree.map(lambda *leaves: np.concatenate([np.asarray(leaf) for leaf in leaves]),
+                              *states))
+        return cls(**fields, hyperparams=hyperparams, loss_steps=first.loss_steps,
+                   **_joined_trajectories(parts, axis), divergence_state=state,
+                   metadata=metadata)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array field (and each hyperparameter) as NumPy, by its name in the .npz file."""
@@ -264,7 +276,9 @@ def _check_one_sweep(parts: list[SweepResult]) -> None:
                 raise ValueError(
                     f"parts[{number}] is not part of the sweep of parts[0]: metadata {key!r} is "
                     f"{part.metadata.get(key)!r}, not {first.metadata.get(key)!r}")
-        if sorted(part.hyperparams) != sorted(first.hyperparams) or not all(
+        # Settings paired with the points are the parts' own, joined like their points.
+        per_point = first.metadata.get("hyperparams_per_point", False)
+        if sorted(part.hyperparams) != sorted(first.hyperparams) or not per_point and not all(
                 np.array_equal(np.asarray(part.hyperparams[name]), np.asarray(value))
                 for name, value in first.hyperparams.items()):
             raise ValueError(f"parts[{number}] has other hyperparameter values than parts[0]")
