@@ -209,6 +209,20 @@ def test_result_beyond_the_budget_is_refused_before_any_work(arguments, largest,
     assert f"({largest} " in message and flag in message and "Engine(memory_budget=" in message
 
 
+def test_beyond_the_budget_under_several_processes_suggests_keeping_shares(monkeypatch):
+    from jaxopt_lab.engine import _memory
+    arguments = dict(num_points=256**2, num_configs=1, dim=2, dtype=np.float64, num_steps=100,
+                     record_loss_every=None, num_paths=0)
+    with pytest.raises(jl.engine.EngineOptionError) as alone:
+        _memory.check_outputs_fit(jl.Engine(memory_budget=SMALL_BUDGET), **arguments)
+    monkeypatch.setattr(jax, "process_count", lambda: 2)
+    with pytest.raises(jl.engine.EngineOptionError) as shared:
+        _memory.check_outputs_fit(jl.Engine(memory_budget=SMALL_BUDGET), **arguments)
+    assert 'gather="none"' not in str(alone.value)
+    assert 'Engine(gather="none")' in str(shared.value)
+    assert "SweepResult.concatenate" in str(shared.value)
+
+
 def test_paths_recorded_in_pieces_equal_one_call():
     """200 paths of 200 steps: 643 kB, inside the small budget, but in pieces of 108 paths."""
     starts = jl.starts.uniform(jax.random.PRNGKey(0), HIMMELBLAU, 256)

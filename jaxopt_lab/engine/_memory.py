@@ -67,6 +67,9 @@ def _advice(sizes: dict[str, int]) -> str:
         remedies[name] = remedies["params"]
     ordered = sorted((name for name in sizes if sizes[name]), key=lambda n: -sizes[n])
     steps = list(dict.fromkeys(remedies[name] for name in ordered))
+    if jax.process_count() > 1:  # each process may keep only its own share of the points
+        steps.append('keep a share per process (Engine(gather="none"), joined later by '
+                     "SweepResult.concatenate)")
     return ", ".join(steps + ["or raise Engine(memory_budget=...)"])
 
 
