@@ -19,8 +19,6 @@ engine map is faster), and the share of cells each labels as (a) does.
 """
 from __future__ import annotations
 
-import statistics
-import time
 
 import jax
 
@@ -33,6 +31,7 @@ from jax.flatten_util import ravel_pytree  # noqa: E402
 
 import jaxopt_lab as jl  # noqa: E402
 from _trainability_cases import run_cases  # noqa: E402
+from jaxopt_lab.bench import timed  # noqa: E402
 
 WINDOW = (-1.0, 6.0, 0.5, 2.5)  # log10 (input lr min, max, output lr min, max), as notebook 12
 
@@ -90,23 +89,14 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
     variants = {"direct": direct, "hand-made sweep": hand_made_sweep(problem, params, resolution,
                                                                     num_steps),
                 "engine map": engine_map}
-    first, labels = {}, {}
-    times, cpu_times = {name: [] for name in variants}, {name: [] for name in variants}
-    for name, run in variants.items():
-        start = time.perf_counter()
-        labels[name] = run()
-        first[name] = time.perf_counter() - start
-    for _ in range(rounds):
-        for name, run in variants.items():
-            start, cpu_start = time.perf_counter(), time.process_time()
-            run()
-            times[name].append(time.perf_counter() - start)
-            cpu_times[name].append(time.process_time() - cpu_start)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    cpu = {name: statistics.median(values) for name, values in cpu_times.items()}
+    timings = timed(variants, rounds)
+    labels = {name: run() for name, run in variants.items()}  # untimed, after the rounds
+    medians = {name: timing["median_seconds"] for name, timing in timings.items()}
+    cpu = {name: timing["median_cpu_seconds"] for name, timing in timings.items()}
     row = {"width": width, "resolution": resolution, "num_steps": num_steps,
            "dtype": jnp.dtype(dtype).name, "median_seconds": medians, "median_cpu_seconds": cpu,
-           "first_call_seconds": first,
+           "compile_seconds": {name: timing["compile_seconds"]
+                               for name, timing in timings.items()},
            "ratio_hand_made_over_engine": medians["hand-made sweep"] / medians["engine map"],
            "ratio_direct_over_engine": medians["direct"] / medians["engine map"],
            "cpu_ratio_hand_made_over_engine": cpu["hand-made sweep"] / cpu["engine map"],

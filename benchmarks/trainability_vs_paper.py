@@ -16,8 +16,6 @@ points both label alike (diverged iff the paper's measure is positive).
 """
 from __future__ import annotations
 
-import statistics
-import time
 
 import jax
 
@@ -28,6 +26,7 @@ import numpy as np  # noqa: E402
 
 import jaxopt_lab as jl  # noqa: E402
 from _trainability_cases import run_cases  # noqa: E402
+from jaxopt_lab.bench import timed  # noqa: E402
 
 WINDOW = (-1.0, 6.0, 0.5, 2.5)  # log10 (input lr min, max, output lr min, max), as notebook 12
 
@@ -102,20 +101,10 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
                              num_steps).block_until_ready()
 
     variants = {"jl.problems.trainability_map": ours, "paper procedure": paper}
-    first, pictures = {}, {}
-    times, cpu_times = {name: [] for name in variants}, {name: [] for name in variants}
-    for name, run in variants.items():
-        start = time.perf_counter()
-        pictures[name] = np.asarray(run())
-        first[name] = time.perf_counter() - start
-    for _ in range(rounds):
-        for name, run in variants.items():
-            start, cpu_start = time.perf_counter(), time.process_time()
-            run()
-            times[name].append(time.perf_counter() - start)
-            cpu_times[name].append(time.process_time() - cpu_start)
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    cpu_medians = {name: statistics.median(values) for name, values in cpu_times.items()}
+    timings = timed(variants, rounds)
+    pictures = {name: np.asarray(run()) for name, run in variants.items()}  # untimed
+    medians = {name: timing["median_seconds"] for name, timing in timings.items()}
+    cpu_medians = {name: timing["median_cpu_seconds"] for name, timing in timings.items()}
     labels = {name: picture > 0 for name, picture in pictures.items()}
     agreement = float(np.mean(labels["jl.problems.trainability_map"] == labels["paper procedure"]))
     row = {"width": width, "resolution": resolution, "num_steps": num_steps,
@@ -123,7 +112,8 @@ def case(width: int, resolution: int, num_steps: int, dtype, rounds: int) -> dic
            "median_cpu_seconds": cpu_medians,
            "cpu_ratio_paper_over_ours": cpu_medians["paper procedure"]
            / cpu_medians["jl.problems.trainability_map"],
-           "first_call_seconds": first,
+           "compile_seconds": {name: timing["compile_seconds"]
+                               for name, timing in timings.items()},
            "ratio_paper_over_ours": medians["paper procedure"]
            / medians["jl.problems.trainability_map"],
            "label_agreement": agreement,

@@ -167,33 +167,30 @@ def _run(count: int, scenario: str, out: str, checkpoint: str | None = None,
     return results
 
 
+def _one_process_sweeps(trajectories=None) -> dict[str, jl.SweepResult]:
+    """The children's two sweeps (plain and grid), here in one process."""
+    surface = jl.surfaces.get(SURFACE)
+    starts = jl.starts.grid(surface, RESOLUTION)
+    options = dict(progress=False, engine=jl.Engine(chunk_size=CHUNK_SIZE, batches=1),
+                   trajectories=trajectories)
+    return {
+        "plain": jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS, **options),
+        "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS,
+                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10,
+                         **options),
+    }
+
+
 @pytest.fixture(scope="module")
 def one_process() -> dict[str, jl.SweepResult]:
     """The two sweeps of the children, here in one process."""
-    surface = jl.surfaces.get(SURFACE)
-    starts = jl.starts.grid(surface, RESOLUTION)
-    engine = jl.Engine(chunk_size=CHUNK_SIZE, batches=1)
-    return {
-        "plain": jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS,
-                          progress=False, engine=engine),
-        "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
-                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10),
-    }
+    return _one_process_sweeps()
 
 
 @pytest.fixture(scope="module")
 def with_paths() -> dict[str, jl.SweepResult]:
     """The shares' sweeps of the children, here in one process, keeping the paths of `PATHS`."""
-    surface = jl.surfaces.get(SURFACE)
-    starts = jl.starts.grid(surface, RESOLUTION)
-    engine = jl.Engine(chunk_size=CHUNK_SIZE, batches=1)
-    return {
-        "plain": jl.sweep(optax.sgd(0.01, momentum=0.9), surface, starts, NUM_STEPS,
-                          progress=False, engine=engine, trajectories=PATHS),
-        "grid": jl.sweep(optax.adam, surface, starts, NUM_STEPS, progress=False, engine=engine,
-                         hyperparams={"learning_rate": LEARNING_RATES}, record_loss_every=10,
-                         trajectories=PATHS),
-    }
+    return _one_process_sweeps(PATHS)
 
 
 def _assert_identical(result: jl.SweepResult, expected: jl.SweepResult) -> None:
